@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! The zone's configuration, read once at start-up from the environment.
+//!
+//! | Variable             | Meaning                                  | Default                       |
+//! |----------------------|------------------------------------------|-------------------------------|
+//! | `MEZ_BIND`           | address and port to listen on            | `127.0.0.1:8080`              |
+//! | `MEZ_DATA_DIR`       | directory for the zone's own files       | `./data`                      |
+//! | `DATABASE_URL`       | `sqlite://PATH` or `postgres://...`      | `sqlite://<data dir>/mez.db`  |
+//! | `AUTH_TOKEN`         | bearer token every client must present   | a fresh random token per run  |
+//! | `SOVEREIGN_MASS`     | `true`/`1` to hold the data and serve the Mass surface, `false`/`0` to proxy | `false` |
+//! | `MEZ_MAX_BODY_BYTES` | largest accepted request body, in bytes  | 2 MiB                         |
+//!
+//! An empty value counts as unset for every variable, because compose files and shells often
+//! export an optional variable with nothing in it. A value that is set but cannot be read is
+//! an error rather than a silent fallback: a typo must not start a zone in the wrong mode.
+//! The parsing takes a lookup function, so it is tested with plain maps and never touches
+//! the process environment.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Default listen address: loopback only, so a zone is not exposed until asked to be.
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+const DEFAULT_DATA_DIR: &str = "./data";
+const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Everything the zone needs to know to start.
+#[derive(Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    /// `None` means no token was configured; start-up then generates one for the run.
+    pub auth_token: Option<String>,
+    /// Sovereign mode holds the data locally and serves the Mass surface; otherwise the zone
+    /// proxies to an upstream Mass.
+    pub sovereign: bool,
+    pub data_dir: PathBuf,
+    pub max_body_bytes: usize,
+}
+
+/// A configuration variable that is set to something unusable.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}={value:?} {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub value: String,
+    pub problem: String,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, which returns a variable's value if set.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.is_empty());
+
+        let bind = parse_bind(get("MEZ_BIND").as_deref().unwrap_or(DEFAULT_BIND))?;
+        let data_dir =
+            PathBuf::from(get("MEZ_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.into()));
+        let database_url = get("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("mez.db").display()));
+        let sovereign = match get("SOVEREIGN_MASS") {
+            Some(value) => parse_bool("SOVEREIGN_MASS", &value)?,
+            None => false,
+        };
+        let max_body_bytes = match get("MEZ_MAX_BODY_BYTES") {
+            Some(value) => parse_body_limit(&value)?,
+            None => DEFAULT_MAX_BODY_BYTES,
+        };
+        Ok(Config {
+            bind,
+            database_url,
+            auth_token: get("AUTH_TOKEN"),
+            sovereign,
+            data_dir,
+            max_body_bytes,
+        })
+    }
+
+    /// A configuration for tests, built from its arguments alone.
+    ///
+    /// It listens on an ephemeral port and keeps its files in a directory of its own (not
+    /// created until something writes there), so tests running in parallel do not collide.
+    /// An empty `auth_token` counts as unset, as in the environment.
+    pub fn for_tests(database_url: &str, sovereign: bool, auth_token: &str) -> Config {
+        let data_dir =
+            std::env::temp_dir().join(format!("mez-test-{}", uuid::Uuid::new_v4().simple()));
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: database_url.to_owned(),
+            auth_token: Some(auth_token.to_owned()).filter(|token| !token.is_empty()),
+            sovereign,
+            data_dir,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    /// The mode's name, as logged at start-up.
+    pub fn mode(&self) -> &'static str {
+        if self.sovereign { "sovereign" } else { "proxy" }
+    }
+}
+
+/// Written by hand so that logging a configuration never prints its secrets.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &redact_password(&self.database_url))
+            .field(
+                "auth_token",
+                &self.auth_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("sovereign", &self.sovereign)
+            .field("data_dir", &self.data_dir)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+fn parse_bind(value: &str) -> Result<SocketAddr, ConfigError> {
+    value.parse().map_err(|_| ConfigError {
+        variable: "MEZ_BIND",
+        value: value.to_owned(),
+        problem: "is not an IP address and port (for example 127.0.0.1:8080 or [::]:8080)".into(),
+    })
+}
+
+fn parse_bool(variable: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(ConfigError {
+            variable,
+            value: value.to_owned(),
+            problem: "is not a boolean (expected true, false, 1 or 0)".into(),
+        }),
+    }
+}
+
+fn parse_body_limit(value: &str) -> Result<usize, ConfigError> {
+    match value.parse::<usize>() {
+        Ok(bytes) if bytes > 0 => Ok(bytes),
+        _ => Err(ConfigError {
+            variable: "MEZ_MAX_BODY_BYTES",
+            value: value.to_owned(),
+            problem: "is not a positive whole number of bytes".into(),
+        }),
+    }
+}
+
+/// Hides the password in a `scheme://user:password@host/...` URL.
+fn redact_password(url: &str) -> String {
+    let Some(start) = url.find("://").map(|at| at + 3) else {
+        return url.to_owned();
+    };
+    let authority_end = url[start..].find('/').map_or(url.len(), |at| start + at);
+    let Some(at) = url[start..authority_end].rfind('@').map(|at| start + at) else {
+        return url.to_owned();
+    };
+    match url[start..at].find(':').map(|colon| start + colon) {
+        Some(colon) => format!("{}:<redacted>{}", &url[..colon], &url[at..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let c = config(&[]).expect("defaults");
+        assert_eq!(c.bind, "127.0.0.1:8080".parse().expect("addr"));
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.database_url, "sqlite://./data/mez.db");
+        assert_eq!(c.auth_token, None);
+        assert!(!c.sovereign);
+        assert_eq!(c.max_body_bytes, 2 * 1024 * 1024);
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let c = config(&[
+            ("MEZ_BIND", "0.0.0.0:9000"),
+            ("MEZ_DATA_DIR", "/var/lib/mez"),
+            ("DATABASE_URL", "postgres://mez@db/mez"),
+            ("AUTH_TOKEN", "s3cret"),
+            ("SOVEREIGN_MASS", "true"),
+            ("MEZ_MAX_BODY_BYTES", "1024"),
+        ])
+        .expect("valid");
+        assert_eq!(c.bind, "0.0.0.0:9000".parse().expect("addr"));
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/mez"));
+        assert_eq!(c.database_url, "postgres://mez@db/mez");
+        assert_eq!(c.auth_token.as_deref(), Some("s3cret"));
+        assert!(c.sovereign);
+        assert_eq!(c.max_body_bytes, 1024);
+    }
+
+    #[test]
+    fn default_database_lives_in_the_data_dir() {
+        let c = config(&[("MEZ_DATA_DIR", "/tmp/mezx")]).expect("valid");
+        assert_eq!(c.database_url, "sqlite:///tmp/mezx/mez.db");
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let c = config(&[
+            ("AUTH_TOKEN", ""),
+            ("DATABASE_URL", ""),
+            ("SOVEREIGN_MASS", ""),
+            ("MEZ_BIND", ""),
+        ])
+        .expect("valid");
+        assert_eq!(c.auth_token, None);
+        assert_eq!(c.database_url, "sqlite://./data/mez.db");
+        assert!(!c.sovereign);
+        assert_eq!(c.bind.port(), 8080);
+    }
+
+    #[test]
+    fn sovereign_accepts_true_false_one_zero_in_any_case() {
+        for (value, expected) in [
+            ("true", true),
+            ("TRUE", true),
+            ("True", true),
+            ("1", true),
+            ("false", false),
+            ("False", false),
+            ("0", false),
+        ] {
+            let c = config(&[("SOVEREIGN_MASS", value)]).expect(value);
+            assert_eq!(c.sovereign, expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn unrecognised_sovereign_value_is_an_error() {
+        for value in ["yes", "on", "2", " true"] {
+            let err = config(&[("SOVEREIGN_MASS", value)]).expect_err(value);
+            assert_eq!(err.variable, "SOVEREIGN_MASS");
+            assert!(err.to_string().starts_with("SOVEREIGN_MASS="), "{err}");
+        }
+    }
+
+    #[test]
+    fn bad_bind_and_body_limit_are_errors() {
+        let err = config(&[("MEZ_BIND", "localhost")]).expect_err("no port");
+        assert_eq!(err.variable, "MEZ_BIND");
+        for value in ["0", "-1", "2MiB", "lots"] {
+            let err = config(&[("MEZ_MAX_BODY_BYTES", value)]).expect_err(value);
+            assert_eq!(err.variable, "MEZ_MAX_BODY_BYTES");
+        }
+    }
+
+    #[test]
+    fn for_tests_uses_its_arguments_only() {
+        let c = Config::for_tests("sqlite:///tmp/t.db", true, "tok");
+        assert_eq!(c.bind.port(), 0);
+        assert_eq!(c.database_url, "sqlite:///tmp/t.db");
+        assert_eq!(c.auth_token.as_deref(), Some("tok"));
+        assert!(c.sovereign);
+        assert_eq!(Config::for_tests("x", false, "").auth_token, None);
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let c = config(&[
+            ("AUTH_TOKEN", "tok-123"),
+            ("DATABASE_URL", "postgres://mez:pa55@db:5432/mez"),
+        ])
+        .expect("valid");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("tok-123"), "{shown}");
+        assert!(!shown.contains("pa55"), "{shown}");
+        assert!(
+            shown.contains("postgres://mez:<redacted>@db:5432/mez"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn redaction_leaves_urls_without_passwords_alone() {
+        for url in [
+            "sqlite://./data/mez.db",
+            "postgres://mez@db/mez",
+            "postgres://db/a@b",
+        ] {
+            assert_eq!(redact_password(url), url);
+        }
+    }
+}

@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! The document store: every record of every primitive, kept in the database.
+//!
+//! The database is the source of truth. Nothing in memory is authoritative, so several
+//! replicas behind a load balancer see the same data, and a restart loses nothing. Records
+//! are JSON objects stored in one generic table keyed by `(collection, id)`:
+//!
+//! - The body is the record's JSON text exactly as written, so a record reads back byte for
+//!   byte (serde_json keeps key order, and parses floats so that they print back the same).
+//! - Lists come back in insertion order, by a sequence column, so pagination is stable.
+//! - Updates are an optimistic compare-and-swap on a version column, so two concurrent
+//!   updates of one record cannot overwrite each other's fields.
+//!
+//! SQLite (the default, embedded, no setup) and PostgreSQL (production, replicas) run the same
+//! queries; the few places where their SQL differs are methods of [`Backend`].
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use rand::Rng;
+use serde_json::{Map, Value};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+use crate::error::ApiError;
+
+/// One stored document: a JSON object whose key order is preserved.
+pub type Record = Map<String, Value>;
+
+/// How long a SQLite connection waits for another writer before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a request waits for a free PostgreSQL connection before failing.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many times [`Db::modify`] re-reads and re-applies a change after losing a race.
+const MODIFY_ATTEMPTS: u32 = 8;
+
+/// A handle to the document store; cheap to clone (it shares one connection pool).
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+}
+
+/// The connection pool of whichever engine the URL named.
+///
+/// An enum over the two concrete pools, rather than sqlx's `Any` driver, keeps each engine's
+/// own connection options (SQLite's WAL mode and busy timeout) and its own error codes.
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same expression against whichever pool the store holds.
+///
+/// The expression is compiled once per engine, so it may use engine-generic sqlx calls; both
+/// arms must produce the same type.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match &$db.pool {
+            Pool::Sqlite($pool) => $body,
+            Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// The database engine behind a [`Db`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the engine from the URL scheme.
+    fn from_url(url: &str) -> Result<Self, DbError> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            // Only the scheme is echoed: the rest of a database URL may hold a password.
+            _ => Err(DbError::UnsupportedUrl {
+                scheme: scheme.to_owned(),
+            }),
+        }
+    }
+
+    /// The name used in logs and in the start-up line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+
+    /// An SQL expression for the current time, in the column type of `updated_at`.
+    fn now(self) -> &'static str {
+        match self {
+            Self::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+            Self::Postgres => "now()",
+        }
+    }
+
+    /// An SQL condition that holds when the body's top-level `field` is a JSON string.
+    ///
+    /// Filters match string values only, on both engines: PostgreSQL's `->>` would otherwise
+    /// turn the number 5 into the text `5`, while SQLite would not, and the two would disagree.
+    fn is_string(self, field: &str) -> String {
+        match self {
+            Self::Sqlite => format!("json_type(body, '$.{field}') = 'text'"),
+            Self::Postgres => format!("jsonb_typeof(body::jsonb -> '{field}') = 'string'"),
+        }
+    }
+
+    /// An SQL expression for the text of the body's top-level `field`.
+    fn text_of(self, field: &str) -> String {
+        match self {
+            Self::Sqlite => format!("json_extract(body, '$.{field}')"),
+            Self::Postgres => format!("(body::jsonb ->> '{field}')"),
+        }
+    }
+
+    /// An SQL condition that holds when `needle` occurs in `haystack`, both already lowered.
+    fn contains(self, haystack: &str, needle: &str) -> String {
+        match self {
+            Self::Sqlite => format!("instr({haystack}, {needle}) > 0"),
+            Self::Postgres => format!("strpos({haystack}, {needle}) > 0"),
+        }
+    }
+}
+
+/// Why the store could not be opened at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported database URL scheme {scheme:?} (expected sqlite:// or postgres://)")]
+    UnsupportedUrl { scheme: String },
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(#[source] sqlx::Error),
+    #[error("could not create the database directory {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("could not apply the database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Which records a [`Db::list`] returns. All filters must hold at once.
+#[derive(Clone, Debug)]
+pub struct Query<'a> {
+    /// Top-level string fields that must equal the given text exactly.
+    pub equals: Vec<(&'a str, &'a str)>,
+    /// Only records with one of these ids; an empty slice matches nothing.
+    pub ids: Option<&'a [String]>,
+    /// A top-level string field that must contain the given text, ignoring case.
+    ///
+    /// SQLite folds the case of ASCII letters only; PostgreSQL folds all letters its locale
+    /// knows. Both agree on ASCII text.
+    pub contains: Option<(&'a str, &'a str)>,
+    /// How many matches to skip, in insertion order.
+    pub offset: u64,
+    /// How many matches to return at most.
+    pub limit: u64,
+}
+
+impl Query<'_> {
+    /// Every record of the collection.
+    pub fn all() -> Self {
+        Query {
+            equals: Vec::new(),
+            ids: None,
+            contains: None,
+            offset: 0,
+            // SQL takes a signed 64-bit limit, so this is the largest one every engine accepts.
+            limit: i64::MAX as u64,
+        }
+    }
+}
+
+/// One page of a [`Db::list`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page {
+    /// The matches in this page, in insertion order.
+    pub items: Vec<Record>,
+    /// How many records match in all, ignoring offset and limit.
+    pub total: u64,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// Opens the store named by `url` and brings its schema up to date.
+    ///
+    /// `sqlite://PATH` creates the file and its parent directories when they are missing, so
+    /// a zone runs with no setup. `postgres://` and `postgresql://` expect the database to
+    /// exist. Migrations run on every start; sqlx skips those already applied and, on
+    /// PostgreSQL, holds a lock so that replicas starting together do not race.
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
+        let pool = match Backend::from_url(url)? {
+            Backend::Sqlite => Pool::Sqlite(connect_sqlite(url).await?),
+            Backend::Postgres => Pool::Postgres(connect_postgres(url).await?),
+        };
+        match &pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Pool::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+        }
+        Ok(Db { pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Checks that the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), ApiError> {
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+            .map_err(store_error)
+    }
+
+    /// Closes every connection; later calls fail. SQLite checkpoints its log on close.
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+
+    /// Stores a new record. A record with the same id in the collection is a conflict.
+    pub async fn insert(
+        &self,
+        collection: &str,
+        id: &str,
+        record: &Record,
+    ) -> Result<(), ApiError> {
+        let body = encode(record)?;
+        let sql = "INSERT INTO records (collection, id, body) VALUES ($1, $2, $3)";
+        let result = on_pool!(self, pool => {
+            sqlx::query(sql)
+                .bind(collection)
+                .bind(id)
+                .bind(&body)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        });
+        result.map_err(|err| {
+            if is_unique_violation(&err) {
+                ApiError::Conflict(format!("{collection} record {id} already exists"))
+            } else {
+                store_error(err)
+            }
+        })
+    }
+
+    /// Reads one record, or `None` when the collection has no record with that id.
+    pub async fn get(&self, collection: &str, id: &str) -> Result<Option<Record>, ApiError> {
+        Ok(self
+            .get_versioned(collection, id)
+            .await?
+            .map(|(record, _)| record))
+    }
+
+    /// Changes one record with `f` and returns the record as written.
+    ///
+    /// The read and the write are not one transaction: the write succeeds only if nobody else
+    /// wrote the record in between (its version is unchanged). On a lost race the record is
+    /// read again and `f` applied again, a bounded number of times, after which the caller
+    /// gets a conflict. Each attempt starts from the stored record, so `f` must not depend on
+    /// state left over from an earlier attempt. An error from `f` aborts with nothing written;
+    /// `Ok(None)` means the record does not exist (or was deleted meanwhile).
+    pub async fn modify<F>(
+        &self,
+        collection: &str,
+        id: &str,
+        mut f: F,
+    ) -> Result<Option<Record>, ApiError>
+    where
+        F: FnMut(&mut Record) -> Result<(), ApiError> + Send,
+    {
+        let sql = format!(
+            "UPDATE records SET body = $1, version = version + 1, updated_at = {} \
+             WHERE collection = $2 AND id = $3 AND version = $4",
+            self.backend().now()
+        );
+        for attempt in 0..MODIFY_ATTEMPTS {
+            let Some((mut record, version)) = self.get_versioned(collection, id).await? else {
+                return Ok(None);
+            };
+            f(&mut record)?;
+            let body = encode(&record)?;
+            let written = on_pool!(self, pool => {
+                sqlx::query(&sql)
+                    .bind(&body)
+                    .bind(collection)
+                    .bind(id)
+                    .bind(version)
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected())
+            })
+            .map_err(store_error)?;
+            if written > 0 {
+                return Ok(Some(record));
+            }
+            // Another writer got there first. A random, growing pause keeps the writers that
+            // lost together from colliding again on the next attempt.
+            let pause = rand::rng().random_range(1..=2u64 << attempt);
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+        }
+        Err(ApiError::Conflict(format!(
+            "{collection} record {id} is being changed by other requests; try again"
+        )))
+    }
+
+    /// Removes one record; returns whether it existed.
+    pub async fn delete(&self, collection: &str, id: &str) -> Result<bool, ApiError> {
+        let sql = "DELETE FROM records WHERE collection = $1 AND id = $2";
+        let deleted = on_pool!(self, pool => {
+            sqlx::query(sql)
+                .bind(collection)
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(store_error)?;
+        Ok(deleted > 0)
+    }
+
+    /// Lists the records of a collection that match `query`, in insertion order.
+    ///
+    /// The count and the page are read in one read-only transaction, so `total` agrees with
+    /// the page even while other requests write.
+    pub async fn list(&self, collection: &str, query: &Query<'_>) -> Result<Page, ApiError> {
+        if query.ids.is_some_and(|ids| ids.is_empty()) {
+            return Ok(Page {
+                items: Vec::new(),
+                total: 0,
+            });
+        }
+        let backend = self.backend();
+        let (condition, binds) = where_clause(backend, collection, query)?;
+        let count_sql = format!("SELECT COUNT(*) FROM records WHERE {condition}");
+        let page_sql = format!(
+            "SELECT body FROM records WHERE {condition} ORDER BY seq LIMIT ${} OFFSET ${}",
+            binds.len() + 1,
+            binds.len() + 2
+        );
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+        let read = on_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            // PostgreSQL's default isolation takes a new snapshot per statement; SQLite's
+            // deferred transaction already reads one snapshot throughout.
+            if backend == Backend::Postgres {
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+            for value in &binds {
+                count = count.bind(*value);
+            }
+            let total = count.fetch_one(&mut *tx).await?;
+            let mut page = sqlx::query_scalar::<_, String>(&page_sql);
+            for value in &binds {
+                page = page.bind(*value);
+            }
+            let bodies = page.bind(limit).bind(offset).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>((total, bodies))
+        }
+        .await)
+        .map_err(store_error)?;
+        let (total, bodies) = read;
+        let items = bodies
+            .iter()
+            .map(|body| decode(body))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            total: u64::try_from(total).map_err(ApiError::internal)?,
+        })
+    }
+
+    /// Reads one record together with its version.
+    async fn get_versioned(
+        &self,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<(Record, i64)>, ApiError> {
+        let sql = "SELECT body, version FROM records WHERE collection = $1 AND id = $2";
+        let row = on_pool!(self, pool => {
+            sqlx::query_as::<_, (String, i64)>(sql)
+                .bind(collection)
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })
+        .map_err(store_error)?;
+        row.map(|(body, version)| Ok((decode(&body)?, version)))
+            .transpose()
+    }
+}
+
+async fn connect_sqlite(url: &str) -> Result<SqlitePool, DbError> {
+    // WAL lets readers proceed while one request writes; the busy timeout makes a second
+    // writer wait its turn instead of failing at once.
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(DbError::InvalidUrl)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT);
+    if let Some(dir) = options
+        .get_filename()
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+    {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|source| DbError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+    }
+    SqlitePoolOptions::new()
+        .connect_with(options)
+        .await
+        .map_err(DbError::Connect)
+}
+
+async fn connect_postgres(url: &str) -> Result<PgPool, DbError> {
+    let options = PgConnectOptions::from_str(url).map_err(DbError::InvalidUrl)?;
+    let pooled = PgPoolOptions::new()
+        .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+        .connect_with(options.clone())
+        .await;
+    match pooled {
+        Ok(pool) => Ok(pool),
+        // The pool retries until its timeout and then reports only that it timed out. One
+        // direct attempt recovers the cause (refused, unknown host, bad password) for the
+        // operator.
+        Err(sqlx::Error::PoolTimedOut) => match PgConnection::connect_with(&options).await {
+            Ok(_) => Err(DbError::Connect(sqlx::Error::PoolTimedOut)),
+            Err(cause) => Err(DbError::Connect(cause)),
+        },
+        Err(err) => Err(DbError::Connect(err)),
+    }
+}
+
+/// Builds the `WHERE` condition of a list and the text values it binds, in order.
+///
+/// Field names become part of the SQL text (they name a JSON path), so they are checked
+/// against a strict pattern first; every value is a bound parameter.
+fn where_clause<'q>(
+    backend: Backend,
+    collection: &'q str,
+    query: &Query<'q>,
+) -> Result<(String, Vec<&'q str>), ApiError> {
+    let mut binds = vec![collection];
+    let mut conditions = vec!["collection = $1".to_owned()];
+    for &(field, value) in &query.equals {
+        check_field_name(field)?;
+        binds.push(value);
+        conditions.push(format!(
+            "{} AND {} = ${}",
+            backend.is_string(field),
+            backend.text_of(field),
+            binds.len()
+        ));
+    }
+    if let Some((field, needle)) = query.contains {
+        check_field_name(field)?;
+        binds.push(needle);
+        let haystack = format!("lower({})", backend.text_of(field));
+        let needle = format!("lower(${})", binds.len());
+        conditions.push(format!(
+            "{} AND {}",
+            backend.is_string(field),
+            backend.contains(&haystack, &needle)
+        ));
+    }
+    if let Some(ids) = query.ids {
+        let first = binds.len() + 1;
+        binds.extend(ids.iter().map(String::as_str));
+        let placeholders: Vec<String> = (first..=binds.len()).map(|n| format!("${n}")).collect();
+        conditions.push(format!("id IN ({})", placeholders.join(", ")));
+    }
+    Ok((conditions.join(" AND "), binds))
+}
+
+/// Accepts only plain identifiers (`[A-Za-z_][A-Za-z0-9_]*`) as filter field names.
+fn check_field_name(field: &str) -> Result<(), ApiError> {
+    let mut chars = field.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::Internal(format!(
+            "refusing to filter on field name {field:?}: not a plain identifier"
+        )))
+    }
+}
+
+fn encode(record: &Record) -> Result<String, ApiError> {
+    serde_json::to_string(record).map_err(ApiError::internal)
+}
+
+fn decode(body: &str) -> Result<Record, ApiError> {
+    serde_json::from_str(body)
+        .map_err(|err| ApiError::Internal(format!("stored record is not a JSON object: {err}")))
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|db| db.is_unique_violation())
+}
+
+/// Maps a database failure to the API error the client sees.
+fn store_error(err: sqlx::Error) -> ApiError {
+    if is_unique_violation(&err) {
+        ApiError::Conflict("the record conflicts with one that already exists".into())
+    } else {
+        ApiError::from(err)
+    }
+}
+
+#[cfg(test)]
+mod tests;

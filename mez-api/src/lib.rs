@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! The mez zone server: a hand-written runtime under the Mass surface generated from spec/.
+//!
+//! [`build_state`] opens the store and settles the bearer token, [`app`] assembles the HTTP
+//! router around the generated surface, and [`serve`] runs it until a shutdown signal. The
+//! binary (`main.rs`) only wires these to the environment, so tests drive exactly the router
+//! that production serves.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod hooks;
+pub mod runtime;
+pub mod state;
+pub mod surface;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Method, Uri};
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use serde_json::{Value, json};
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::config::{Config, ConfigError};
+use crate::db::{Db, DbError};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long the readiness probe waits for the database before calling the zone unready.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why the zone could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("database: {0}")]
+    Database(#[from] DbError),
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Opens the store (running its migrations) and settles the bearer token.
+///
+/// When no token is configured the zone does not run open: it generates one and prints it
+/// once to stderr, where the operator starting it will see it, and never logs it again.
+pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
+    let db = Db::connect(&config.database_url).await?;
+    let auth_token: Arc<str> = match &config.auth_token {
+        Some(token) => Arc::from(token.as_str()),
+        None => {
+            let token = auth::generate_token();
+            eprintln!("AUTH_TOKEN is not set; this zone's bearer token for this run is: {token}");
+            Arc::from(token)
+        }
+    };
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+        auth_token,
+    })
+}
+
+/// The whole HTTP application.
+///
+/// Middleware order, outermost first (what a request passes through, top to bottom):
+///
+/// 1. tracing: every request, health probes included, gets a span and a response log line.
+/// 2. `/health/liveness` and `/health/readiness` answer here, without a token, so that load
+///    balancers and orchestrators can probe a zone they hold no secret for.
+/// 3. bearer auth: everything else, including paths that match no route. Authentication
+///    comes before routing on purpose, so that an unauthenticated caller gets 401 for every
+///    path and cannot map which routes exist.
+/// 4. body limit: the configured maximum, enforced where the body is read, which the JSON
+///    extractor reports as the JSON 413.
+/// 5. routing: the Mass surface (sovereign mode only), then a JSON 404 for unknown paths and
+///    a JSON 405 for known paths with another method.
+pub fn app(state: AppState) -> Router {
+    let mut routes = Router::new();
+    if state.config.sovereign {
+        routes = routes.merge(surface::direct_router());
+    }
+    // Layers wrap what is already on the router, so the fallbacks are added before them and
+    // the innermost layer comes first.
+    let protected = routes
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(from_fn_with_state(state.clone(), auth::require_bearer));
+
+    Router::new()
+        .route("/health/liveness", get(liveness))
+        .route("/health/readiness", get(readiness))
+        .method_not_allowed_fallback(method_not_allowed)
+        .merge(protected)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// Serves [`app`] on `listener` until `shutdown` completes, then lets open requests finish.
+///
+/// The store stays open afterwards: the caller owns it and closes it (tests may still want
+/// to read it after the server stops).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The process is up and serving HTTP; says nothing about its dependencies.
+async fn liveness() -> axum::Json<Value> {
+    axum::Json(json!({ "status": "ok" }))
+}
+
+/// The zone can do useful work: its database answers.
+async fn readiness(State(state): State<AppState>) -> Result<axum::Json<Value>, ApiError> {
+    let unready = || ApiError::ServiceUnavailable("the database is not reachable".into());
+    match tokio::time::timeout(READINESS_TIMEOUT, state.db.ping()).await {
+        Ok(Ok(())) => Ok(axum::Json(json!({ "status": "ready" }))),
+        Ok(Err(err)) => {
+            // The cause stays in the log; the probe's caller only needs to know "not yet".
+            tracing::warn!(error = ?err, "readiness: database ping failed");
+            Err(unready())
+        }
+        Err(_) => {
+            tracing::warn!(timeout = ?READINESS_TIMEOUT, "readiness: database ping timed out");
+            Err(unready())
+        }
+    }
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! The spec as static data: what generated code declares and the runtime interprets.
+
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// A model of the spec: a stored primitive or a request body.
+#[derive(Debug)]
+pub struct ModelSpec {
+    pub name: &'static str,
+    /// The collection its records are stored in; `None` for request-only models.
+    pub collection: Option<&'static str>,
+    pub created_at: bool,
+    pub updated_at: bool,
+    /// Whether keys beyond the declared fields are accepted and kept verbatim.
+    pub open: bool,
+    pub fields: &'static [FieldSpec],
+}
+
+impl ModelSpec {
+    /// The collection of a stored model. Generated code only calls store operations on stored
+    /// models (the spec checker guarantees it), so a miss is a server bug, not a client error.
+    pub fn collection(&self) -> Result<&'static str, ApiError> {
+        self.collection
+            .ok_or_else(|| ApiError::internal(format!("model {} is not stored", self.name)))
+    }
+
+    pub fn field(&self, name: &str) -> Option<&'static FieldSpec> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// One field of a model, with the rules a request value must meet.
+#[derive(Debug)]
+pub struct FieldSpec {
+    /// Key in records and responses.
+    pub name: &'static str,
+    /// Key in requests.
+    pub input: &'static str,
+    pub ty: FieldType,
+    pub required: bool,
+    pub default: DefaultValue,
+    /// Set by the server; a request may not send it.
+    pub server_set: bool,
+    /// Accepted and checked, never stored.
+    pub transient: bool,
+    pub trim: bool,
+    pub min_len: Option<usize>,
+    pub max_len: Option<usize>,
+    pub max_items: Option<usize>,
+    pub min: Option<Bound>,
+    pub max: Option<Bound>,
+}
+
+impl FieldSpec {
+    /// The defaults generated code fills the rest of a field from.
+    pub const BASE: FieldSpec = FieldSpec {
+        name: "",
+        input: "",
+        ty: FieldType::Json,
+        required: false,
+        default: DefaultValue::Null,
+        server_set: false,
+        transient: false,
+        trim: false,
+        min_len: None,
+        max_len: None,
+        max_items: None,
+        min: None,
+        max: None,
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    String,
+    Integer,
+    Boolean,
+    /// A decimal number carried as a JSON string, so no precision is lost.
+    Decimal,
+    Uuid,
+    DateTime,
+    Json,
+    Object,
+    Enum(&'static [&'static str]),
+    StringList,
+    JsonList,
+}
+
+/// A bound on an integer or decimal field (inclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Int(i64),
+    Decimal(&'static str),
+}
+
+/// A field's default, as a constant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Str(&'static str),
+    EmptyList,
+    EmptyObject,
+    /// Any other JSON value, as text (checked by the spec front end).
+    Json(&'static str),
+}
+
+impl DefaultValue {
+    pub fn to_value(self) -> Value {
+        match self {
+            Self::Null => Value::Null,
+            Self::Bool(b) => Value::Bool(b),
+            Self::Int(i) => Value::from(i),
+            Self::Str(s) => Value::String(s.to_string()),
+            Self::EmptyList => Value::Array(Vec::new()),
+            Self::EmptyObject => Value::Object(serde_json::Map::new()),
+            Self::Json(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// One direct route, as the spec declares it (used by tests and tools, not for routing).
+#[derive(Debug)]
+pub struct RouteInfo {
+    pub service: &'static str,
+    pub method: &'static str,
+    /// The full axum path: `/organization-info/api/v1/organization/{id}`.
+    pub path: &'static str,
+    pub op: &'static str,
+    /// The stored model the route reads or writes.
+    pub model: Option<&'static ModelSpec>,
+    /// The model its body (or query, for `query_input`) is validated against.
+    pub request: Option<&'static ModelSpec>,
+    pub query_input: bool,
+    pub hook: Option<&'static str>,
+    pub audit: Option<&'static str>,
+    pub status: u16,
+}

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! The route operations, written once for every model.
+//!
+//! Each generated handler extracts its request and calls one of these with the model's
+//! static spec. The database is the source of truth: every operation reads and writes
+//! through [`crate::db::Db`], and nothing is cached in memory.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use super::model::{DefaultValue, FieldSpec, FieldType, ModelSpec};
+use super::validate::{Mode, validate};
+use crate::clock::now_rfc3339;
+use crate::db::{Query, Record};
+use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
+
+/// Default and largest page sizes of list routes.
+pub const DEFAULT_PAGE_SIZE: u64 = 100;
+pub const MAX_PAGE_SIZE: u64 = 1000;
+
+/// A status code from the spec (checked to be 2xx by the front end).
+pub fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::OK)
+}
+
+/// A JSON response.
+pub fn json(code: u16, value: Value) -> Response {
+    (status(code), axum::Json(value)).into_response()
+}
+
+/// An empty response.
+pub fn empty(code: u16) -> Response {
+    status(code).into_response()
+}
+
+/// A query string as a JSON object of strings, for creates that take their input there.
+pub fn query_object(query: BTreeMap<String, String>) -> Value {
+    Value::Object(
+        query
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect(),
+    )
+}
+
+/// Validates a request model's body; the result is keyed by the request's own names.
+pub fn request(model: &ModelSpec, body: Value) -> Result<Record, ApiError> {
+    validate(model, body, Mode::Request)
+}
+
+/// Builds a new record from a create request: a fresh id, the checked fields in spec order
+/// (transient ones dropped), any extra keys of an open model, then the timestamps.
+pub fn new_record(model: &ModelSpec, input: Value) -> Result<Record, ApiError> {
+    let fields = validate(model, input, Mode::Create)?;
+    let mut record = Map::new();
+    record.insert("id".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+    for (key, value) in fields {
+        let transient = model.field(&key).is_some_and(|f| f.transient);
+        if !transient {
+            record.insert(key, value);
+        }
+    }
+    let now = now_rfc3339();
+    if model.created_at {
+        record.insert("createdAt".into(), Value::String(now.clone()));
+    }
+    if model.updated_at {
+        record.insert("updatedAt".into(), Value::String(now));
+    }
+    Ok(record)
+}
+
+/// Stores a new record and answers with it.
+pub async fn insert(
+    state: &AppState,
+    model: &ModelSpec,
+    record: Record,
+    code: u16,
+) -> Result<Response, ApiError> {
+    let id = record
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::internal("record without an id"))?
+        .to_string();
+    state.db.insert(model.collection()?, &id, &record).await?;
+    Ok(json(code, Value::Object(record)))
+}
+
+fn not_found(model: &ModelSpec, id: &str) -> ApiError {
+    ApiError::NotFound(format!("{} {id} not found", model.name))
+}
+
+pub async fn get(state: &AppState, model: &ModelSpec, id: &str) -> Result<Response, ApiError> {
+    match state.db.get(model.collection()?, id).await? {
+        Some(record) => Ok(json(200, Value::Object(record))),
+        None => Err(not_found(model, id)),
+    }
+}
+
+/// Applies a partial update: present fields replace stored ones, absent ones stay untouched.
+pub async fn update(
+    state: &AppState,
+    model: &ModelSpec,
+    id: &str,
+    body: Value,
+    code: u16,
+) -> Result<Response, ApiError> {
+    let patch = validate(model, body, Mode::Update)?;
+    let now = now_rfc3339();
+    let updated = state
+        .db
+        .modify(model.collection()?, id, |record| {
+            for (key, value) in &patch {
+                record.insert(key.clone(), value.clone());
+            }
+            if model.updated_at {
+                record.insert("updatedAt".into(), Value::String(now.clone()));
+            }
+            Ok(())
+        })
+        .await?;
+    match updated {
+        Some(record) => Ok(json(code, Value::Object(record))),
+        None => Err(not_found(model, id)),
+    }
+}
+
+pub async fn delete(
+    state: &AppState,
+    model: &ModelSpec,
+    id: &str,
+    code: u16,
+) -> Result<Response, ApiError> {
+    if state.db.delete(model.collection()?, id).await? {
+        Ok(empty(code))
+    } else {
+        Err(not_found(model, id))
+    }
+}
+
+/// Moves an enum field to `to`, when it currently holds one of `from` (any state if empty).
+pub async fn transition(
+    state: &AppState,
+    model: &ModelSpec,
+    id: &str,
+    field: &str,
+    from: &[&str],
+    to: &str,
+    code: u16,
+) -> Result<Response, ApiError> {
+    let now = now_rfc3339();
+    let updated = state
+        .db
+        .modify(model.collection()?, id, |record| {
+            let current = record
+                .get(field)
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if !from.is_empty() && !from.contains(&current) {
+                return Err(ApiError::Conflict(format!(
+                    "{} {id} is {current}; only {} can become {to}",
+                    model.name,
+                    from.join(" or ")
+                )));
+            }
+            record.insert(field.to_string(), Value::String(to.to_string()));
+            if model.updated_at {
+                record.insert("updatedAt".into(), Value::String(now.clone()));
+            }
+            Ok(())
+        })
+        .await?;
+    match updated {
+        Some(record) => Ok(json(code, Value::Object(record))),
+        None => Err(not_found(model, id)),
+    }
+}
+
+/// Reads `page` and `size` from a query string, removing them.
+fn take_page(query: &mut BTreeMap<String, String>) -> Result<(u64, u64), ApiError> {
+    let mut errors = Vec::new();
+    let page = match query.remove("page") {
+        None => 0,
+        Some(p) => p.parse::<u64>().unwrap_or_else(|_| {
+            errors.push(FieldError::new("page", "must be a non-negative integer"));
+            0
+        }),
+    };
+    let size = match query.remove("size") {
+        None => DEFAULT_PAGE_SIZE,
+        Some(s) => match s.parse::<u64>() {
+            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
+            _ => {
+                errors.push(FieldError::new(
+                    "size",
+                    format!("must be an integer from 1 to {MAX_PAGE_SIZE}"),
+                ));
+                DEFAULT_PAGE_SIZE
+            }
+        },
+    };
+    if errors.is_empty() {
+        Ok((page, size))
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+fn unknown_params(query: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    if query.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::Validation(
+        query
+            .keys()
+            .map(|k| FieldError::new(k.clone(), "is not a query parameter of this route"))
+            .collect(),
+    ))
+}
+
+fn array(items: Vec<Record>) -> Value {
+    Value::Array(items.into_iter().map(Value::Object).collect())
+}
+
+/// Lists records in insertion order, optionally restricted to ids and field filters.
+pub async fn list(
+    state: &AppState,
+    model: &ModelSpec,
+    mut query: BTreeMap<String, String>,
+    ids_param: Option<&str>,
+    filters: &[(&str, &str)],
+) -> Result<Response, ApiError> {
+    let (page, size) = take_page(&mut query)?;
+    let ids: Option<Vec<String>> = ids_param.and_then(|p| query.remove(p)).map(|raw| {
+        raw.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    });
+    let values: Vec<(&str, String)> = filters
+        .iter()
+        .filter_map(|(param, field)| query.remove(*param).map(|v| (*field, v)))
+        .collect();
+    unknown_params(&query)?;
+    let q = Query {
+        equals: values.iter().map(|(f, v)| (*f, v.as_str())).collect(),
+        ids: ids.as_deref(),
+        contains: None,
+        offset: page.saturating_mul(size),
+        limit: size,
+    };
+    let found = state.db.list(model.collection()?, &q).await?;
+    Ok(json(200, array(found.items)))
+}
+
+/// Lists records whose fields equal the path parameters.
+pub async fn list_by(
+    state: &AppState,
+    model: &ModelSpec,
+    pairs: &[(&str, &str)],
+    mut query: BTreeMap<String, String>,
+) -> Result<Response, ApiError> {
+    let (page, size) = take_page(&mut query)?;
+    unknown_params(&query)?;
+    let q = Query {
+        equals: pairs.to_vec(),
+        ids: None,
+        contains: None,
+        offset: page.saturating_mul(size),
+        limit: size,
+    };
+    let found = state.db.list(model.collection()?, &q).await?;
+    Ok(json(200, array(found.items)))
+}
+
+/// The first (earliest stored) record whose fields equal the path parameters.
+pub async fn get_by(
+    state: &AppState,
+    model: &ModelSpec,
+    pairs: &[(&str, &str)],
+) -> Result<Response, ApiError> {
+    let q = Query {
+        equals: pairs.to_vec(),
+        ids: None,
+        contains: None,
+        offset: 0,
+        limit: 1,
+    };
+    let found = state.db.list(model.collection()?, &q).await?;
+    match found.items.into_iter().next() {
+        Some(record) => Ok(json(200, Value::Object(record))),
+        None => {
+            let what: Vec<String> = pairs.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            Err(ApiError::NotFound(format!(
+                "no {} with {}",
+                model.name,
+                what.join(" and ")
+            )))
+        }
+    }
+}
+
+/// The body of every search route.
+static SEARCH_FIELDS: [FieldSpec; 3] = [
+    FieldSpec {
+        name: "query",
+        input: "query",
+        ty: FieldType::String,
+        trim: true,
+        max_len: Some(1000),
+        default: DefaultValue::Str(""),
+        ..FieldSpec::BASE
+    },
+    FieldSpec {
+        name: "page",
+        input: "page",
+        ty: FieldType::Integer,
+        default: DefaultValue::Int(0),
+        min: Some(super::model::Bound::Int(0)),
+        ..FieldSpec::BASE
+    },
+    FieldSpec {
+        name: "size",
+        input: "size",
+        ty: FieldType::Integer,
+        default: DefaultValue::Int(10),
+        min: Some(super::model::Bound::Int(1)),
+        max: Some(super::model::Bound::Int(MAX_PAGE_SIZE as i64)),
+        ..FieldSpec::BASE
+    },
+];
+static SEARCH: ModelSpec = ModelSpec {
+    name: "SearchRequest",
+    collection: None,
+    created_at: false,
+    updated_at: false,
+    open: false,
+    fields: &SEARCH_FIELDS,
+};
+
+/// Case-insensitive substring search on one field, paged, in insertion order.
+pub async fn search(
+    state: &AppState,
+    model: &ModelSpec,
+    field: &str,
+    body: Value,
+) -> Result<Response, ApiError> {
+    let req = validate(&SEARCH, body, Mode::Request)?;
+    let text = req.get("query").and_then(Value::as_str).unwrap_or_default();
+    let page = req.get("page").and_then(Value::as_u64).unwrap_or(0);
+    let size = req.get("size").and_then(Value::as_u64).unwrap_or(10).max(1);
+    let q = Query {
+        equals: Vec::new(),
+        ids: None,
+        contains: (!text.is_empty()).then_some((field, text)),
+        offset: page.saturating_mul(size),
+        limit: size,
+    };
+    let found = state.db.list(model.collection()?, &q).await?;
+    Ok(json(
+        200,
+        serde_json::json!({
+            "content": array(found.items),
+            "totalElements": found.total,
+            "totalPages": found.total.div_ceil(size),
+            "number": page,
+            "size": size,
+        }),
+    ))
+}
+
+fn parse_data(text: &str) -> Result<Value, ApiError> {
+    serde_json::from_str(text).map_err(|e| ApiError::internal(format!("static data: {e}")))
+}
+
+/// Serves a static data document of the spec.
+pub fn static_data(text: &str, code: u16) -> Result<Response, ApiError> {
+    Ok(json(code, parse_data(text)?))
+}
+
+/// Serves the item of a static data list whose `key` equals `id`.
+pub fn static_item(text: &str, key: &str, id: &str, code: u16) -> Result<Response, ApiError> {
+    let data = parse_data(text)?;
+    data.as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|item| item.get(key).and_then(Value::as_str) == Some(id))
+        })
+        .map(|item| json(code, item.clone()))
+        .ok_or_else(|| ApiError::NotFound(format!("{id} not found")))
+}

@@ -1,0 +1,655 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! Semantic checks over the whole parsed spec.
+//!
+//! The parser checks shapes (keys, types of YAML values); this module checks meaning: names
+//! resolve, defaults fit their fields, routes are unique, path parameters have fields, and
+//! every write names its audit event. Nothing is generated from a spec that fails here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::diag::{Diagnostics, Pos};
+use crate::model::{Bound, Field, FieldType, Input, Model, Op, Route, Service, Spec};
+use crate::parse::is_decimal;
+
+/// Field names the runtime sets on every stored record.
+const RESERVED: &[&str] = &["id", "createdAt", "updatedAt"];
+
+pub fn check(spec: &Spec, diags: &mut Diagnostics) {
+    let mut services: BTreeMap<&str, &Pos> = BTreeMap::new();
+    let mut models: BTreeMap<&str, &Pos> = BTreeMap::new();
+    let mut stores: BTreeMap<&str, &Pos> = BTreeMap::new();
+    for service in &spec.services {
+        if let Some(first) = services.insert(&service.name, &service.pos) {
+            diags.push(
+                &service.pos,
+                format!(
+                    "duplicate service \"{}\" (first declared at {first})",
+                    service.name
+                ),
+            );
+        }
+        if let Some(env) = &service.url_env {
+            if env.is_empty()
+                || !env
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            {
+                diags.push(
+                    &service.pos,
+                    format!("url_env \"{env}\" must be an UPPER_SNAKE_CASE variable name"),
+                );
+            }
+        }
+        for model in &service.models {
+            if let Some(first) = models.insert(&model.name, &model.pos) {
+                diags.push(
+                    &model.pos,
+                    format!(
+                        "duplicate model \"{}\" (first declared at {first})",
+                        model.name
+                    ),
+                );
+            }
+            if !is_pascal(&model.name) {
+                diags.push(
+                    &model.pos,
+                    format!("model name \"{}\" must be PascalCase", model.name),
+                );
+            }
+            if let Some(store) = &model.store {
+                if !is_snake(store) {
+                    diags.push(
+                        &model.pos,
+                        format!("store \"{store}\" must be a snake_case name"),
+                    );
+                }
+                if let Some(first) = stores.insert(store, &model.pos) {
+                    diags.push(
+                        &model.pos,
+                        format!("store \"{store}\" is used by two models (first at {first})"),
+                    );
+                }
+            }
+            check_model(model, diags);
+        }
+    }
+
+    let mut routes: BTreeMap<(String, String), &Pos> = BTreeMap::new();
+    for (service, route) in spec.routes() {
+        let full = format!("{}{}", service.context_path, route.path);
+        let key = (route.method.as_str().to_string(), normalise_path(&full));
+        if let Some(first) = routes.insert(key, &route.pos) {
+            diags.push(
+                &route.pos,
+                format!(
+                    "duplicate route {} {full} (first declared at {first})",
+                    route.method.as_str()
+                ),
+            );
+        }
+        check_route(spec, service, route, diags);
+    }
+}
+
+/// Paths equal up to parameter names collide in the router: `/a/{id}` and `/a/{x}`.
+fn normalise_path(path: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                out.push_str("{}");
+            }
+            '}' => depth -= 1,
+            _ if depth > 0 => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_snake(s: &str) -> bool {
+    is_ident(s)
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn is_pascal(s: &str) -> bool {
+    is_ident(s) && s.starts_with(|c: char| c.is_ascii_uppercase()) && !s.contains('_')
+}
+
+fn check_model(model: &Model, diags: &mut Diagnostics) {
+    let mut inputs: BTreeMap<&str, &Pos> = BTreeMap::new();
+    for field in &model.fields {
+        let what = format!("field \"{}.{}\"", model.name, field.name);
+        if !is_ident(&field.name) {
+            diags.push(
+                &field.pos,
+                format!("{what}: field names must be identifiers"),
+            );
+        }
+        if !is_ident(&field.input) {
+            diags.push(
+                &field.pos,
+                format!(
+                    "{what}: input name \"{}\" must be an identifier",
+                    field.input
+                ),
+            );
+        }
+        if model.store.is_some() && RESERVED.contains(&field.name.as_str()) {
+            diags.push(
+                &field.pos,
+                format!(
+                    "{what}: \"{}\" is set by the server on every record and cannot be declared",
+                    field.name
+                ),
+            );
+        }
+        if !field.server_set {
+            if let Some(first) = inputs.insert(&field.input, &field.pos) {
+                diags.push(
+                    &field.pos,
+                    format!(
+                        "{what}: input name \"{}\" is already used at {first}",
+                        field.input
+                    ),
+                );
+            }
+        }
+        if field.required && field.default.is_some() {
+            diags.push(
+                &field.pos,
+                format!("{what} is required and also has a default; choose one"),
+            );
+        }
+        if field.required && field.server_set {
+            diags.push(
+                &field.pos,
+                format!("{what} is server_set, so a request cannot be required to send it"),
+            );
+        }
+        if field.transient && (field.server_set || model.store.is_none()) {
+            diags.push(
+                &field.pos,
+                format!("{what}: transient applies only to request fields of stored models"),
+            );
+        }
+        check_field_limits(&what, field, diags);
+        if let Some(default) = &field.default {
+            if let Err(why) = value_fits(field, default) {
+                diags.push(&field.pos, format!("{what}: default {default} {why}"));
+            }
+        }
+    }
+}
+
+fn check_field_limits(what: &str, field: &Field, diags: &mut Diagnostics) {
+    let textual = matches!(field.ty, FieldType::String | FieldType::StringList);
+    if (field.max_len.is_some() || field.min_len.is_some() || field.trim) && !textual {
+        diags.push(
+            &field.pos,
+            format!(
+                "{what}: min_len, max_len and trim apply to string fields, not {}",
+                field.ty.spec_name()
+            ),
+        );
+    }
+    if field.max_items.is_some() && !matches!(field.ty, FieldType::StringList | FieldType::JsonList)
+    {
+        diags.push(
+            &field.pos,
+            format!(
+                "{what}: max_items applies to list fields, not {}",
+                field.ty.spec_name()
+            ),
+        );
+    }
+    if let (Some(min), Some(max)) = (field.min_len, field.max_len) {
+        if min > max {
+            diags.push(
+                &field.pos,
+                format!("{what}: min_len {min} is greater than max_len {max}"),
+            );
+        }
+    }
+    if let (Some(min), Some(max)) = (&field.min, &field.max) {
+        let inverted = match (min, max) {
+            (Bound::Int(a), Bound::Int(b)) => a > b,
+            (Bound::Decimal(a), Bound::Decimal(b)) => decimal_cmp(a, b).is_gt(),
+            _ => false,
+        };
+        if inverted {
+            diags.push(&field.pos, format!("{what}: min is greater than max"));
+        }
+    }
+    if let FieldType::Enum(values) = &field.ty {
+        let mut seen = BTreeSet::new();
+        for v in values {
+            if !seen.insert(v) {
+                diags.push(
+                    &field.pos,
+                    format!("{what}: enum value \"{v}\" is listed twice"),
+                );
+            }
+        }
+    }
+}
+
+/// Compares two plain decimal strings numerically (no floating point).
+pub fn decimal_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn parts(s: &str) -> (bool, String, String) {
+        let neg = s.starts_with('-');
+        let body = s.trim_start_matches('-');
+        let (i, f) = body.split_once('.').unwrap_or((body, ""));
+        let i = i.trim_start_matches('0').to_string();
+        let f = f.trim_end_matches('0').to_string();
+        let zero = i.is_empty() && f.is_empty();
+        (neg && !zero, i, f)
+    }
+    let (an, ai, af) = parts(a);
+    let (bn, bi, bf) = parts(b);
+    let magnitude = ai
+        .len()
+        .cmp(&bi.len())
+        .then_with(|| ai.cmp(&bi))
+        .then_with(|| {
+            let width = af.len().max(bf.len());
+            format!("{af:0<width$}").cmp(&format!("{bf:0<width$}"))
+        });
+    match (an, bn) {
+        (false, false) => magnitude,
+        (true, true) => magnitude.reverse(),
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+    }
+}
+
+/// Whether a spec value (a default) is a valid value of the field; the reason when not.
+fn value_fits(field: &Field, value: &Value) -> Result<(), String> {
+    let len_ok = |s: &str| -> Result<(), String> {
+        let n = s.chars().count() as u64;
+        if field.max_len.is_some_and(|m| n > m) {
+            return Err(format!(
+                "is longer than max_len {}",
+                field.max_len.unwrap_or_default()
+            ));
+        }
+        if field.min_len.is_some_and(|m| n < m) {
+            return Err(format!(
+                "is shorter than min_len {}",
+                field.min_len.unwrap_or_default()
+            ));
+        }
+        Ok(())
+    };
+    match (&field.ty, value) {
+        (_, Value::Null) => Ok(()),
+        (FieldType::String, Value::String(s)) => len_ok(s),
+        (FieldType::Uuid | FieldType::DateTime, Value::String(_)) => Ok(()),
+        (FieldType::Integer, Value::Number(n)) if n.is_i64() => {
+            let i = n.as_i64().unwrap_or_default();
+            match (&field.min, &field.max) {
+                (Some(Bound::Int(min)), _) if i < *min => Err(format!("is below min {min}")),
+                (_, Some(Bound::Int(max))) if i > *max => Err(format!("is above max {max}")),
+                _ => Ok(()),
+            }
+        }
+        (FieldType::Boolean, Value::Bool(_)) => Ok(()),
+        (FieldType::Decimal, Value::String(s)) if is_decimal(s) => match (&field.min, &field.max) {
+            (Some(Bound::Decimal(min)), _) if decimal_cmp(s, min).is_lt() => {
+                Err(format!("is below min {min}"))
+            }
+            (_, Some(Bound::Decimal(max))) if decimal_cmp(s, max).is_gt() => {
+                Err(format!("is above max {max}"))
+            }
+            _ => Ok(()),
+        },
+        (FieldType::Decimal, _) => Err("must be a quoted decimal string such as \"1.00\"".into()),
+        (FieldType::Json, _) => Ok(()),
+        (FieldType::Object, Value::Object(_)) => Ok(()),
+        (FieldType::Enum(values), Value::String(s)) => {
+            if values.contains(s) {
+                Ok(())
+            } else {
+                Err(format!("is not among its values ({})", values.join(", ")))
+            }
+        }
+        (FieldType::StringList, Value::Array(items)) => {
+            for item in items {
+                match item {
+                    Value::String(s) => len_ok(s)?,
+                    _ => return Err("must hold only strings".into()),
+                }
+            }
+            Ok(())
+        }
+        (FieldType::JsonList, Value::Array(_)) => Ok(()),
+        (ty, _) => Err(format!("is not a valid {}", ty.spec_name())),
+    }
+}
+
+fn check_route(spec: &Spec, service: &Service, route: &Route, diags: &mut Diagnostics) {
+    let what = format!("route {} {}", route.method.as_str(), route.path);
+    let params = route.params();
+
+    // The model the route names must exist; CRUD ops need a stored one.
+    let model = route.model().and_then(|name| match spec.model(name) {
+        Some(m) => Some(m),
+        None => {
+            diags.push(&route.pos, format!("{what} names unknown model \"{name}\""));
+            None
+        }
+    });
+    if let Some(m) = model {
+        if m.store.is_none() {
+            diags.push(
+                &route.pos,
+                format!(
+                    "{what} (op {}) needs a stored model, but \"{}\" has no \"store\"",
+                    route.op_name(),
+                    m.name
+                ),
+            );
+        }
+    }
+
+    // Audit events: every write names one; reads name none.
+    match (&route.audit, route.op.writes(route.method)) {
+        (None, true) => diags.push(
+            &route.pos,
+            format!(
+                "{what} writes (op {}) but has no \"audit\" event",
+                route.op_name()
+            ),
+        ),
+        (Some(_), false) => diags.push(
+            &route.pos,
+            format!("{what} does not write, so it takes no \"audit\" event"),
+        ),
+        (Some(event), true) => {
+            let ok = event
+                .split_once('.')
+                .is_some_and(|(a, b)| is_snake(a) && is_snake(b));
+            if !ok {
+                diags.push(
+                    &route.pos,
+                    format!(
+                        "{what}: audit event \"{event}\" must read resource.action in snake_case"
+                    ),
+                );
+            }
+        }
+        (None, false) => {}
+    }
+    if let Op::Hook {
+        read_only: true, ..
+    } = route.op
+    {
+        if !route.method.is_write() {
+            diags.push(
+                &route.pos,
+                format!("{what}: read_only only applies to POST, PUT and DELETE hooks"),
+            );
+        }
+    }
+    if let Op::Hook {
+        read_only: false, ..
+    } = route.op
+    {
+        if !route.method.is_write() && route.audit.is_some() {
+            diags.push(&route.pos, format!("{what}: a GET hook cannot write"));
+        }
+    }
+    let writes_by_op = matches!(
+        route.op,
+        Op::Create { .. } | Op::Update { .. } | Op::Delete { .. } | Op::Transition { .. }
+    );
+    if writes_by_op && !route.method.is_write() {
+        diags.push(
+            &route.pos,
+            format!("{what}: op {} writes and cannot be a GET", route.op_name()),
+        );
+    }
+    if matches!(
+        route.op,
+        Op::Get { .. } | Op::List { .. } | Op::ListBy { .. } | Op::GetBy { .. } | Op::Static { .. }
+    ) && route.method.is_write()
+    {
+        diags.push(
+            &route.pos,
+            format!("{what}: op {} reads and must be a GET", route.op_name()),
+        );
+    }
+
+    // Path parameters.
+    let mut seen = BTreeSet::new();
+    for p in &params {
+        if !is_ident(p) {
+            diags.push(
+                &route.pos,
+                format!("{what}: path parameter {{{p}}} must be an identifier"),
+            );
+        }
+        if !seen.insert(p) {
+            diags.push(
+                &route.pos,
+                format!("{what}: path parameter {{{p}}} appears twice"),
+            );
+        }
+    }
+    match &route.op {
+        Op::Get { .. } | Op::Update { .. } | Op::Delete { .. } | Op::Transition { .. } => {
+            if params != ["id"] {
+                diags.push(
+                    &route.pos,
+                    format!(
+                        "{what} (op {}) must have exactly the path parameter {{id}}",
+                        route.op_name()
+                    ),
+                );
+            }
+        }
+        Op::ListBy { .. } | Op::GetBy { .. } => {
+            if params.is_empty() {
+                diags.push(
+                    &route.pos,
+                    format!(
+                        "{what} (op {}) needs a path parameter naming the field to match",
+                        route.op_name()
+                    ),
+                );
+            }
+            if let Some(m) = model {
+                for p in &params {
+                    if m.field(p).is_none() {
+                        diags.push(
+                            &route.pos,
+                            format!(
+                                "{what}: path parameter {{{p}}} has no field in model \"{}\"",
+                                m.name
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        Op::Static { key, .. } => match (key, params.as_slice()) {
+            (Some(_), [_]) | (None, []) => {}
+            (Some(_), _) => diags.push(
+                &route.pos,
+                format!("{what}: a static route with a \"key\" needs exactly one path parameter"),
+            ),
+            (None, _) => diags.push(
+                &route.pos,
+                format!("{what}: path parameters of a static route need a \"key\""),
+            ),
+        },
+        Op::Hook { .. } => {}
+        Op::Create { .. } | Op::List { .. } | Op::Search { .. } => {
+            for p in &params {
+                diags.push(
+                    &route.pos,
+                    format!(
+                        "{what}: path parameter {{{p}}} has no field (op {} takes none)",
+                        route.op_name()
+                    ),
+                );
+            }
+        }
+    }
+
+    match &route.op {
+        Op::Create {
+            input: Input::Query,
+            ..
+        } => {
+            if let Some(m) = model {
+                for f in m.fields.iter().filter(|f| !f.server_set) {
+                    if !f.ty.is_textual() {
+                        diags.push(&f.pos, format!("{what} takes its input from the query string, so field \"{}\" cannot be {}", f.name, f.ty.spec_name()));
+                    }
+                }
+            }
+        }
+        Op::Create { hook: Some(h), .. } | Op::Hook { hook: h, .. } if !is_snake(h) => {
+            diags.push(
+                &route.pos,
+                format!("{what}: hook \"{h}\" must be a snake_case function name"),
+            );
+        }
+        Op::Search { field, .. } => {
+            if let Some(m) = model {
+                match m.field(field) {
+                    Some(f) if f.ty == FieldType::String => {}
+                    Some(_) => diags.push(
+                        &route.pos,
+                        format!("{what}: search field \"{field}\" must be a string field"),
+                    ),
+                    None => diags.push(
+                        &route.pos,
+                        format!(
+                            "{what}: search field \"{field}\" is not a field of \"{}\"",
+                            m.name
+                        ),
+                    ),
+                }
+            }
+        }
+        Op::List {
+            ids_param, filters, ..
+        } => {
+            if let Some(m) = model {
+                for (param, field) in filters {
+                    if !is_ident(param) {
+                        diags.push(
+                            &route.pos,
+                            format!("{what}: filter parameter \"{param}\" must be an identifier"),
+                        );
+                    }
+                    match m.field(field) {
+                        Some(f) if f.ty.is_textual() => {}
+                        Some(f) => diags.push(&route.pos, format!("{what}: filter field \"{field}\" is {}, which cannot be filtered by", f.ty.spec_name())),
+                        None => diags.push(&route.pos, format!("{what}: filter \"{param}\" names \"{field}\", which is not a field of \"{}\"", m.name)),
+                    }
+                }
+                if let Some(ids) = ids_param {
+                    if filters.iter().any(|(p, _)| p == ids)
+                        || ["page", "size"].contains(&ids.as_str())
+                    {
+                        diags.push(
+                            &route.pos,
+                            format!("{what}: query parameter \"{ids}\" is used twice"),
+                        );
+                    }
+                }
+            }
+        }
+        Op::Transition {
+            field, from, to, ..
+        } => {
+            if let Some(m) = model {
+                match m.field(field).map(|f| &f.ty) {
+                    Some(FieldType::Enum(values)) => {
+                        for v in from.iter().chain(std::iter::once(to)) {
+                            if !values.contains(v) {
+                                diags.push(&route.pos, format!("{what}: state \"{v}\" is not among the values of \"{}.{field}\"", m.name));
+                            }
+                        }
+                    }
+                    Some(_) => diags.push(
+                        &route.pos,
+                        format!("{what}: transition field \"{field}\" must be an enum"),
+                    ),
+                    None => diags.push(
+                        &route.pos,
+                        format!(
+                            "{what}: transition field \"{field}\" is not a field of \"{}\"",
+                            m.name
+                        ),
+                    ),
+                }
+            }
+        }
+        Op::Static { data, key } => {
+            if let Some(name) = data {
+                match service.data.get(name) {
+                    None => diags.push(&route.pos, format!("{what} serves data \"{name}\", which the service's \"data\" does not define")),
+                    Some(value) => {
+                        if let Some(k) = key {
+                            let keyed = value.as_array().is_some_and(|items| {
+                                items.iter().all(|i| i.get(k).and_then(Value::as_str).is_some())
+                            });
+                            if !keyed {
+                                diags.push(&route.pos, format!("{what}: every item of data \"{name}\" must be an object with a string \"{k}\""));
+                            }
+                        }
+                    }
+                }
+            } else if key.is_some() {
+                diags.push(&route.pos, format!("{what}: \"key\" needs \"data\""));
+            }
+        }
+        _ => {}
+    }
+    if let Op::Hook {
+        request: Some(name),
+        ..
+    } = &route.op
+    {
+        if spec.model(name).is_none() {
+            diags.push(
+                &route.pos,
+                format!("{what} names unknown request model \"{name}\""),
+            );
+        }
+        if !route.method.is_write() {
+            diags.push(
+                &route.pos,
+                format!("{what}: a GET route takes no request body"),
+            );
+        }
+    }
+    if let Op::Update { .. } = route.op {
+        if let Some(m) = model {
+            if m.fields.iter().all(|f| f.server_set) {
+                diags.push(
+                    &route.pos,
+                    format!(
+                        "{what}: model \"{}\" has no field a request may update",
+                        m.name
+                    ),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! The `mez-codegen` command: `generate` writes the committed golden copy of the generated
+//! surface; `check` fails with a unified diff when that copy is stale.
+//!
+//! Run from anywhere in the workspace: paths are resolved from this crate's manifest
+//! directory, so `cargo run -p mez-codegen -- check` behaves the same in CI and locally.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Where the spec lives and where the golden copy is committed, relative to the workspace.
+const SPEC_DIR: &str = "spec";
+const GOLDEN: &str = "mez-api/generated/surface.rs";
+
+fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| manifest.to_path_buf())
+}
+
+fn usage() -> ExitCode {
+    eprintln!("usage: mez-codegen <generate|check> [--spec DIR] [--out FILE]");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first().cloned() else {
+        return usage();
+    };
+    let root = workspace_root();
+    let mut spec_dir = root.join(SPEC_DIR);
+    let mut out = root.join(GOLDEN);
+    let mut rest = args[1..].iter();
+    while let Some(flag) = rest.next() {
+        match (flag.as_str(), rest.next()) {
+            ("--spec", Some(dir)) => spec_dir = PathBuf::from(dir),
+            ("--out", Some(file)) => out = PathBuf::from(file),
+            _ => return usage(),
+        }
+    }
+
+    let spec = match mez_codegen::load_dir(&spec_dir, SPEC_DIR) {
+        Ok(spec) => spec,
+        Err(diags) => {
+            eprint!("{diags}");
+            eprintln!(
+                "error: the spec has {} error(s); nothing was generated",
+                diags.0.len()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let generated = match mez_codegen::generate_surface(&spec) {
+        Ok(text) => text,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match command.as_str() {
+        "generate" => {
+            if let Some(parent) = out.parent() {
+                if let Err(err) = std::fs::create_dir_all(parent) {
+                    eprintln!("error: cannot create {}: {err}", parent.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+            match std::fs::write(&out, &generated) {
+                Ok(()) => {
+                    println!("wrote {} ({} routes)", out.display(), spec.routes().count());
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("error: cannot write {}: {err}", out.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        "check" => {
+            let committed = std::fs::read_to_string(&out).unwrap_or_default();
+            if committed == generated {
+                println!(
+                    "{} is up to date with {}/",
+                    out.display(),
+                    spec_dir.display()
+                );
+                ExitCode::SUCCESS
+            } else {
+                print!(
+                    "{}",
+                    mez_codegen::unified_diff(&committed, &generated, "committed", "generated")
+                );
+                eprintln!(
+                    "error: {} is stale; run `cargo run -p mez-codegen -- generate` and commit the result",
+                    out.display()
+                );
+                ExitCode::FAILURE
+            }
+        }
+        _ => usage(),
+    }
+}

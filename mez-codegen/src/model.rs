@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! The validated spec: what the back ends generate from.
+//!
+//! Everything here has passed the front end's checks, so the back ends can rely on it: every
+//! model a route names exists, every path parameter has a field, every write has an audit
+//! event, every default fits its field. Collections are `Vec`s in file order or `BTreeMap`s,
+//! never hash maps, so generation is deterministic.
+
+use std::collections::BTreeMap;
+
+use crate::diag::Pos;
+
+/// The whole spec: every service file of a spec directory.
+#[derive(Debug, Clone, Default)]
+pub struct Spec {
+    /// Services in file-name order.
+    pub services: Vec<Service>,
+}
+
+impl Spec {
+    /// Every route of every service, in spec order.
+    pub fn routes(&self) -> impl Iterator<Item = (&Service, &Route)> {
+        self.services
+            .iter()
+            .flat_map(|s| s.routes.iter().map(move |r| (s, r)))
+    }
+
+    /// Every model of every service, in spec order.
+    pub fn models(&self) -> impl Iterator<Item = (&Service, &Model)> {
+        self.services
+            .iter()
+            .flat_map(|s| s.models.iter().map(move |m| (s, m)))
+    }
+
+    pub fn model(&self, name: &str) -> Option<&Model> {
+        self.models().map(|(_, m)| m).find(|m| m.name == name)
+    }
+}
+
+/// One Mass service (one spec file).
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// `organization-info`.
+    pub name: String,
+    /// `/organization-info/api/v1`; empty for the zone's own routes.
+    pub context_path: String,
+    /// The environment variable holding the upstream base URL in proxy mode.
+    pub url_env: Option<String>,
+    pub models: Vec<Model>,
+    pub routes: Vec<Route>,
+    /// Static data served by `static` routes, as JSON.
+    pub data: BTreeMap<String, serde_json::Value>,
+    pub pos: Pos,
+}
+
+/// A data shape: a stored primitive (when `store` is set) or a request body.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// PascalCase: `Organization`.
+    pub name: String,
+    pub doc: Option<String>,
+    /// The collection records are kept in; `None` for request-only models.
+    pub store: Option<String>,
+    /// Whether records carry `createdAt` / `updatedAt`.
+    pub created_at: bool,
+    pub updated_at: bool,
+    /// Whether keys beyond the declared fields are accepted and kept.
+    pub open: bool,
+    pub fields: Vec<Field>,
+    pub pos: Pos,
+}
+
+impl Model {
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// One field of a model.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// The key in the stored record and in responses.
+    pub name: String,
+    /// The key in requests, when it differs (`entityName` for `name`).
+    pub input: String,
+    pub ty: FieldType,
+    pub required: bool,
+    pub default: Option<serde_json::Value>,
+    /// Set by the server (default or hook), never accepted from a request.
+    pub server_set: bool,
+    /// Accepted and checked, never stored.
+    pub transient: bool,
+    pub trim: bool,
+    pub min_len: Option<u64>,
+    pub max_len: Option<u64>,
+    pub max_items: Option<u64>,
+    /// Bounds: integers for `integer`, decimal strings for `decimal`.
+    pub min: Option<Bound>,
+    pub max: Option<Bound>,
+    pub doc: Option<String>,
+    pub pos: Pos,
+}
+
+/// A numeric bound as written in the spec.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    Int(i64),
+    Decimal(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldType {
+    String,
+    Integer,
+    Boolean,
+    Decimal,
+    Uuid,
+    DateTime,
+    Json,
+    Object,
+    Enum(Vec<String>),
+    StringList,
+    JsonList,
+}
+
+impl FieldType {
+    /// The spelling used in the spec, for messages.
+    pub fn spec_name(&self) -> &'static str {
+        match self {
+            Self::String => "string",
+            Self::Integer => "integer",
+            Self::Boolean => "boolean",
+            Self::Decimal => "decimal",
+            Self::Uuid => "uuid",
+            Self::DateTime => "datetime",
+            Self::Json => "json",
+            Self::Object => "object",
+            Self::Enum(_) => "enum",
+            Self::StringList => "list<string>",
+            Self::JsonList => "list<json>",
+        }
+    }
+
+    /// Whether a value of this type can arrive as a query-string parameter.
+    pub fn is_textual(&self) -> bool {
+        matches!(
+            self,
+            Self::String | Self::Decimal | Self::Uuid | Self::DateTime | Self::Enum(_)
+        )
+    }
+}
+
+/// HTTP method of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+        }
+    }
+
+    pub fn is_write(self) -> bool {
+        !matches!(self, Self::Get)
+    }
+}
+
+/// Where a create takes its input from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    Body,
+    Query,
+}
+
+/// One route of the direct surface.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub method: Method,
+    /// The path inside the service: `/organization/{id}`.
+    pub path: String,
+    pub op: Op,
+    /// The audit event a write appends: `organization.created`.
+    pub audit: Option<String>,
+    /// The success status.
+    pub status: u16,
+    pub doc: Option<String>,
+    pub pos: Pos,
+}
+
+impl Route {
+    /// The path parameters, in order.
+    pub fn params(&self) -> Vec<String> {
+        path_params(&self.path)
+    }
+
+    /// The model the route reads or writes, if any.
+    pub fn model(&self) -> Option<&str> {
+        match &self.op {
+            Op::Create { model, .. }
+            | Op::Get { model }
+            | Op::Update { model }
+            | Op::Delete { model }
+            | Op::List { model, .. }
+            | Op::Search { model, .. }
+            | Op::ListBy { model }
+            | Op::GetBy { model }
+            | Op::Transition { model, .. } => Some(model),
+            Op::Hook { .. } | Op::Static { .. } => None,
+        }
+    }
+
+    /// The body model of the route (create/update bodies and hook requests).
+    pub fn request_model(&self) -> Option<&str> {
+        match &self.op {
+            Op::Create { model, .. } | Op::Update { model } => Some(model),
+            Op::Hook { request, .. } => request.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn op_name(&self) -> &'static str {
+        self.op.name()
+    }
+}
+
+/// What a route does. CRUD is generated; `hook` calls a hand-written function.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Create {
+        model: String,
+        input: Input,
+        /// A hand-written function that completes the record before it is stored.
+        hook: Option<String>,
+    },
+    Get {
+        model: String,
+    },
+    Update {
+        model: String,
+    },
+    Delete {
+        model: String,
+    },
+    List {
+        model: String,
+        /// A query parameter holding a comma-separated id list.
+        ids_param: Option<String>,
+        /// Query parameter -> field equality filters.
+        filters: Vec<(String, String)>,
+    },
+    Search {
+        model: String,
+        field: String,
+    },
+    ListBy {
+        model: String,
+    },
+    GetBy {
+        model: String,
+    },
+    Transition {
+        model: String,
+        field: String,
+        from: Vec<String>,
+        to: String,
+    },
+    Static {
+        data: Option<String>,
+        key: Option<String>,
+    },
+    Hook {
+        hook: String,
+        request: Option<String>,
+        read_only: bool,
+    },
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Create { .. } => "create",
+            Self::Get { .. } => "get",
+            Self::Update { .. } => "update",
+            Self::Delete { .. } => "delete",
+            Self::List { .. } => "list",
+            Self::Search { .. } => "search",
+            Self::ListBy { .. } => "list_by",
+            Self::GetBy { .. } => "get_by",
+            Self::Transition { .. } => "transition",
+            Self::Static { .. } => "static",
+            Self::Hook { .. } => "hook",
+        }
+    }
+
+    /// Whether the operation changes stored state.
+    pub fn writes(&self, method: Method) -> bool {
+        match self {
+            Self::Create { .. } | Self::Update { .. } | Self::Delete { .. } => true,
+            Self::Transition { .. } => true,
+            Self::Hook { read_only, .. } => method.is_write() && !read_only,
+            _ => false,
+        }
+    }
+}
+
+/// The `{name}` parameters of a path, in order.
+pub fn path_params(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end) => {
+                out.push(after[..end].to_string());
+                rest = &after[end + 1..];
+            }
+            None => break,
+        }
+    }
+    out
+}

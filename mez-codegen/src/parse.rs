@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! The front end: YAML with positions -> the spec model, reporting every error at once.
+//!
+//! Parsing is tolerant: a bad key or value records a diagnostic and parsing goes on, so one
+//! run reports all problems. Cross-references (a route naming a model, a path parameter
+//! needing a field, ...) are checked afterwards in [`crate::check`], over the whole spec,
+//! because a route may name a model of another file.
+
+use std::collections::BTreeMap;
+
+use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode, MarkedSequenceNode};
+use marked_yaml::{LoaderOptions, Node, Span};
+
+use crate::diag::{Diagnostics, Pos};
+use crate::model::{Bound, Field, FieldType, Input, Method, Model, Op, Route, Service};
+
+/// Parses one spec file. `file` is the name used in diagnostics (`spec/zone.yaml`).
+pub fn parse_service(file: &str, text: &str, diags: &mut Diagnostics) -> Option<Service> {
+    let options = LoaderOptions::default()
+        .error_on_duplicate_keys(true)
+        .prevent_coercion(true);
+    let root = match marked_yaml::parse_yaml_with_options(0, text, options) {
+        Ok(node) => node,
+        Err(err) => {
+            let (line, col, message) = load_error(&err);
+            diags.push(
+                &Pos {
+                    file: file.to_string(),
+                    line,
+                    col,
+                },
+                message,
+            );
+            return None;
+        }
+    };
+    let p = Parser { file, diags };
+    p.service(&root)
+}
+
+/// Position and message of a YAML load error (syntax, duplicate key, ...).
+fn load_error(err: &marked_yaml::LoadError) -> (usize, usize, String) {
+    use marked_yaml::LoadError as E;
+    let at = |m: &marked_yaml::Marker| (m.line(), m.column());
+    let ((line, col), message) = match err {
+        E::TopLevelMustBeMapping(m) => (at(m), "the top level must be a mapping".to_string()),
+        E::TopLevelMustBeSequence(m) => (at(m), "the top level must be a sequence".to_string()),
+        E::UnexpectedAnchor(m) => (at(m), "YAML anchors are not supported in the spec".into()),
+        E::MappingKeyMustBeScalar(m) => (at(m), "mapping keys must be plain scalars".into()),
+        E::UnexpectedTag(m) => (at(m), "YAML tags are not supported in the spec".into()),
+        E::ScanError(m, e) => (at(m), format!("YAML syntax error: {e}")),
+        E::DuplicateKey(inner) => {
+            let first = inner
+                .prev_key
+                .span()
+                .start()
+                .map(|m| format!("{}:{}", m.line(), m.column()))
+                .unwrap_or_default();
+            let here = inner.key.span().start().map(at).unwrap_or((1, 1));
+            (
+                here,
+                format!(
+                    "duplicate key \"{}\" (first defined at line {first})",
+                    inner.key.as_str()
+                ),
+            )
+        }
+    };
+    (line, col, message)
+}
+
+struct Parser<'a> {
+    file: &'a str,
+    diags: &'a mut Diagnostics,
+}
+
+const SERVICE_KEYS: &[&str] = &[
+    "service",
+    "context_path",
+    "url_env",
+    "models",
+    "routes",
+    "data",
+];
+const MODEL_KEYS: &[&str] = &["doc", "store", "timestamps", "open", "fields"];
+const FIELD_KEYS: &[&str] = &[
+    "type",
+    "required",
+    "default",
+    "server_set",
+    "transient",
+    "input",
+    "trim",
+    "min_len",
+    "max_len",
+    "max_items",
+    "min",
+    "max",
+    "values",
+    "doc",
+];
+const ROUTE_KEYS: &[&str] = &[
+    "route",
+    "op",
+    "model",
+    "audit",
+    "status",
+    "doc",
+    "input",
+    "hook",
+    "request",
+    "read_only",
+    "ids_param",
+    "filters",
+    "field",
+    "from",
+    "to",
+    "data",
+    "key",
+];
+const OPS: &[&str] = &[
+    "create",
+    "get",
+    "update",
+    "delete",
+    "list",
+    "search",
+    "list_by",
+    "get_by",
+    "transition",
+    "static",
+    "hook",
+];
+const TYPES: &[&str] = &[
+    "string",
+    "integer",
+    "boolean",
+    "decimal",
+    "uuid",
+    "datetime",
+    "json",
+    "object",
+    "enum",
+    "list<string>",
+    "list<json>",
+];
+
+impl Parser<'_> {
+    fn pos(&self, span: &Span) -> Pos {
+        let (line, col) = span
+            .start()
+            .map(|m| (m.line(), m.column()))
+            .unwrap_or((1, 1));
+        Pos {
+            file: self.file.to_string(),
+            line,
+            col,
+        }
+    }
+
+    fn err(&mut self, span: &Span, message: impl Into<String>) {
+        let pos = self.pos(span);
+        self.diags.push(&pos, message);
+    }
+
+    /// Reports every key of `map` that is not in `known`.
+    fn known_keys(&mut self, map: &MarkedMappingNode, what: &str, known: &[&str]) {
+        for key in map.keys() {
+            if !known.contains(&key.as_str()) {
+                self.err(
+                    key.span(),
+                    format!(
+                        "unknown key \"{}\" in {what} (expected one of: {})",
+                        key.as_str(),
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    fn mapping<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n MarkedMappingNode> {
+        let map = node.as_mapping();
+        if map.is_none() {
+            self.err(node.span(), format!("{what} must be a mapping"));
+        }
+        map
+    }
+
+    fn sequence<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n MarkedSequenceNode> {
+        let seq = node.as_sequence();
+        if seq.is_none() {
+            self.err(node.span(), format!("{what} must be a list"));
+        }
+        seq
+    }
+
+    fn scalar<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n MarkedScalarNode> {
+        let s = node.as_scalar();
+        if s.is_none() {
+            self.err(node.span(), format!("{what} must be a single value"));
+        }
+        s
+    }
+
+    fn string(&mut self, map: &MarkedMappingNode, key: &str, what: &str) -> Option<String> {
+        let node = map.get_node(key)?;
+        self.scalar(node, &format!("\"{key}\" of {what}"))
+            .map(|s| s.as_str().to_string())
+    }
+
+    fn required_string(
+        &mut self,
+        map: &MarkedMappingNode,
+        key: &str,
+        what: &str,
+    ) -> Option<String> {
+        if map.get_node(key).is_none() {
+            self.err(map.span(), format!("{what} is missing \"{key}\""));
+            return None;
+        }
+        self.string(map, key, what)
+    }
+
+    fn bool(&mut self, map: &MarkedMappingNode, key: &str, what: &str) -> bool {
+        let Some(node) = map.get_node(key) else {
+            return false;
+        };
+        match node.as_scalar().and_then(|s| s.as_bool()) {
+            Some(b) => b,
+            None => {
+                self.err(
+                    node.span(),
+                    format!("\"{key}\" of {what} must be true or false"),
+                );
+                false
+            }
+        }
+    }
+
+    fn uint(&mut self, map: &MarkedMappingNode, key: &str, what: &str) -> Option<u64> {
+        let node = map.get_node(key)?;
+        let value = node.as_scalar().and_then(|s| s.as_u64());
+        if value.is_none() {
+            self.err(
+                node.span(),
+                format!("\"{key}\" of {what} must be a non-negative integer"),
+            );
+        }
+        value
+    }
+
+    fn service(mut self, root: &Node) -> Option<Service> {
+        let map = self.mapping(root, "a spec file")?;
+        self.known_keys(map, "a service", SERVICE_KEYS);
+        let pos = self.pos(map.span());
+        let name = self.required_string(map, "service", "the service")?;
+        let context_path = self
+            .required_string(map, "context_path", "the service")
+            .unwrap_or_default();
+        if !context_path.is_empty()
+            && (!context_path.starts_with('/') || context_path.ends_with('/'))
+        {
+            let span = map
+                .get_node("context_path")
+                .map(|n| *n.span())
+                .unwrap_or(*map.span());
+            self.err(
+                &span,
+                format!("context_path \"{context_path}\" must start with '/' and not end with one"),
+            );
+        }
+        let url_env = self.string(map, "url_env", "the service");
+
+        let mut models = Vec::new();
+        if let Some(node) = map.get_node("models") {
+            if let Some(models_map) = self.mapping(node, "\"models\"") {
+                for (key, value) in models_map.iter() {
+                    if let Some(model) = self.model(key, value) {
+                        models.push(model);
+                    }
+                }
+            }
+        }
+
+        let mut routes = Vec::new();
+        if let Some(node) = map.get_node("routes") {
+            if let Some(seq) = self.sequence(node, "\"routes\"") {
+                for item in seq.iter() {
+                    if let Some(route) = self.route(item) {
+                        routes.push(route);
+                    }
+                }
+            }
+        }
+
+        let mut data = BTreeMap::new();
+        if let Some(node) = map.get_node("data") {
+            if let Some(data_map) = self.mapping(node, "\"data\"") {
+                for (key, value) in data_map.iter() {
+                    data.insert(key.as_str().to_string(), to_json(value));
+                }
+            }
+        }
+
+        Some(Service {
+            name,
+            context_path,
+            url_env,
+            models,
+            routes,
+            data,
+            pos,
+        })
+    }
+
+    fn model(&mut self, key: &MarkedScalarNode, node: &Node) -> Option<Model> {
+        let name = key.as_str().to_string();
+        let what = format!("model \"{name}\"");
+        let map = self.mapping(node, &what)?;
+        self.known_keys(map, &what, MODEL_KEYS);
+        let store = self.string(map, "store", &what);
+        let open = self.bool(map, "open", &what);
+        let doc = self.string(map, "doc", &what);
+        let (mut created_at, mut updated_at) = (store.is_some(), store.is_some());
+        if let Some(ts) = map.get_node("timestamps") {
+            if let Some(seq) = self.sequence(ts, "\"timestamps\"") {
+                created_at = false;
+                updated_at = false;
+                for item in seq.iter() {
+                    match item.as_scalar().map(|s| s.as_str()) {
+                        Some("createdAt") => created_at = true,
+                        Some("updatedAt") => updated_at = true,
+                        _ => self.err(
+                            item.span(),
+                            "timestamps may only list createdAt and updatedAt",
+                        ),
+                    }
+                }
+            }
+        }
+        let mut fields = Vec::new();
+        match map.get_node("fields") {
+            Some(fnode) => {
+                if let Some(fmap) = self.mapping(fnode, &format!("fields of {what}")) {
+                    if fmap.is_empty() {
+                        self.err(fnode.span(), format!("{what} declares no fields"));
+                    }
+                    for (fkey, fvalue) in fmap.iter() {
+                        if let Some(field) = self.field(&name, fkey, fvalue) {
+                            fields.push(field);
+                        }
+                    }
+                }
+            }
+            None => self.err(map.span(), format!("{what} has no \"fields\"")),
+        }
+        Some(Model {
+            name,
+            doc,
+            store,
+            created_at,
+            updated_at,
+            open,
+            fields,
+            pos: self.pos(key.span()),
+        })
+    }
+
+    fn field(&mut self, model: &str, key: &MarkedScalarNode, node: &Node) -> Option<Field> {
+        let name = key.as_str().to_string();
+        let what = format!("field \"{model}.{name}\"");
+        let map = self.mapping(node, &what)?;
+        self.known_keys(map, &what, FIELD_KEYS);
+        let ty_name = self.required_string(map, "type", &what)?;
+        let ty_span = map
+            .get_node("type")
+            .map(|n| *n.span())
+            .unwrap_or(*map.span());
+        let ty = match ty_name.as_str() {
+            "string" => FieldType::String,
+            "integer" => FieldType::Integer,
+            "boolean" => FieldType::Boolean,
+            "decimal" => FieldType::Decimal,
+            "uuid" => FieldType::Uuid,
+            "datetime" => FieldType::DateTime,
+            "json" => FieldType::Json,
+            "object" => FieldType::Object,
+            "list<string>" => FieldType::StringList,
+            "list<json>" => FieldType::JsonList,
+            "enum" => {
+                let mut values = Vec::new();
+                match map.get_node("values") {
+                    Some(v) => {
+                        if let Some(seq) = self.sequence(v, &format!("\"values\" of {what}")) {
+                            for item in seq.iter() {
+                                if let Some(s) = self.scalar(item, "an enum value") {
+                                    values.push(s.as_str().to_string());
+                                }
+                            }
+                            if values.is_empty() {
+                                self.err(v.span(), format!("{what} has an empty \"values\" list"));
+                            }
+                        }
+                    }
+                    None => self.err(&ty_span, format!("enum {what} has no \"values\"")),
+                }
+                FieldType::Enum(values)
+            }
+            other => {
+                self.err(
+                    &ty_span,
+                    format!(
+                        "unknown type \"{other}\" for {what} (expected one of: {})",
+                        TYPES.join(", ")
+                    ),
+                );
+                return None;
+            }
+        };
+        if map.get_node("values").is_some() && !matches!(ty, FieldType::Enum(_)) {
+            let span = map
+                .get_node("values")
+                .map(|n| *n.span())
+                .unwrap_or(*map.span());
+            self.err(
+                &span,
+                format!("\"values\" only applies to enums, but {what} is {ty_name}"),
+            );
+        }
+        let bound = |p: &mut Self, key: &str| -> Option<Bound> {
+            let node = map.get_node(key)?;
+            let Some(s) = node.as_scalar() else {
+                p.err(node.span(), format!("\"{key}\" of {what} must be a number"));
+                return None;
+            };
+            match &ty {
+                FieldType::Integer => match s.as_i64() {
+                    Some(i) => Some(Bound::Int(i)),
+                    None => {
+                        p.err(
+                            node.span(),
+                            format!("\"{key}\" of {what} must be an integer"),
+                        );
+                        None
+                    }
+                },
+                FieldType::Decimal => {
+                    if is_decimal(s.as_str()) {
+                        Some(Bound::Decimal(s.as_str().to_string()))
+                    } else {
+                        p.err(
+                            node.span(),
+                            format!("\"{key}\" of {what} must be a decimal number"),
+                        );
+                        None
+                    }
+                }
+                _ => {
+                    p.err(
+                        node.span(),
+                        format!("\"{key}\" only applies to integer and decimal fields, but {what} is {ty_name}"),
+                    );
+                    None
+                }
+            }
+        };
+        let min = bound(self, "min");
+        let max = bound(self, "max");
+        let default = map.get_node("default").map(to_json);
+        let field = Field {
+            input: self
+                .string(map, "input", &what)
+                .unwrap_or_else(|| name.clone()),
+            required: self.bool(map, "required", &what),
+            server_set: self.bool(map, "server_set", &what),
+            transient: self.bool(map, "transient", &what),
+            trim: self.bool(map, "trim", &what),
+            min_len: self.uint(map, "min_len", &what),
+            max_len: self.uint(map, "max_len", &what),
+            max_items: self.uint(map, "max_items", &what),
+            doc: self.string(map, "doc", &what),
+            name,
+            ty,
+            default,
+            min,
+            max,
+            pos: self.pos(key.span()),
+        };
+        Some(field)
+    }
+
+    fn route(&mut self, node: &Node) -> Option<Route> {
+        let map = self.mapping(node, "a route")?;
+        self.known_keys(map, "a route", ROUTE_KEYS);
+        let pos = self.pos(map.span());
+        let line = self.required_string(map, "route", "a route")?;
+        let route_span = map
+            .get_node("route")
+            .map(|n| *n.span())
+            .unwrap_or(*map.span());
+        let what = format!("route \"{line}\"");
+        let (method, path) = match line.split_once(' ') {
+            Some((m, p)) => (m.trim(), p.trim()),
+            None => {
+                self.err(&route_span, format!("{what} must read \"METHOD /path\""));
+                return None;
+            }
+        };
+        let method = match method {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "DELETE" => Method::Delete,
+            other => {
+                self.err(
+                    &route_span,
+                    format!(
+                        "unknown method \"{other}\" in {what} (expected GET, POST, PUT or DELETE)"
+                    ),
+                );
+                return None;
+            }
+        };
+        if !path.starts_with('/') || path.contains(' ') {
+            self.err(
+                &route_span,
+                format!("the path of {what} must start with '/' and hold no spaces"),
+            );
+        }
+        let op_name = self.required_string(map, "op", &what)?;
+        let model = self.string(map, "model", &what);
+        let need_model = |p: &mut Self| -> Option<String> {
+            if model.is_none() {
+                p.err(
+                    map.span(),
+                    format!("{what} (op {op_name}) needs a \"model\""),
+                );
+            }
+            model.clone()
+        };
+        let op = match op_name.as_str() {
+            "create" => {
+                let input = match self.string(map, "input", &what).as_deref() {
+                    None | Some("body") => Input::Body,
+                    Some("query") => Input::Query,
+                    Some(other) => {
+                        let span = map
+                            .get_node("input")
+                            .map(|n| *n.span())
+                            .unwrap_or(*map.span());
+                        self.err(
+                            &span,
+                            format!("unknown input \"{other}\" (expected body or query)"),
+                        );
+                        Input::Body
+                    }
+                };
+                Op::Create {
+                    model: need_model(self)?,
+                    input,
+                    hook: self.string(map, "hook", &what),
+                }
+            }
+            "get" => Op::Get {
+                model: need_model(self)?,
+            },
+            "update" => Op::Update {
+                model: need_model(self)?,
+            },
+            "delete" => Op::Delete {
+                model: need_model(self)?,
+            },
+            "list_by" => Op::ListBy {
+                model: need_model(self)?,
+            },
+            "get_by" => Op::GetBy {
+                model: need_model(self)?,
+            },
+            "list" => {
+                let mut filters = Vec::new();
+                if let Some(fnode) = map.get_node("filters") {
+                    if let Some(fmap) = self.mapping(fnode, "\"filters\"") {
+                        for (k, v) in fmap.iter() {
+                            if let Some(s) = self.scalar(v, "a filter's field") {
+                                filters.push((k.as_str().to_string(), s.as_str().to_string()));
+                            }
+                        }
+                    }
+                }
+                Op::List {
+                    model: need_model(self)?,
+                    ids_param: self.string(map, "ids_param", &what),
+                    filters,
+                }
+            }
+            "search" => Op::Search {
+                model: need_model(self)?,
+                field: self.required_string(map, "field", &what)?,
+            },
+            "transition" => {
+                let mut from = Vec::new();
+                if let Some(fnode) = map.get_node("from") {
+                    if let Some(seq) = self.sequence(fnode, "\"from\"") {
+                        for item in seq.iter() {
+                            if let Some(s) = self.scalar(item, "a state") {
+                                from.push(s.as_str().to_string());
+                            }
+                        }
+                    }
+                }
+                Op::Transition {
+                    model: need_model(self)?,
+                    field: self.required_string(map, "field", &what)?,
+                    from,
+                    to: self.required_string(map, "to", &what)?,
+                }
+            }
+            "static" => Op::Static {
+                data: self.string(map, "data", &what),
+                key: self.string(map, "key", &what),
+            },
+            "hook" => Op::Hook {
+                hook: self.required_string(map, "hook", &what)?,
+                request: self.string(map, "request", &what),
+                read_only: self.bool(map, "read_only", &what),
+            },
+            other => {
+                let span = map.get_node("op").map(|n| *n.span()).unwrap_or(*map.span());
+                self.err(
+                    &span,
+                    format!(
+                        "unknown op \"{other}\" in {what} (expected one of: {})",
+                        OPS.join(", ")
+                    ),
+                );
+                return None;
+            }
+        };
+        let default_status = if matches!(op, Op::Create { .. }) {
+            201
+        } else {
+            200
+        };
+        let status = match map.get_node("status") {
+            Some(node) => match node.as_scalar().and_then(|s| s.as_u16()) {
+                Some(s) if (200..300).contains(&s) => s,
+                _ => {
+                    self.err(
+                        node.span(),
+                        format!("\"status\" of {what} must be a 2xx status code"),
+                    );
+                    default_status
+                }
+            },
+            None => default_status,
+        };
+        Some(Route {
+            method,
+            path: path.to_string(),
+            op,
+            audit: self.string(map, "audit", &what),
+            status,
+            doc: self.string(map, "doc", &what),
+            pos,
+        })
+    }
+}
+
+/// Whether text is a plain decimal number: optional sign, digits, optional fraction.
+pub fn is_decimal(text: &str) -> bool {
+    let body = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = match body.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (body, None),
+    };
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Converts a YAML node to JSON with YAML 1.2 core-schema typing of plain scalars; quoted
+/// scalars are always strings.
+pub fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value;
+    match node {
+        Node::Scalar(s) => {
+            if !s.may_coerce() {
+                return Value::String(s.as_str().to_string());
+            }
+            let text = s.as_str();
+            match text {
+                "" | "~" | "null" => Value::Null,
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => {
+                    if let Ok(i) = text.parse::<i64>() {
+                        Value::from(i)
+                    } else if let Some(n) = text
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|_| is_decimal(text))
+                        .and_then(serde_json::Number::from_f64)
+                    {
+                        Value::Number(n)
+                    } else {
+                        Value::String(text.to_string())
+                    }
+                }
+            }
+        }
+        Node::Sequence(seq) => Value::Array(seq.iter().map(to_json).collect()),
+        Node::Mapping(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.as_str().to_string(), to_json(v)))
+                .collect(),
+        ),
+    }
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! The test back end: one test function per spec-derived check, for the proc macro.
+//!
+//! Each generated test is one line that names a route and a field and calls a hand-written
+//! check in the `mez-tests` harness; the checks read the route's model from the product's own
+//! route table at run time. Adding a route or a field to the spec adds its tests.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::model::{FieldType, Input, Op, Spec};
+use crate::rust::{full_path, handler_name, snake};
+
+/// One generated check: its test name and the call that performs it.
+pub struct Case {
+    pub name: String,
+    pub check: &'static str,
+    pub method: &'static str,
+    pub path: String,
+    pub field: Option<String>,
+}
+
+/// Every check the spec implies, in spec order.
+pub fn cases(spec: &Spec) -> Vec<Case> {
+    let mut out = Vec::new();
+    for (s, r) in spec.routes() {
+        let base = handler_name(s, r);
+        let path = full_path(s, r);
+        let method = r.method.as_str();
+        let mut push = |check: &'static str, field: Option<&str>| {
+            let name = match field {
+                Some(f) => format!("{base}__{check}__{}", snake(f)),
+                None => format!("{base}__{check}"),
+            };
+            out.push(Case {
+                name,
+                check,
+                method,
+                path: path.clone(),
+                field: field.map(str::to_string),
+            });
+        };
+        push("answers_as_declared", None);
+        let Some(model_name) = r.request_model() else {
+            continue;
+        };
+        let Some(model) = spec.model(model_name) else {
+            continue;
+        };
+        let query = matches!(
+            r.op,
+            Op::Create {
+                input: Input::Query,
+                ..
+            }
+        );
+        if !query {
+            push("rejects_malformed_json", None);
+            push("rejects_non_object_body", None);
+        }
+        if !model.open {
+            push("rejects_unknown_field", None);
+        }
+        for f in model.fields.iter().filter(|f| !f.server_set) {
+            let key = Some(f.input.as_str());
+            if f.required && !matches!(r.op, Op::Update { .. }) {
+                push("rejects_missing_required", key);
+            }
+            if (!query || !f.ty.is_textual()) && f.ty != FieldType::Json {
+                push("rejects_wrong_type", key);
+            }
+            if f.max_len.is_some() && matches!(f.ty, FieldType::String | FieldType::StringList) {
+                push("rejects_overlong", key);
+            }
+            if matches!(f.ty, FieldType::Enum(_)) {
+                push("rejects_bad_enum", key);
+            }
+            if matches!(
+                f.ty,
+                FieldType::Uuid | FieldType::Decimal | FieldType::DateTime
+            ) {
+                push("rejects_bad_format", key);
+            }
+        }
+        if matches!(r.op, Op::Create { hook: None, .. }) {
+            push("round_trips", None);
+        }
+    }
+    out
+}
+
+/// The test module the `surface_tests!` macro expands to.
+pub fn tests(spec: &Spec, harness: &TokenStream) -> TokenStream {
+    let cases = cases(spec);
+    let count = spec.routes().count();
+    let fns = cases.iter().map(|c| {
+        let name = format_ident!("{}", c.name);
+        let check = format_ident!("{}", c.check);
+        let method = c.method;
+        let path = &c.path;
+        let field = match &c.field {
+            Some(f) => quote!(Some(#f)),
+            None => quote!(None),
+        };
+        quote! {
+            #[tokio::test]
+            async fn #name() {
+                #harness::#check(#method, #path, #field).await;
+            }
+        }
+    });
+    quote! {
+        /// The number of routes the spec declares, for a test that the product serves them all.
+        pub const SPEC_ROUTE_COUNT: usize = #count;
+        #(#fns)*
+    }
+}
