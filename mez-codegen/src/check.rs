@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use crate::diag::{Diagnostics, Pos};
-use crate::model::{Bound, Field, FieldType, Input, Model, Op, Route, Service, Spec};
+use crate::model::{
+    Bound, Compliance, Field, FieldType, Input, MassSpec, Model, Op, Route, Service, Spec,
+};
 use crate::parse::is_decimal;
 
 /// Field names the runtime sets on every stored record.
@@ -91,6 +93,8 @@ pub fn check(spec: &Spec, diags: &mut Diagnostics) {
         }
         check_route(spec, service, route, diags);
     }
+    let compliance = check_compliance(spec, diags);
+    check_orchestrated(spec, compliance.as_ref(), diags);
 }
 
 /// Paths equal up to parameter names collide in the router: `/a/{id}` and `/a/{x}`.
@@ -650,6 +654,312 @@ fn check_route(spec: &Spec, service: &Service, route: &Route, diags: &mut Diagno
                     ),
                 );
             }
+        }
+    }
+}
+
+/// Checks the compliance rules: at most one declaration, known domains everywhere.
+pub fn check_compliance(spec: &Spec, diags: &mut Diagnostics) -> Option<Compliance> {
+    let mut found: Option<&Compliance> = None;
+    for service in &spec.services {
+        if let Some(c) = &service.compliance {
+            if let Some(first) = found {
+                diags.push(
+                    &c.pos,
+                    format!("compliance is declared twice (first at {})", first.pos),
+                );
+            } else {
+                found = Some(c);
+            }
+        }
+    }
+    let c = found?;
+    let mut seen = BTreeSet::new();
+    for d in &c.domains {
+        if !is_snake(d) {
+            diags.push(
+                &c.pos,
+                format!("compliance domain \"{d}\" must be snake_case"),
+            );
+        }
+        if !seen.insert(d.as_str()) {
+            diags.push(&c.pos, format!("compliance domain \"{d}\" is listed twice"));
+        }
+    }
+    let known = |d: &str| c.domains.iter().any(|x| x == d);
+    for d in &c.hard_block {
+        if !known(d) {
+            diags.push(
+                &c.pos,
+                format!("hard_block domain \"{d}\" is not among the compliance domains"),
+            );
+        }
+    }
+    for (name, domains) in &c.categories {
+        if known(name) {
+            diags.push(
+                &c.pos,
+                format!("category \"{name}\" has the name of a domain"),
+            );
+        }
+        for d in domains {
+            if !known(d) {
+                diags.push(
+                    &c.pos,
+                    format!("category \"{name}\" names unknown domain \"{d}\""),
+                );
+            }
+        }
+    }
+    for (code, items) in &c.jurisdictions {
+        for item in items {
+            if !known(item) && !c.categories.iter().any(|(n, _)| n == item) {
+                diags.push(&c.pos, format!("jurisdiction \"{code}\" names \"{item}\", which is neither a domain nor a category"));
+            }
+        }
+    }
+    Some(c.clone())
+}
+
+/// Checks the orchestrated `/v1` routes against the direct surface and the compliance rules.
+pub fn check_orchestrated(spec: &Spec, compliance: Option<&Compliance>, diags: &mut Diagnostics) {
+    let direct: Vec<(String, String)> = spec
+        .routes()
+        .map(|(s, r)| {
+            (
+                r.method.as_str().to_string(),
+                normalise_path(&format!("{}{}", s.context_path, r.path)),
+            )
+        })
+        .collect();
+    let mut seen: BTreeMap<(String, String), &Pos> = BTreeMap::new();
+    for service in &spec.services {
+        for o in &service.orchestrated {
+            let what = format!("route {} {}", o.method.as_str(), o.path);
+            let key = (o.method.as_str().to_string(), normalise_path(&o.path));
+            if direct.contains(&key) {
+                diags.push(&o.pos, format!("{what} is also a direct route"));
+            }
+            if let Some(first) = seen.insert(key, &o.pos) {
+                diags.push(
+                    &o.pos,
+                    format!(
+                        "duplicate route {} {} (first declared at {first})",
+                        o.method.as_str(),
+                        o.path
+                    ),
+                );
+            }
+            let request = match &o.request {
+                Some(name) => match spec.model(name) {
+                    Some(m) if m.store.is_none() => Some(m),
+                    Some(_) => {
+                        diags.push(&o.pos, format!("{what}: request model \"{name}\" is stored; name a request-only model"));
+                        None
+                    }
+                    None => {
+                        diags.push(
+                            &o.pos,
+                            format!("{what} names unknown request model \"{name}\""),
+                        );
+                        None
+                    }
+                },
+                None => None,
+            };
+            let params = o.params();
+            let is_source = |name: &str| {
+                let top = name.split(['.', '[']).next().unwrap_or(name);
+                params.iter().any(|p| p == top) || request.is_some_and(|m| m.field(top).is_some())
+            };
+            let writes = o.method.is_write();
+            if writes {
+                if o.request.is_none() {
+                    diags.push(
+                        &o.pos,
+                        format!("{what} writes, so it needs a \"request\" model"),
+                    );
+                }
+                if o.credential.is_none() {
+                    diags.push(
+                        &o.pos,
+                        format!("{what} writes, so it needs a \"credential\" type"),
+                    );
+                }
+                if o.audit.is_none() {
+                    diags.push(&o.pos, format!("{what} writes but has no \"audit\" event"));
+                }
+                if o.domains.is_empty() {
+                    diags.push(
+                        &o.pos,
+                        format!("{what} writes, so it needs compliance \"domains\""),
+                    );
+                }
+                if compliance.is_none() {
+                    diags.push(
+                        &o.pos,
+                        format!("{what} writes, but no file declares \"compliance\""),
+                    );
+                }
+            } else if o.request.is_some()
+                || o.credential.is_some()
+                || o.audit.is_some()
+                || !o.domains.is_empty()
+            {
+                diags.push(
+                    &o.pos,
+                    format!("{what} is a read: it takes no request, credential, audit or domains"),
+                );
+            }
+            if let Some(c) = compliance {
+                for d in &o.domains {
+                    if !c.domains.contains(d) {
+                        diags.push(
+                            &o.pos,
+                            format!(
+                                "{what}: unknown compliance domain \"{d}\" (expected one of: {})",
+                                c.domains.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+            if let Some(cred) = &o.credential {
+                if !is_pascal(cred) {
+                    diags.push(
+                        &o.pos,
+                        format!("{what}: credential type \"{cred}\" must be PascalCase"),
+                    );
+                }
+            }
+            if let Some(a) = &o.audit {
+                let ok = a
+                    .event
+                    .split_once('.')
+                    .is_some_and(|(x, y)| is_snake(x) && is_snake(y));
+                if !ok || !is_snake(&a.resource) || !is_snake(&a.action) {
+                    diags.push(&o.pos, format!("{what}: audit event, resource and action must be snake_case (event as resource.action)"));
+                }
+                for (key, source) in &a.metadata {
+                    if !is_source(source) && source != "$jurisdiction" {
+                        diags.push(&o.pos, format!("{what}: audit metadata \"{key}\" reads \"{source}\", which is not a request field"));
+                    }
+                }
+            }
+            let j = &o.jurisdiction;
+            for source in [&j.field, &j.currency, &j.entity].into_iter().flatten() {
+                if !is_source(source) {
+                    diags.push(
+                        &o.pos,
+                        format!("{what}: jurisdiction source \"{source}\" is not a request field"),
+                    );
+                }
+            }
+            if writes
+                && j.field.is_none()
+                && j.currency.is_none()
+                && j.entity.is_none()
+                && j.value.is_none()
+            {
+                diags.push(
+                    &o.pos,
+                    format!("{what} writes but does not say where its \"jurisdiction\" comes from"),
+                );
+            }
+            for source in o.screen.iter().chain(&o.screen_entities) {
+                if !is_source(source) {
+                    diags.push(
+                        &o.pos,
+                        format!(
+                            "{what}: screened path \"{source}\" does not start at a request field"
+                        ),
+                    );
+                }
+            }
+            match &o.mass {
+                MassSpec::Hook(h) => {
+                    if !is_snake(h) {
+                        diags.push(
+                            &o.pos,
+                            format!("{what}: hook \"{h}\" must be a snake_case function name"),
+                        );
+                    }
+                }
+                MassSpec::Call { method, path, map } => {
+                    let target = spec.routes().find(|(s, r)| {
+                        r.method == *method && format!("{}{}", s.context_path, r.path) == *path
+                    });
+                    let Some((_, route)) = target else {
+                        diags.push(
+                            &o.pos,
+                            format!(
+                                "{what}: mass call {} {path} is not a direct route of the spec",
+                                method.as_str()
+                            ),
+                        );
+                        continue;
+                    };
+                    if route.method.is_write() != o.method.is_write() {
+                        diags.push(
+                            &o.pos,
+                            format!("{what}: a read must call a read and a write a write"),
+                        );
+                    }
+                    for p in route.params() {
+                        if !params.contains(&p) {
+                            diags.push(&o.pos, format!("{what}: mass call needs path parameter {{{p}}}, which the route does not have"));
+                        }
+                    }
+                    if let Some(map) = map {
+                        let target_model = route.request_model().and_then(|m| spec.model(m));
+                        check_map(&what, map, target_model, &is_source, &o.pos, diags);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A mapping from request to Mass body: `massKey: source`, `{const: v}` or
+/// `{each: listField, map: {...}}` (the nested map reads the list items' fields).
+fn check_map(
+    what: &str,
+    map: &Value,
+    target: Option<&Model>,
+    is_source: &dyn Fn(&str) -> bool,
+    pos: &Pos,
+    diags: &mut Diagnostics,
+) {
+    let Some(obj) = map.as_object() else {
+        diags.push(pos, format!("{what}: \"map\" must be a mapping"));
+        return;
+    };
+    for (key, source) in obj {
+        if let Some(m) = target {
+            if !m.fields.iter().any(|f| f.input == *key && !f.server_set) {
+                diags.push(
+                    pos,
+                    format!(
+                        "{what}: map key \"{key}\" is not a request field of \"{}\"",
+                        m.name
+                    ),
+                );
+            }
+        }
+        match source {
+            Value::String(s) if is_source(s) => {}
+            Value::String(s) => diags.push(pos, format!("{what}: map source \"{s}\" is not a request field")),
+            Value::Object(o) if o.contains_key("const") && o.len() == 1 => {}
+            Value::Object(o) if o.contains_key("each") && o.contains_key("map") && o.len() == 2 => {
+                match o.get("each").and_then(Value::as_str) {
+                    Some(list) if is_source(list) => {}
+                    _ => diags.push(pos, format!("{what}: \"each\" of map key \"{key}\" must name a request list field")),
+                }
+                if let Some(inner) = o.get("map") {
+                    check_map(what, inner, None, &|_| true, pos, diags);
+                }
+            }
+            _ => diags.push(pos, format!("{what}: map key \"{key}\" must be a field name, {{const: value}} or {{each: field, map: {{...}}}}")),
         }
     }
 }

@@ -50,7 +50,90 @@ pub struct Service {
     pub routes: Vec<Route>,
     /// Static data served by `static` routes, as JSON.
     pub data: BTreeMap<String, serde_json::Value>,
+    /// The zone's compliance rules (at most one file declares them).
+    pub compliance: Option<Compliance>,
+    /// Orchestrated `/v1` routes: each write runs the compliance/credential/audit pipeline.
+    pub orchestrated: Vec<Orchestrated>,
     pub pos: Pos,
+}
+
+/// The compliance facts: domains, hard-block domains, jurisdiction applicability, currencies.
+#[derive(Debug, Clone, Default)]
+pub struct Compliance {
+    pub domains: Vec<String>,
+    pub hard_block: Vec<String>,
+    /// Category name -> domains (`financial: [aml, kyc, ...]`).
+    pub categories: Vec<(String, Vec<String>)>,
+    /// Jurisdiction code -> applicable categories or domains.
+    pub jurisdictions: Vec<(String, Vec<String>)>,
+    /// Currency code -> jurisdiction code.
+    pub currencies: Vec<(String, String)>,
+    pub pos: Pos,
+}
+
+/// One `/v1` route.
+#[derive(Debug, Clone)]
+pub struct Orchestrated {
+    pub method: Method,
+    pub path: String,
+    /// The request model (snake_case keys).
+    pub request: Option<String>,
+    pub mass: MassSpec,
+    pub jurisdiction: JurisdictionSource,
+    pub domains: Vec<String>,
+    /// Request paths whose values are screened against the sanctions list
+    /// (`legal_name`, `beneficial_owners[].name`).
+    pub screen: Vec<String>,
+    /// Request paths holding organization ids whose stored names are screened.
+    pub screen_entities: Vec<String>,
+    pub credential: Option<String>,
+    pub audit: Option<OrchestratedAudit>,
+    pub status: u16,
+    pub doc: Option<String>,
+    pub pos: Pos,
+}
+
+impl Orchestrated {
+    pub fn params(&self) -> Vec<String> {
+        path_params(&self.path)
+    }
+}
+
+/// The Mass operation of a `/v1` route.
+#[derive(Debug, Clone)]
+pub enum MassSpec {
+    /// A direct route of the surface, called with a body mapped from the request.
+    Call {
+        method: Method,
+        path: String,
+        /// Mass key -> request source, as JSON (see the runtime's mapping module).
+        map: Option<serde_json::Value>,
+    },
+    /// A hand-written operation over the Mass backend (several calls, lookups).
+    Hook(String),
+}
+
+/// Where a route's jurisdiction comes from, tried in this order.
+#[derive(Debug, Clone, Default)]
+pub struct JurisdictionSource {
+    /// A request field holding a jurisdiction code.
+    pub field: Option<String>,
+    /// A request field holding a currency, mapped through the currency table.
+    pub currency: Option<String>,
+    /// A request field holding an organization id whose stored jurisdiction is used.
+    pub entity: Option<String>,
+    /// A fixed value.
+    pub value: Option<String>,
+}
+
+/// The audit event of a `/v1` write.
+#[derive(Debug, Clone)]
+pub struct OrchestratedAudit {
+    pub event: String,
+    pub resource: String,
+    pub action: String,
+    /// Metadata key -> request field (the compliance status is always added).
+    pub metadata: Vec<(String, String)>,
 }
 
 /// A data shape: a stored primitive (when `store` is set) or a request body.

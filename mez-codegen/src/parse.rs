@@ -12,7 +12,10 @@ use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode, MarkedSequenceNode
 use marked_yaml::{LoaderOptions, Node, Span};
 
 use crate::diag::{Diagnostics, Pos};
-use crate::model::{Bound, Field, FieldType, Input, Method, Model, Op, Route, Service};
+use crate::model::{
+    Bound, Compliance, Field, FieldType, Input, JurisdictionSource, MassSpec, Method, Model, Op,
+    Orchestrated, OrchestratedAudit, Route, Service,
+};
 
 /// Parses one spec file. `file` is the name used in diagnostics (`spec/zone.yaml`).
 pub fn parse_service(file: &str, text: &str, diags: &mut Diagnostics) -> Option<Service> {
@@ -81,7 +84,32 @@ const SERVICE_KEYS: &[&str] = &[
     "models",
     "routes",
     "data",
+    "compliance",
+    "orchestrated",
 ];
+const COMPLIANCE_KEYS: &[&str] = &[
+    "domains",
+    "hard_block",
+    "categories",
+    "jurisdictions",
+    "currencies",
+];
+const ORCHESTRATED_KEYS: &[&str] = &[
+    "route",
+    "doc",
+    "request",
+    "mass",
+    "jurisdiction",
+    "domains",
+    "screen",
+    "screen_entities",
+    "credential",
+    "audit",
+    "status",
+];
+const MASS_KEYS: &[&str] = &["call", "map", "hook"];
+const JURISDICTION_KEYS: &[&str] = &["field", "currency", "entity", "value"];
+const AUDIT_KEYS: &[&str] = &["event", "resource", "action", "metadata"];
 const MODEL_KEYS: &[&str] = &["doc", "store", "timestamps", "open", "fields"];
 const FIELD_KEYS: &[&str] = &[
     "type",
@@ -303,6 +331,18 @@ impl Parser<'_> {
             }
         }
 
+        let compliance = map.get_node("compliance").and_then(|n| self.compliance(n));
+        let mut orchestrated = Vec::new();
+        if let Some(node) = map.get_node("orchestrated") {
+            if let Some(seq) = self.sequence(node, "\"orchestrated\"") {
+                for item in seq.iter() {
+                    if let Some(o) = self.orchestrated(item) {
+                        orchestrated.push(o);
+                    }
+                }
+            }
+        }
+
         Some(Service {
             name,
             context_path,
@@ -310,6 +350,212 @@ impl Parser<'_> {
             models,
             routes,
             data,
+            compliance,
+            orchestrated,
+            pos,
+        })
+    }
+
+    /// A list of plain strings.
+    fn strings(&mut self, node: &Node, what: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(seq) = self.sequence(node, what) {
+            for item in seq.iter() {
+                if let Some(s) = self.scalar(item, &format!("an item of {what}")) {
+                    out.push(s.as_str().to_string());
+                }
+            }
+        }
+        out
+    }
+
+    fn string_list(&mut self, map: &MarkedMappingNode, key: &str, what: &str) -> Vec<String> {
+        match map.get_node(key) {
+            Some(node) => self.strings(node, &format!("\"{key}\" of {what}")),
+            None => Vec::new(),
+        }
+    }
+
+    /// `name: [a, b]` pairs of a mapping, in file order.
+    fn named_lists(&mut self, map: &MarkedMappingNode, key: &str) -> Vec<(String, Vec<String>)> {
+        let mut out = Vec::new();
+        if let Some(node) = map.get_node(key) {
+            if let Some(m) = self.mapping(node, &format!("\"{key}\"")) {
+                for (k, v) in m.iter() {
+                    let items = self.strings(v, &format!("\"{key}.{}\"", k.as_str()));
+                    out.push((k.as_str().to_string(), items));
+                }
+            }
+        }
+        out
+    }
+
+    /// `key: value` pairs of a mapping of scalars, in file order.
+    fn pairs(&mut self, map: &MarkedMappingNode, key: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(node) = map.get_node(key) {
+            if let Some(m) = self.mapping(node, &format!("\"{key}\"")) {
+                for (k, v) in m.iter() {
+                    if let Some(s) = self.scalar(v, &format!("\"{key}.{}\"", k.as_str())) {
+                        out.push((k.as_str().to_string(), s.as_str().to_string()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn compliance(&mut self, node: &Node) -> Option<Compliance> {
+        let map = self.mapping(node, "\"compliance\"")?;
+        self.known_keys(map, "\"compliance\"", COMPLIANCE_KEYS);
+        Some(Compliance {
+            domains: self.string_list(map, "domains", "\"compliance\""),
+            hard_block: self.string_list(map, "hard_block", "\"compliance\""),
+            categories: self.named_lists(map, "categories"),
+            jurisdictions: self.named_lists(map, "jurisdictions"),
+            currencies: self.pairs(map, "currencies"),
+            pos: self.pos(map.span()),
+        })
+    }
+
+    /// Splits `METHOD /path`, reporting a malformed line.
+    fn route_line(&mut self, line: &str, span: &Span) -> Option<(Method, String)> {
+        let what = format!("route \"{line}\"");
+        let (method, path) = match line.split_once(' ') {
+            Some((m, p)) => (m.trim(), p.trim()),
+            None => {
+                self.err(span, format!("{what} must read \"METHOD /path\""));
+                return None;
+            }
+        };
+        let method = match method {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "DELETE" => Method::Delete,
+            other => {
+                self.err(
+                    span,
+                    format!(
+                        "unknown method \"{other}\" in {what} (expected GET, POST, PUT or DELETE)"
+                    ),
+                );
+                return None;
+            }
+        };
+        if !path.starts_with('/') || path.contains(' ') {
+            self.err(
+                span,
+                format!("the path of {what} must start with '/' and hold no spaces"),
+            );
+        }
+        Some((method, path.to_string()))
+    }
+
+    fn status(&mut self, map: &MarkedMappingNode, what: &str, default: u16) -> u16 {
+        match map.get_node("status") {
+            Some(node) => match node.as_scalar().and_then(|s| s.as_u16()) {
+                Some(s) if (200..300).contains(&s) => s,
+                _ => {
+                    self.err(
+                        node.span(),
+                        format!("\"status\" of {what} must be a 2xx status code"),
+                    );
+                    default
+                }
+            },
+            None => default,
+        }
+    }
+
+    fn orchestrated(&mut self, node: &Node) -> Option<Orchestrated> {
+        let map = self.mapping(node, "an orchestrated route")?;
+        self.known_keys(map, "an orchestrated route", ORCHESTRATED_KEYS);
+        let pos = self.pos(map.span());
+        let line = self.required_string(map, "route", "an orchestrated route")?;
+        let span = map
+            .get_node("route")
+            .map(|n| *n.span())
+            .unwrap_or(*map.span());
+        let (method, path) = self.route_line(&line, &span)?;
+        let what = format!("route \"{line}\"");
+        let Some(mass_node) = map.get_node("mass") else {
+            self.err(map.span(), format!("{what} is missing \"mass\""));
+            return None;
+        };
+        let mass_what = format!("\"mass\" of {what}");
+        let mass_map = self.mapping(mass_node, &mass_what)?;
+        self.known_keys(mass_map, &mass_what, MASS_KEYS);
+        let mass = match (
+            self.string(mass_map, "call", &what),
+            self.string(mass_map, "hook", &what),
+        ) {
+            (Some(call), None) => {
+                let cspan = mass_map
+                    .get_node("call")
+                    .map(|n| *n.span())
+                    .unwrap_or(*mass_map.span());
+                let (m, p) = self.route_line(&call, &cspan)?;
+                MassSpec::Call {
+                    method: m,
+                    path: p,
+                    map: mass_map.get_node("map").map(to_json),
+                }
+            }
+            (None, Some(hook)) => MassSpec::Hook(hook),
+            _ => {
+                self.err(
+                    mass_map.span(),
+                    format!("{mass_what} needs exactly one of \"call\" or \"hook\""),
+                );
+                return None;
+            }
+        };
+        let mut jurisdiction = JurisdictionSource::default();
+        if let Some(jnode) = map.get_node("jurisdiction") {
+            let jwhat = format!("\"jurisdiction\" of {what}");
+            if let Some(jmap) = self.mapping(jnode, &jwhat) {
+                self.known_keys(jmap, &jwhat, JURISDICTION_KEYS);
+                jurisdiction = JurisdictionSource {
+                    field: self.string(jmap, "field", &jwhat),
+                    currency: self.string(jmap, "currency", &jwhat),
+                    entity: self.string(jmap, "entity", &jwhat),
+                    value: self.string(jmap, "value", &jwhat),
+                };
+            }
+        }
+        let audit = match map.get_node("audit") {
+            Some(anode) => {
+                let awhat = format!("\"audit\" of {what}");
+                let amap = self.mapping(anode, &awhat)?;
+                self.known_keys(amap, &awhat, AUDIT_KEYS);
+                Some(OrchestratedAudit {
+                    event: self.required_string(amap, "event", &awhat)?,
+                    resource: self.required_string(amap, "resource", &awhat)?,
+                    action: self.required_string(amap, "action", &awhat)?,
+                    metadata: self.pairs(amap, "metadata"),
+                })
+            }
+            None => None,
+        };
+        let default_status = if method == Method::Post && audit.is_some() {
+            201
+        } else {
+            200
+        };
+        Some(Orchestrated {
+            status: self.status(map, &what, default_status),
+            method,
+            path,
+            request: self.string(map, "request", &what),
+            mass,
+            jurisdiction,
+            domains: self.string_list(map, "domains", &what),
+            screen: self.string_list(map, "screen", &what),
+            screen_entities: self.string_list(map, "screen_entities", &what),
+            credential: self.string(map, "credential", &what),
+            audit,
+            doc: self.string(map, "doc", &what),
             pos,
         })
     }
@@ -500,34 +746,8 @@ impl Parser<'_> {
             .map(|n| *n.span())
             .unwrap_or(*map.span());
         let what = format!("route \"{line}\"");
-        let (method, path) = match line.split_once(' ') {
-            Some((m, p)) => (m.trim(), p.trim()),
-            None => {
-                self.err(&route_span, format!("{what} must read \"METHOD /path\""));
-                return None;
-            }
-        };
-        let method = match method {
-            "GET" => Method::Get,
-            "POST" => Method::Post,
-            "PUT" => Method::Put,
-            "DELETE" => Method::Delete,
-            other => {
-                self.err(
-                    &route_span,
-                    format!(
-                        "unknown method \"{other}\" in {what} (expected GET, POST, PUT or DELETE)"
-                    ),
-                );
-                return None;
-            }
-        };
-        if !path.starts_with('/') || path.contains(' ') {
-            self.err(
-                &route_span,
-                format!("the path of {what} must start with '/' and hold no spaces"),
-            );
-        }
+        let (method, path) = self.route_line(&line, &route_span)?;
+        let path = path.as_str();
         let op_name = self.required_string(map, "op", &what)?;
         let model = self.string(map, "model", &what);
         let need_model = |p: &mut Self| -> Option<String> {
@@ -642,19 +862,7 @@ impl Parser<'_> {
         } else {
             200
         };
-        let status = match map.get_node("status") {
-            Some(node) => match node.as_scalar().and_then(|s| s.as_u16()) {
-                Some(s) if (200..300).contains(&s) => s,
-                _ => {
-                    self.err(
-                        node.span(),
-                        format!("\"status\" of {what} must be a 2xx status code"),
-                    );
-                    default_status
-                }
-            },
-            None => default_status,
-        };
+        let status = self.status(map, &what, default_status);
         Some(Route {
             method,
             path: path.to_string(),

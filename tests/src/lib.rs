@@ -25,7 +25,7 @@ pub use zone::{Auth, RawRequest, RawResponse, TestZone};
 /// The PostgreSQL test skips loudly when `MEZ_TEST_POSTGRES_URL` is unset, and fails instead
 /// when `MEZ_REQUIRE_POSTGRES=1` (as in CI).
 ///
-/// ```ignore
+/// ```text
 /// async fn records_survive_a_restart(db: &mez_tests::TestDb) { /* ... */ }
 /// mez_tests::on_sqlite_and_postgres!(records_survive_a_restart);
 /// // runs as `records_survive_a_restart::sqlite` and `records_survive_a_restart::postgres`
