@@ -103,6 +103,22 @@ pub mod models {
                 max_len: Some(200),
                 ..FieldSpec::BASE
             },
+            FieldSpec {
+                name: "description",
+                input: "description",
+                ty: FieldType::String,
+                trim: true,
+                max_len: Some(5000),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "parties",
+                input: "parties",
+                ty: FieldType::JsonList,
+                default: DefaultValue::EmptyList,
+                max_items: Some(100),
+                ..FieldSpec::BASE
+            },
         ],
     };
     /// An organization's capitalization table; share counts are derived by a hook.
@@ -182,7 +198,7 @@ pub mod models {
                 input: "shareClasses",
                 ty: FieldType::JsonList,
                 default: DefaultValue::EmptyList,
-                server_set: true,
+                max_items: Some(50),
                 ..FieldSpec::BASE
             },
             FieldSpec {
@@ -413,6 +429,14 @@ pub mod models {
                 name: "address",
                 input: "address",
                 ty: FieldType::Json,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "beneficialOwners",
+                input: "beneficialOwners",
+                ty: FieldType::JsonList,
+                default: DefaultValue::EmptyList,
+                max_items: Some(100),
                 ..FieldSpec::BASE
             },
         ],
@@ -1012,6 +1036,437 @@ pub mod models {
             },
         ],
     };
+    /// POST /v1/entities (snake_case, as in the Mass orchestration API).
+    pub static CREATE_ENTITY_REQUEST: ModelSpec = ModelSpec {
+        name: "CreateEntityRequest",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "entity_type",
+                input: "entity_type",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(100),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "legal_name",
+                input: "legal_name",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(1000),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "jurisdiction_id",
+                input: "jurisdiction_id",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(100),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "beneficial_owners",
+                input: "beneficial_owners",
+                ty: FieldType::JsonList,
+                default: DefaultValue::EmptyList,
+                max_items: Some(100),
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// PUT /v1/entities/{id}; absent fields stay as they are.
+    pub static UPDATE_ENTITY_REQUEST: ModelSpec = ModelSpec {
+        name: "UpdateEntityRequest",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "legal_name",
+                input: "legal_name",
+                ty: FieldType::String,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(1000),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "entity_type",
+                input: "entity_type",
+                ty: FieldType::String,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(100),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "jurisdiction_id",
+                input: "jurisdiction_id",
+                ty: FieldType::String,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(100),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "beneficial_owners",
+                input: "beneficial_owners",
+                ty: FieldType::JsonList,
+                max_items: Some(100),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "address",
+                input: "address",
+                ty: FieldType::String,
+                max_len: Some(2000),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "tags",
+                input: "tags",
+                ty: FieldType::StringList,
+                max_len: Some(100),
+                max_items: Some(50),
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// POST /v1/ownership/cap-tables.
+    pub static CREATE_CAP_TABLE_REQUEST: ModelSpec = ModelSpec {
+        name: "CreateCapTableRequest",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "entity_id",
+                input: "entity_id",
+                ty: FieldType::Uuid,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "share_classes",
+                input: "share_classes",
+                ty: FieldType::JsonList,
+                required: true,
+                max_items: Some(50),
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// POST /v1/fiscal/accounts.
+    pub static CREATE_ACCOUNT_REQUEST: ModelSpec = ModelSpec {
+        name: "CreateAccountRequest",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "entity_id",
+                input: "entity_id",
+                ty: FieldType::Uuid,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "account_type",
+                input: "account_type",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(100),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "currency",
+                input: "currency",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(3),
+                max_len: Some(10),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "ntn",
+                input: "ntn",
+                ty: FieldType::String,
+                max_len: Some(32),
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// POST /v1/fiscal/payments.
+    pub static CREATE_PAYMENT_REQUEST: ModelSpec = ModelSpec {
+        name: "CreatePaymentRequest",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "from_account_id",
+                input: "from_account_id",
+                ty: FieldType::Uuid,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "to_account_id",
+                input: "to_account_id",
+                ty: FieldType::Uuid,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "amount",
+                input: "amount",
+                ty: FieldType::Decimal,
+                required: true,
+                min: Some(Bound::Decimal("0.01")),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "currency",
+                input: "currency",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(3),
+                max_len: Some(10),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "reference",
+                input: "reference",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(500),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "ntn",
+                input: "ntn",
+                ty: FieldType::String,
+                max_len: Some(32),
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// POST /v1/identity/verify; the first linked id says which check runs.
+    pub static VERIFY_IDENTITY_REQUEST: ModelSpec = ModelSpec {
+        name: "VerifyIdentityRequest",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "identity_type",
+                input: "identity_type",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(100),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "linked_ids",
+                input: "linked_ids",
+                ty: FieldType::JsonList,
+                required: true,
+                max_items: Some(50),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "full_name",
+                input: "full_name",
+                ty: FieldType::String,
+                trim: true,
+                max_len: Some(500),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "entity_id",
+                input: "entity_id",
+                ty: FieldType::Uuid,
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// POST /v1/consent; the first party is the organization asked for consent.
+    pub static CREATE_CONSENT_REQUEST: ModelSpec = ModelSpec {
+        name: "CreateConsentRequest",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "consent_type",
+                input: "consent_type",
+                ty: FieldType::Enum(
+                    &[
+                        "EQUITY_OFFER",
+                        "ISSUE_NEW_SHARES",
+                        "AMEND_OPTIONS_POOL",
+                        "CREATE_OPTIONS_POOL",
+                        "CREATE_COMMON_CLASS",
+                        "MODIFY_COMPANY_LEGAL_NAME",
+                        "MODIFY_BOARD_MEMBER_DESIGNATION",
+                        "CERTIFICATE_OF_AMENDMENT",
+                    ],
+                ),
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "description",
+                input: "description",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(5000),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "parties",
+                input: "parties",
+                ty: FieldType::JsonList,
+                required: true,
+                max_items: Some(100),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "num_votes_required",
+                input: "num_votes_required",
+                ty: FieldType::Integer,
+                min: Some(Bound::Int(1i64)),
+                max: Some(Bound::Int(1000i64)),
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// POST /v1/identity/cnic/verify.
+    pub static CNIC_CHECK_REQUEST: ModelSpec = ModelSpec {
+        name: "CnicCheckRequest",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "cnic",
+                input: "cnic",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(32),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "full_name",
+                input: "full_name",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(500),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "date_of_birth",
+                input: "date_of_birth",
+                ty: FieldType::String,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(32),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "entity_id",
+                input: "entity_id",
+                ty: FieldType::Uuid,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "jurisdiction_id",
+                input: "jurisdiction_id",
+                ty: FieldType::String,
+                default: DefaultValue::Str("PK"),
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(100),
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// POST /v1/identity/ntn/verify.
+    pub static NTN_CHECK_REQUEST: ModelSpec = ModelSpec {
+        name: "NtnCheckRequest",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "ntn",
+                input: "ntn",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(32),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "entity_name",
+                input: "entity_name",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(1000),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "entity_id",
+                input: "entity_id",
+                ty: FieldType::Uuid,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "jurisdiction_id",
+                input: "jurisdiction_id",
+                ty: FieldType::String,
+                default: DefaultValue::Str("PK"),
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(100),
+                ..FieldSpec::BASE
+            },
+        ],
+    };
 }
 /// Typed records, one per model, in the JSON shape the surface serves.
 pub mod types {
@@ -1039,6 +1494,10 @@ pub mod types {
         pub rejection_count: Option<i64>,
         #[serde(rename = "requestedBy")]
         pub requested_by: Option<String>,
+        #[serde(rename = "description")]
+        pub description: Option<String>,
+        #[serde(rename = "parties")]
+        pub parties: Option<Vec<serde_json::Value>>,
         #[serde(rename = "createdAt")]
         pub created_at: String,
         #[serde(rename = "updatedAt")]
@@ -1158,6 +1617,8 @@ pub mod types {
         pub tags: Option<Vec<String>>,
         #[serde(rename = "address")]
         pub address: serde_json::Value,
+        #[serde(rename = "beneficialOwners")]
+        pub beneficial_owners: Option<Vec<serde_json::Value>>,
         #[serde(rename = "createdAt")]
         pub created_at: String,
         #[serde(rename = "updatedAt")]
@@ -1376,6 +1837,168 @@ pub mod types {
         #[serde(default)]
         pub jurisdiction_id: Option<String>,
     }
+    /// POST /v1/entities (snake_case, as in the Mass orchestration API).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateEntityRequest {
+        #[serde(rename = "entity_type")]
+        #[serde(default)]
+        pub entity_type: String,
+        #[serde(rename = "legal_name")]
+        #[serde(default)]
+        pub legal_name: String,
+        #[serde(rename = "jurisdiction_id")]
+        #[serde(default)]
+        pub jurisdiction_id: String,
+        #[serde(rename = "beneficial_owners")]
+        #[serde(default)]
+        pub beneficial_owners: Option<Vec<serde_json::Value>>,
+    }
+    /// PUT /v1/entities/{id}; absent fields stay as they are.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpdateEntityRequest {
+        #[serde(rename = "legal_name")]
+        #[serde(default)]
+        pub legal_name: Option<String>,
+        #[serde(rename = "entity_type")]
+        #[serde(default)]
+        pub entity_type: Option<String>,
+        #[serde(rename = "jurisdiction_id")]
+        #[serde(default)]
+        pub jurisdiction_id: Option<String>,
+        #[serde(rename = "beneficial_owners")]
+        #[serde(default)]
+        pub beneficial_owners: Option<Vec<serde_json::Value>>,
+        #[serde(rename = "address")]
+        #[serde(default)]
+        pub address: Option<String>,
+        #[serde(rename = "tags")]
+        #[serde(default)]
+        pub tags: Option<Vec<String>>,
+    }
+    /// POST /v1/ownership/cap-tables.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateCapTableRequest {
+        #[serde(rename = "entity_id")]
+        #[serde(default)]
+        pub entity_id: String,
+        #[serde(rename = "share_classes")]
+        #[serde(default)]
+        pub share_classes: Vec<serde_json::Value>,
+    }
+    /// POST /v1/fiscal/accounts.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateAccountRequest {
+        #[serde(rename = "entity_id")]
+        #[serde(default)]
+        pub entity_id: String,
+        #[serde(rename = "account_type")]
+        #[serde(default)]
+        pub account_type: String,
+        #[serde(rename = "currency")]
+        #[serde(default)]
+        pub currency: String,
+        #[serde(rename = "ntn")]
+        #[serde(default)]
+        pub ntn: Option<String>,
+    }
+    /// POST /v1/fiscal/payments.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreatePaymentRequest {
+        #[serde(rename = "from_account_id")]
+        #[serde(default)]
+        pub from_account_id: String,
+        #[serde(rename = "to_account_id")]
+        #[serde(default)]
+        pub to_account_id: Option<String>,
+        #[serde(rename = "amount")]
+        #[serde(default)]
+        pub amount: String,
+        #[serde(rename = "currency")]
+        #[serde(default)]
+        pub currency: String,
+        #[serde(rename = "reference")]
+        #[serde(default)]
+        pub reference: String,
+        #[serde(rename = "ntn")]
+        #[serde(default)]
+        pub ntn: Option<String>,
+    }
+    /// POST /v1/identity/verify; the first linked id says which check runs.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct VerifyIdentityRequest {
+        #[serde(rename = "identity_type")]
+        #[serde(default)]
+        pub identity_type: String,
+        #[serde(rename = "linked_ids")]
+        #[serde(default)]
+        pub linked_ids: Vec<serde_json::Value>,
+        #[serde(rename = "full_name")]
+        #[serde(default)]
+        pub full_name: Option<String>,
+        #[serde(rename = "entity_id")]
+        #[serde(default)]
+        pub entity_id: Option<String>,
+    }
+    /// POST /v1/consent; the first party is the organization asked for consent.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateConsentRequest {
+        #[serde(rename = "consent_type")]
+        #[serde(default)]
+        pub consent_type: String,
+        #[serde(rename = "description")]
+        #[serde(default)]
+        pub description: String,
+        #[serde(rename = "parties")]
+        #[serde(default)]
+        pub parties: Vec<serde_json::Value>,
+        #[serde(rename = "num_votes_required")]
+        #[serde(default)]
+        pub num_votes_required: Option<i64>,
+    }
+    /// POST /v1/identity/cnic/verify.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CnicCheckRequest {
+        #[serde(rename = "cnic")]
+        #[serde(default)]
+        pub cnic: String,
+        #[serde(rename = "full_name")]
+        #[serde(default)]
+        pub full_name: String,
+        #[serde(rename = "date_of_birth")]
+        #[serde(default)]
+        pub date_of_birth: Option<String>,
+        #[serde(rename = "entity_id")]
+        #[serde(default)]
+        pub entity_id: Option<String>,
+        #[serde(rename = "jurisdiction_id")]
+        #[serde(default)]
+        pub jurisdiction_id: Option<String>,
+    }
+    /// POST /v1/identity/ntn/verify.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct NtnCheckRequest {
+        #[serde(rename = "ntn")]
+        #[serde(default)]
+        pub ntn: String,
+        #[serde(rename = "entity_name")]
+        #[serde(default)]
+        pub entity_name: String,
+        #[serde(rename = "entity_id")]
+        #[serde(default)]
+        pub entity_id: Option<String>,
+        #[serde(rename = "jurisdiction_id")]
+        #[serde(default)]
+        pub jurisdiction_id: Option<String>,
+    }
 }
 /// Static data the spec declares, served by `static` routes.
 pub mod data {
@@ -1387,7 +2010,7 @@ pub mod data {
     pub const TEMPLATING_ENGINE_TEMPLATES_AVAILABLE: &str = "[{\"templateType\":\"CERTIFICATE_OF_INCORPORATION\",\"templateName\":\"Certificate of Incorporation\",\"entityId\":null,\"templateId\":\"tpl-cert-incorp-001\",\"documentUri\":null},{\"templateType\":\"SHAREHOLDER_AGREEMENT\",\"templateName\":\"Shareholder Agreement\",\"entityId\":null,\"templateId\":\"tpl-sha-001\",\"documentUri\":null},{\"templateType\":\"BOARD_RESOLUTION\",\"templateName\":\"Board Resolution\",\"entityId\":null,\"templateId\":\"tpl-board-res-001\",\"documentUri\":null}]";
 }
 /// Every direct route of the spec.
-pub static ROUTES: [crate::runtime::model::RouteInfo; 39] = [
+pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     crate::runtime::model::RouteInfo {
         service: "consent-info",
         method: "POST",
@@ -1525,6 +2148,18 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 39] = [
         method: "GET",
         path: "/consent-info/api/v1/identities",
         op: "list",
+        model: Some(&models::IDENTITY),
+        request: None,
+        query_input: false,
+        hook: None,
+        audit: None,
+        status: 200,
+    },
+    crate::runtime::model::RouteInfo {
+        service: "consent-info",
+        method: "GET",
+        path: "/consent-info/api/v1/identities/{id}",
+        op: "get",
         model: Some(&models::IDENTITY),
         request: None,
         query_input: false,
@@ -1762,6 +2397,18 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 39] = [
     },
     crate::runtime::model::RouteInfo {
         service: "treasury-info",
+        method: "GET",
+        path: "/treasury-info/api/v1/treasury/entity/{entityId}",
+        op: "get_by",
+        model: Some(&models::TREASURY),
+        request: None,
+        query_input: false,
+        hook: None,
+        audit: None,
+        status: 200,
+    },
+    crate::runtime::model::RouteInfo {
+        service: "treasury-info",
         method: "POST",
         path: "/treasury-info/api/v1/account/create",
         op: "create",
@@ -1914,6 +2561,10 @@ pub fn direct_router() -> Router<AppState> {
             axum::routing::get(handlers::consent_info_get_identities),
         )
         .route(
+            "/consent-info/api/v1/identities/{id}",
+            axum::routing::get(handlers::consent_info_get_identities_id),
+        )
+        .route(
             "/investment-info/api/v1/investment",
             axum::routing::post(handlers::investment_info_post_investment),
         )
@@ -1988,6 +2639,10 @@ pub fn direct_router() -> Router<AppState> {
             axum::routing::get(handlers::treasury_info_get_treasury_id),
         )
         .route(
+            "/treasury-info/api/v1/treasury/entity/{entityId}",
+            axum::routing::get(handlers::treasury_info_get_treasury_entity_entity_id),
+        )
+        .route(
             "/treasury-info/api/v1/account/create",
             axum::routing::post(handlers::treasury_info_post_account_create),
         )
@@ -2014,6 +2669,762 @@ pub fn direct_router() -> Router<AppState> {
         )
         .route("/health", axum::routing::get(handlers::zone_get_health))
 }
+/// The zone's compliance rules, from the spec.
+pub static COMPLIANCE: crate::compliance::ComplianceRules = crate::compliance::ComplianceRules {
+    domains: &[
+        "aml",
+        "kyc",
+        "sanctions",
+        "tax",
+        "securities",
+        "corporate",
+        "custody",
+        "data_privacy",
+        "licensing",
+        "banking",
+        "payments",
+        "clearing",
+        "settlement",
+        "digital_assets",
+        "employment",
+        "immigration",
+        "ip",
+        "consumer_protection",
+        "arbitration",
+        "trade",
+    ],
+    hard_block: &["sanctions"],
+    categories: &[
+        (
+            "financial",
+            &[
+                "aml",
+                "kyc",
+                "tax",
+                "corporate",
+                "banking",
+                "payments",
+                "licensing",
+                "securities",
+            ],
+        ),
+    ],
+    jurisdictions: &[
+        ("pk", &["financial", "sanctions"]),
+        ("ae", &["financial", "sanctions", "digital_assets", "custody", "data_privacy"]),
+        ("sg", &["financial", "sanctions", "digital_assets", "data_privacy"]),
+        ("hk", &["financial", "sanctions", "digital_assets"]),
+        ("ky", &["financial", "sanctions", "digital_assets", "custody"]),
+    ],
+    currencies: &[
+        ("PKR", "PK"),
+        ("AED", "AE"),
+        ("USD", "US"),
+        ("GBP", "GB"),
+        ("EUR", "EU"),
+        ("SGD", "SG"),
+        ("CNY", "CN"),
+        ("RMB", "CN"),
+        ("SAR", "SA"),
+        ("KYD", "KY"),
+        ("SCR", "SC"),
+        ("KZT", "KZ"),
+        ("HKD", "HK"),
+        ("BHD", "BH"),
+        ("OMR", "OM"),
+        ("QAR", "QA"),
+        ("KWD", "KW"),
+        ("INR", "IN"),
+        ("JPY", "JP"),
+        ("CHF", "CH"),
+        ("CAD", "CA"),
+        ("AUD", "AU"),
+        ("MYR", "MY"),
+        ("TRY", "TR"),
+    ],
+};
+/// Every orchestrated `/v1` route of the spec.
+pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
+    crate::runtime::model::V1Route {
+        method: "GET",
+        path: "/v1/entities",
+        request: None,
+        mass: crate::runtime::model::MassOp::Call {
+            route: 21,
+            map: None,
+        },
+        jurisdiction: crate::runtime::model::JurisdictionSource {
+            field: None,
+            currency: None,
+            entity: None,
+            value: None,
+        },
+        domains: &[],
+        screen: &[],
+        screen_entities: &[],
+        credential: None,
+        audit: None,
+        status: 200,
+    },
+    crate::runtime::model::V1Route {
+        method: "POST",
+        path: "/v1/entities",
+        request: Some(&models::CREATE_ENTITY_REQUEST),
+        mass: crate::runtime::model::MassOp::Call {
+            route: 15,
+            map: Some(
+                "{\"name\":\"legal_name\",\"entityType\":\"entity_type\",\"jurisdiction\":\"jurisdiction_id\",\"beneficialOwners\":\"beneficial_owners\"}",
+            ),
+        },
+        jurisdiction: crate::runtime::model::JurisdictionSource {
+            field: Some("jurisdiction_id"),
+            currency: None,
+            entity: None,
+            value: None,
+        },
+        domains: &["aml", "kyc", "sanctions", "tax", "corporate", "licensing"],
+        screen: &["legal_name", "beneficial_owners[].name"],
+        screen_entities: &[],
+        credential: Some("MezFormationComplianceCredential"),
+        audit: Some(crate::runtime::model::V1Audit {
+            event: "entity.created",
+            resource: "entity",
+            action: "create",
+            metadata: &[("jurisdiction", "$jurisdiction")],
+        }),
+        status: 201,
+    },
+    crate::runtime::model::V1Route {
+        method: "GET",
+        path: "/v1/entities/{id}",
+        request: None,
+        mass: crate::runtime::model::MassOp::Call {
+            route: 18,
+            map: None,
+        },
+        jurisdiction: crate::runtime::model::JurisdictionSource {
+            field: None,
+            currency: None,
+            entity: None,
+            value: None,
+        },
+        domains: &[],
+        screen: &[],
+        screen_entities: &[],
+        credential: None,
+        audit: None,
+        status: 200,
+    },
+    crate::runtime::model::V1Route {
+        method: "PUT",
+        path: "/v1/entities/{id}",
+        request: Some(&models::UPDATE_ENTITY_REQUEST),
+        mass: crate::runtime::model::MassOp::Call {
+            route: 19,
+            map: Some(
+                "{\"name\":\"legal_name\",\"entityType\":\"entity_type\",\"jurisdiction\":\"jurisdiction_id\",\"beneficialOwners\":\"beneficial_owners\",\"address\":\"address\",\"tags\":\"tags\"}",
+            ),
+        },
+        jurisdiction: crate::runtime::model::JurisdictionSource {
+            field: Some("jurisdiction_id"),
+            currency: None,
+            entity: Some("id"),
+            value: None,
+        },
+        domains: &["aml", "kyc", "sanctions", "tax", "corporate", "licensing"],
+        screen: &["legal_name", "beneficial_owners[].name"],
+        screen_entities: &["id"],
+        credential: Some("MezFormationComplianceCredential"),
+        audit: Some(crate::runtime::model::V1Audit {
+            event: "entity.updated",
+            resource: "entity",
+            action: "update",
+            metadata: &[("jurisdiction", "$jurisdiction")],
+        }),
+        status: 200,
+    },
+    crate::runtime::model::V1Route {
+        method: "POST",
+        path: "/v1/ownership/cap-tables",
+        request: Some(&models::CREATE_CAP_TABLE_REQUEST),
+        mass: crate::runtime::model::MassOp::Call {
+            route: 6,
+            map: Some(
+                "{\"organizationId\":\"entity_id\",\"shareClasses\":{\"each\":\"share_classes\",\"map\":{\"name\":\"name\",\"authorizedShares\":\"authorized_shares\",\"outstandingShares\":\"issued_shares\",\"parValue\":\"par_value\",\"votingRights\":\"voting_rights\"}}}",
+            ),
+        },
+        jurisdiction: crate::runtime::model::JurisdictionSource {
+            field: None,
+            currency: None,
+            entity: Some("entity_id"),
+            value: None,
+        },
+        domains: &["aml", "kyc", "sanctions", "securities", "corporate"],
+        screen: &[],
+        screen_entities: &["entity_id"],
+        credential: Some("MezOwnershipComplianceCredential"),
+        audit: Some(crate::runtime::model::V1Audit {
+            event: "ownership.cap_table_created",
+            resource: "cap_table",
+            action: "create",
+            metadata: &[("entity_id", "entity_id")],
+        }),
+        status: 201,
+    },
+    crate::runtime::model::V1Route {
+        method: "GET",
+        path: "/v1/ownership/cap-tables/{id}",
+        request: None,
+        mass: crate::runtime::model::MassOp::Call {
+            route: 8,
+            map: None,
+        },
+        jurisdiction: crate::runtime::model::JurisdictionSource {
+            field: None,
+            currency: None,
+            entity: None,
+            value: None,
+        },
+        domains: &[],
+        screen: &[],
+        screen_entities: &[],
+        credential: None,
+        audit: None,
+        status: 200,
+    },
+    crate::runtime::model::V1Route {
+        method: "POST",
+        path: "/v1/fiscal/accounts",
+        request: Some(&models::CREATE_ACCOUNT_REQUEST),
+        mass: crate::runtime::model::MassOp::Hook("open_account"),
+        jurisdiction: crate::runtime::model::JurisdictionSource {
+            field: None,
+            currency: Some("currency"),
+            entity: None,
+            value: None,
+        },
+        domains: &["aml", "kyc", "sanctions", "tax", "banking"],
+        screen: &[],
+        screen_entities: &["entity_id"],
+        credential: Some("MezFiscalComplianceCredential"),
+        audit: Some(crate::runtime::model::V1Audit {
+            event: "fiscal.account_created",
+            resource: "account",
+            action: "create",
+            metadata: &[("entity_id", "entity_id"), ("currency", "currency")],
+        }),
+        status: 201,
+    },
+    crate::runtime::model::V1Route {
+        method: "POST",
+        path: "/v1/fiscal/payments",
+        request: Some(&models::CREATE_PAYMENT_REQUEST),
+        mass: crate::runtime::model::MassOp::Hook("initiate_payment"),
+        jurisdiction: crate::runtime::model::JurisdictionSource {
+            field: None,
+            currency: Some("currency"),
+            entity: None,
+            value: None,
+        },
+        domains: &["aml", "sanctions", "tax", "payments", "banking"],
+        screen: &[],
+        screen_entities: &[],
+        credential: Some("MezPaymentComplianceCredential"),
+        audit: Some(crate::runtime::model::V1Audit {
+            event: "fiscal.payment_initiated",
+            resource: "payment",
+            action: "create",
+            metadata: &[
+                ("from_account_id", "from_account_id"),
+                ("currency", "currency"),
+                ("amount", "amount"),
+            ],
+        }),
+        status: 201,
+    },
+    crate::runtime::model::V1Route {
+        method: "POST",
+        path: "/v1/identity/verify",
+        request: Some(&models::VERIFY_IDENTITY_REQUEST),
+        mass: crate::runtime::model::MassOp::Hook("verify_identity"),
+        jurisdiction: crate::runtime::model::JurisdictionSource {
+            field: None,
+            currency: None,
+            entity: Some("entity_id"),
+            value: Some("GLOBAL"),
+        },
+        domains: &["kyc", "sanctions", "data_privacy"],
+        screen: &["full_name"],
+        screen_entities: &["entity_id"],
+        credential: Some("MezIdentityComplianceCredential"),
+        audit: Some(crate::runtime::model::V1Audit {
+            event: "identity.verified",
+            resource: "identity",
+            action: "verify",
+            metadata: &[("identity_type", "identity_type")],
+        }),
+        status: 200,
+    },
+    crate::runtime::model::V1Route {
+        method: "GET",
+        path: "/v1/identity/{id}",
+        request: None,
+        mass: crate::runtime::model::MassOp::Call {
+            route: 12,
+            map: None,
+        },
+        jurisdiction: crate::runtime::model::JurisdictionSource {
+            field: None,
+            currency: None,
+            entity: None,
+            value: None,
+        },
+        domains: &[],
+        screen: &[],
+        screen_entities: &[],
+        credential: None,
+        audit: None,
+        status: 200,
+    },
+    crate::runtime::model::V1Route {
+        method: "POST",
+        path: "/v1/identity/cnic/verify",
+        request: Some(&models::CNIC_CHECK_REQUEST),
+        mass: crate::runtime::model::MassOp::Call {
+            route: 24,
+            map: Some(
+                "{\"cnic\":\"cnic\",\"full_name\":\"full_name\",\"entity_id\":\"entity_id\"}",
+            ),
+        },
+        jurisdiction: crate::runtime::model::JurisdictionSource {
+            field: Some("jurisdiction_id"),
+            currency: None,
+            entity: None,
+            value: None,
+        },
+        domains: &["kyc", "sanctions", "data_privacy"],
+        screen: &["full_name"],
+        screen_entities: &["entity_id"],
+        credential: Some("MezIdentityComplianceCredential"),
+        audit: Some(crate::runtime::model::V1Audit {
+            event: "identity.cnic_verified",
+            resource: "identity",
+            action: "verify",
+            metadata: &[],
+        }),
+        status: 200,
+    },
+    crate::runtime::model::V1Route {
+        method: "POST",
+        path: "/v1/identity/ntn/verify",
+        request: Some(&models::NTN_CHECK_REQUEST),
+        mass: crate::runtime::model::MassOp::Call {
+            route: 25,
+            map: Some(
+                "{\"ntn\":\"ntn\",\"entity_name\":\"entity_name\",\"entity_id\":\"entity_id\"}",
+            ),
+        },
+        jurisdiction: crate::runtime::model::JurisdictionSource {
+            field: Some("jurisdiction_id"),
+            currency: None,
+            entity: None,
+            value: None,
+        },
+        domains: &["kyc", "sanctions", "data_privacy"],
+        screen: &["entity_name"],
+        screen_entities: &["entity_id"],
+        credential: Some("MezIdentityComplianceCredential"),
+        audit: Some(crate::runtime::model::V1Audit {
+            event: "identity.ntn_verified",
+            resource: "identity",
+            action: "verify",
+            metadata: &[],
+        }),
+        status: 200,
+    },
+    crate::runtime::model::V1Route {
+        method: "POST",
+        path: "/v1/consent",
+        request: Some(&models::CREATE_CONSENT_REQUEST),
+        mass: crate::runtime::model::MassOp::Call {
+            route: 0,
+            map: Some(
+                "{\"organizationId\":\"parties[0].entity_id\",\"operationType\":\"consent_type\",\"description\":\"description\",\"parties\":\"parties\",\"numBoardMemberApprovalsRequired\":\"num_votes_required\"}",
+            ),
+        },
+        jurisdiction: crate::runtime::model::JurisdictionSource {
+            field: None,
+            currency: None,
+            entity: Some("parties[0].entity_id"),
+            value: Some("GLOBAL"),
+        },
+        domains: &["aml", "sanctions", "corporate"],
+        screen: &[],
+        screen_entities: &["parties[].entity_id"],
+        credential: Some("MezConsentComplianceCredential"),
+        audit: Some(crate::runtime::model::V1Audit {
+            event: "consent.created",
+            resource: "consent",
+            action: "create",
+            metadata: &[("consent_type", "consent_type")],
+        }),
+        status: 201,
+    },
+    crate::runtime::model::V1Route {
+        method: "GET",
+        path: "/v1/consent/{id}",
+        request: None,
+        mass: crate::runtime::model::MassOp::Call {
+            route: 4,
+            map: None,
+        },
+        jurisdiction: crate::runtime::model::JurisdictionSource {
+            field: None,
+            currency: None,
+            entity: None,
+            value: None,
+        },
+        domains: &[],
+        screen: &[],
+        screen_entities: &[],
+        credential: None,
+        audit: None,
+        status: 200,
+    },
+];
+/// The orchestrated `/v1` surface.
+pub fn v1_router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/entities",
+            axum::routing::get(v1::get_v1_entities).post(v1::post_v1_entities),
+        )
+        .route(
+            "/v1/entities/{id}",
+            axum::routing::get(v1::get_v1_entities_id).put(v1::put_v1_entities_id),
+        )
+        .route(
+            "/v1/ownership/cap-tables",
+            axum::routing::post(v1::post_v1_ownership_cap_tables),
+        )
+        .route(
+            "/v1/ownership/cap-tables/{id}",
+            axum::routing::get(v1::get_v1_ownership_cap_tables_id),
+        )
+        .route("/v1/fiscal/accounts", axum::routing::post(v1::post_v1_fiscal_accounts))
+        .route("/v1/fiscal/payments", axum::routing::post(v1::post_v1_fiscal_payments))
+        .route("/v1/identity/verify", axum::routing::post(v1::post_v1_identity_verify))
+        .route("/v1/identity/{id}", axum::routing::get(v1::get_v1_identity_id))
+        .route(
+            "/v1/identity/cnic/verify",
+            axum::routing::post(v1::post_v1_identity_cnic_verify),
+        )
+        .route(
+            "/v1/identity/ntn/verify",
+            axum::routing::post(v1::post_v1_identity_ntn_verify),
+        )
+        .route("/v1/consent", axum::routing::post(v1::post_v1_consent))
+        .route("/v1/consent/{id}", axum::routing::get(v1::get_v1_consent_id))
+}
+/// Runs the hand-written Mass operation a `/v1` route names.
+pub async fn mass_hook(
+    name: &str,
+    mass: &mut crate::pipeline::MassCall<'_>,
+    request: &crate::db::Record,
+) -> Result<serde_json::Value, crate::error::ApiError> {
+    let _ = (&mass, &request);
+    match name {
+        "initiate_payment" => crate::hooks::initiate_payment(mass, request).await,
+        "open_account" => crate::hooks::open_account(mass, request).await,
+        "verify_identity" => crate::hooks::verify_identity(mass, request).await,
+        _ => Err(crate::error::ApiError::internal(format!("no mass hook named {name}"))),
+    }
+}
+mod v1 {
+    use super::*;
+    use crate::error::ApiError;
+    use crate::runtime::ops;
+    use axum::response::Response;
+    /// `GET /v1/entities`: orchestrated.
+    pub(super) async fn get_v1_entities(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        crate::extract::QueryMap(query): crate::extract::QueryMap,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![],
+            query,
+            body: None,
+        };
+        crate::pipeline::run(&state, &V1_ROUTES[0], args).await
+    }
+    /// `POST /v1/entities`: orchestrated.
+    pub(super) async fn post_v1_entities(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        crate::extract::QueryMap(query): crate::extract::QueryMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![],
+            query,
+            body: Some(body),
+        };
+        crate::pipeline::run(&state, &V1_ROUTES[1], args).await
+    }
+    /// `GET /v1/entities/{id}`: orchestrated.
+    pub(super) async fn get_v1_entities_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+        crate::extract::QueryMap(query): crate::extract::QueryMap,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![id],
+            query,
+            body: None,
+        };
+        crate::pipeline::run(&state, &V1_ROUTES[2], args).await
+    }
+    /// `PUT /v1/entities/{id}`: orchestrated.
+    pub(super) async fn put_v1_entities_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+        crate::extract::QueryMap(query): crate::extract::QueryMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![id],
+            query,
+            body: Some(body),
+        };
+        crate::pipeline::run(&state, &V1_ROUTES[3], args).await
+    }
+    /// `POST /v1/ownership/cap-tables`: orchestrated.
+    pub(super) async fn post_v1_ownership_cap_tables(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        crate::extract::QueryMap(query): crate::extract::QueryMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![],
+            query,
+            body: Some(body),
+        };
+        crate::pipeline::run(&state, &V1_ROUTES[4], args).await
+    }
+    /// `GET /v1/ownership/cap-tables/{id}`: orchestrated.
+    pub(super) async fn get_v1_ownership_cap_tables_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+        crate::extract::QueryMap(query): crate::extract::QueryMap,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![id],
+            query,
+            body: None,
+        };
+        crate::pipeline::run(&state, &V1_ROUTES[5], args).await
+    }
+    /// `POST /v1/fiscal/accounts`: orchestrated.
+    pub(super) async fn post_v1_fiscal_accounts(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        crate::extract::QueryMap(query): crate::extract::QueryMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![],
+            query,
+            body: Some(body),
+        };
+        crate::pipeline::run(&state, &V1_ROUTES[6], args).await
+    }
+    /// `POST /v1/fiscal/payments`: orchestrated.
+    pub(super) async fn post_v1_fiscal_payments(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        crate::extract::QueryMap(query): crate::extract::QueryMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![],
+            query,
+            body: Some(body),
+        };
+        crate::pipeline::run(&state, &V1_ROUTES[7], args).await
+    }
+    /// `POST /v1/identity/verify`: orchestrated.
+    pub(super) async fn post_v1_identity_verify(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        crate::extract::QueryMap(query): crate::extract::QueryMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![],
+            query,
+            body: Some(body),
+        };
+        crate::pipeline::run(&state, &V1_ROUTES[8], args).await
+    }
+    /// `GET /v1/identity/{id}`: orchestrated.
+    pub(super) async fn get_v1_identity_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+        crate::extract::QueryMap(query): crate::extract::QueryMap,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![id],
+            query,
+            body: None,
+        };
+        crate::pipeline::run(&state, &V1_ROUTES[9], args).await
+    }
+    /// `POST /v1/identity/cnic/verify`: orchestrated.
+    pub(super) async fn post_v1_identity_cnic_verify(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        crate::extract::QueryMap(query): crate::extract::QueryMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![],
+            query,
+            body: Some(body),
+        };
+        crate::pipeline::run(&state, &V1_ROUTES[10], args).await
+    }
+    /// `POST /v1/identity/ntn/verify`: orchestrated.
+    pub(super) async fn post_v1_identity_ntn_verify(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        crate::extract::QueryMap(query): crate::extract::QueryMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![],
+            query,
+            body: Some(body),
+        };
+        crate::pipeline::run(&state, &V1_ROUTES[11], args).await
+    }
+    /// `POST /v1/consent`: orchestrated.
+    pub(super) async fn post_v1_consent(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        crate::extract::QueryMap(query): crate::extract::QueryMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![],
+            query,
+            body: Some(body),
+        };
+        crate::pipeline::run(&state, &V1_ROUTES[12], args).await
+    }
+    /// `GET /v1/consent/{id}`: orchestrated.
+    pub(super) async fn get_v1_consent_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+        crate::extract::QueryMap(query): crate::extract::QueryMap,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![id],
+            query,
+            body: None,
+        };
+        crate::pipeline::run(&state, &V1_ROUTES[13], args).await
+    }
+}
+/// Plans the direct route at `index` of [`ROUTES`]: the sovereign Mass operation that
+/// both the direct handlers and the `/v1` pipeline run.
+pub async fn sovereign_call(
+    state: &AppState,
+    plan: &mut crate::runtime::plan::Plan,
+    index: usize,
+    args: crate::runtime::ops::CallArgs,
+) -> Result<serde_json::Value, crate::error::ApiError> {
+    match index {
+        0 => plans::consent_info_post_consents(state, plan, args).await,
+        1 => plans::consent_info_post_consents_approve_id(state, plan, args).await,
+        2 => plans::consent_info_post_consents_reject_id(state, plan, args).await,
+        3 => {
+            plans::consent_info_get_consents_organization_organization_id(
+                    state,
+                    plan,
+                    args,
+                )
+                .await
+        }
+        4 => plans::consent_info_get_consents_id(state, plan, args).await,
+        5 => plans::consent_info_delete_consents_id(state, plan, args).await,
+        6 => plans::consent_info_post_cap_tables(state, plan, args).await,
+        7 => {
+            plans::consent_info_get_cap_tables_organization_organization_id(
+                    state,
+                    plan,
+                    args,
+                )
+                .await
+        }
+        8 => plans::consent_info_get_cap_tables_id(state, plan, args).await,
+        9 => {
+            plans::consent_info_get_share_classes_organization_organization_id(
+                    state,
+                    plan,
+                    args,
+                )
+                .await
+        }
+        10 => {
+            plans::consent_info_get_shareholders_organization_organization_id(
+                    state,
+                    plan,
+                    args,
+                )
+                .await
+        }
+        11 => plans::consent_info_get_identities(state, plan, args).await,
+        12 => plans::consent_info_get_identities_id(state, plan, args).await,
+        13 => plans::investment_info_post_investment(state, plan, args).await,
+        14 => plans::investment_info_get_investment_id(state, plan, args).await,
+        15 => plans::organization_info_post_organization_create(state, plan, args).await,
+        16 => plans::organization_info_post_organization_search(state, plan, args).await,
+        17 => {
+            plans::organization_info_get_organization_supported_jurisdictions(
+                    state,
+                    plan,
+                    args,
+                )
+                .await
+        }
+        18 => plans::organization_info_get_organization_id(state, plan, args).await,
+        19 => plans::organization_info_put_organization_id(state, plan, args).await,
+        20 => plans::organization_info_delete_organization_id(state, plan, args).await,
+        21 => plans::organization_info_get_organization(state, plan, args).await,
+        22 => {
+            plans::organization_info_get_membership_organization_id_members(
+                    state,
+                    plan,
+                    args,
+                )
+                .await
+        }
+        23 => plans::organization_info_get_board_organization_id(state, plan, args).await,
+        24 => plans::organization_info_post_identity_cnic_verify(state, plan, args).await,
+        25 => plans::organization_info_post_identity_ntn_verify(state, plan, args).await,
+        26 => plans::templating_engine_post_template_sign(state, plan, args).await,
+        27 => plans::templating_engine_get_template_available(state, plan, args).await,
+        28 => plans::templating_engine_get_template_id(state, plan, args).await,
+        29 => plans::templating_engine_get_submission_id(state, plan, args).await,
+        30 => plans::treasury_info_post_treasury_create(state, plan, args).await,
+        31 => plans::treasury_info_get_treasury_id(state, plan, args).await,
+        32 => plans::treasury_info_get_treasury_entity_entity_id(state, plan, args).await,
+        33 => plans::treasury_info_post_account_create(state, plan, args).await,
+        34 => plans::treasury_info_get_account_id(state, plan, args).await,
+        35 => {
+            plans::treasury_info_post_transaction_create_payment(state, plan, args).await
+        }
+        36 => plans::treasury_info_get_transaction_id(state, plan, args).await,
+        37 => plans::treasury_info_post_tax_events(state, plan, args).await,
+        38 => plans::treasury_info_get_tax_events(state, plan, args).await,
+        39 => plans::treasury_info_post_withholding_compute(state, plan, args).await,
+        40 => plans::zone_get_health(state, plan, args).await,
+        _ => Err(crate::error::ApiError::internal("unknown route index")),
+    }
+}
 mod handlers {
     use super::*;
     use crate::error::ApiError;
@@ -2024,24 +3435,34 @@ mod handlers {
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let record = ops::new_record(&models::CONSENT, body)?;
-        ops::insert(&state, &models::CONSENT, record, 201).await
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 0, args).await
     }
     /// `POST /consent-info/api/v1/consents/approve/{id}`: op hook.
     pub(super) async fn consent_info_post_consents_approve_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let out = crate::hooks::consent_approve(&state, id).await?;
-        Ok(ops::json(200, out))
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 1, args).await
     }
     /// `POST /consent-info/api/v1/consents/reject/{id}`: op hook.
     pub(super) async fn consent_info_post_consents_reject_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let out = crate::hooks::consent_reject(&state, id).await?;
-        Ok(ops::json(200, out))
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 2, args).await
     }
     /// `GET /consent-info/api/v1/consents/organization/{organizationId}`: op list_by.
     pub(super) async fn consent_info_get_consents_organization_organization_id(
@@ -2049,72 +3470,79 @@ mod handlers {
         axum::extract::Path(organization_id): axum::extract::Path<String>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        ops::list_by(
-                &state,
-                &models::CONSENT,
-                &[("organizationId", organization_id.as_str())],
-                query,
-            )
-            .await
+        let args = ops::CallArgs {
+            params: vec![organization_id],
+            query,
+            ..Default::default()
+        };
+        ops::serve(&state, 3, args).await
     }
     /// `GET /consent-info/api/v1/consents/{id}`: op get.
     pub(super) async fn consent_info_get_consents_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        ops::get(&state, &models::CONSENT, &id).await
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 4, args).await
     }
     /// `DELETE /consent-info/api/v1/consents/{id}`: op transition.
     pub(super) async fn consent_info_delete_consents_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        ops::transition(
-                &state,
-                &models::CONSENT,
-                &id,
-                "status",
-                &["PENDING"],
-                "CANCELED",
-                200,
-            )
-            .await
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 5, args).await
     }
     /// `POST /consent-info/api/v1/capTables`: op create.
     pub(super) async fn consent_info_post_cap_tables(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let mut record = ops::new_record(&models::CAP_TABLE, body)?;
-        crate::hooks::cap_table_derive(&state, &mut record).await?;
-        ops::insert(&state, &models::CAP_TABLE, record, 201).await
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 6, args).await
     }
     /// `GET /consent-info/api/v1/capTables/organization/{organizationId}`: op get_by.
     pub(super) async fn consent_info_get_cap_tables_organization_organization_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(organization_id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        ops::get_by(
-                &state,
-                &models::CAP_TABLE,
-                &[("organizationId", organization_id.as_str())],
-            )
-            .await
+        let args = ops::CallArgs {
+            params: vec![organization_id],
+            ..Default::default()
+        };
+        ops::serve(&state, 7, args).await
     }
     /// `GET /consent-info/api/v1/capTables/{id}`: op get.
     pub(super) async fn consent_info_get_cap_tables_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        ops::get(&state, &models::CAP_TABLE, &id).await
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 8, args).await
     }
     /// `GET /consent-info/api/v1/shareClasses/organization/{organizationId}`: op hook.
     pub(super) async fn consent_info_get_share_classes_organization_organization_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(organization_id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let out = crate::hooks::share_classes_by_org(&state, organization_id).await?;
-        Ok(ops::json(200, out))
+        let args = ops::CallArgs {
+            params: vec![organization_id],
+            ..Default::default()
+        };
+        ops::serve(&state, 9, args).await
     }
     /// `GET /consent-info/api/v1/shareholders/organization/{organizationId}`: op list_by.
     pub(super) async fn consent_info_get_shareholders_organization_organization_id(
@@ -2122,64 +3550,103 @@ mod handlers {
         axum::extract::Path(organization_id): axum::extract::Path<String>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        ops::list_by(
-                &state,
-                &models::SHAREHOLDER,
-                &[("organizationId", organization_id.as_str())],
-                query,
-            )
-            .await
+        let args = ops::CallArgs {
+            params: vec![organization_id],
+            query,
+            ..Default::default()
+        };
+        ops::serve(&state, 10, args).await
     }
     /// `GET /consent-info/api/v1/identities`: op list.
     pub(super) async fn consent_info_get_identities(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        ops::list(&state, &models::IDENTITY, query, None, &[("entity_id", "entityId")])
-            .await
+        let args = ops::CallArgs {
+            params: vec![],
+            query,
+            ..Default::default()
+        };
+        ops::serve(&state, 11, args).await
+    }
+    /// `GET /consent-info/api/v1/identities/{id}`: op get.
+    pub(super) async fn consent_info_get_identities_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 12, args).await
     }
     /// `POST /investment-info/api/v1/investment`: op create.
     pub(super) async fn investment_info_post_investment(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let record = ops::new_record(&models::INVESTMENT, body)?;
-        ops::insert(&state, &models::INVESTMENT, record, 201).await
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 13, args).await
     }
     /// `GET /investment-info/api/v1/investment/{id}`: op get.
     pub(super) async fn investment_info_get_investment_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        ops::get(&state, &models::INVESTMENT, &id).await
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 14, args).await
     }
     /// `POST /organization-info/api/v1/organization/create`: op create.
     pub(super) async fn organization_info_post_organization_create(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let record = ops::new_record(&models::ORGANIZATION, body)?;
-        ops::insert(&state, &models::ORGANIZATION, record, 201).await
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 15, args).await
     }
     /// `POST /organization-info/api/v1/organization/search`: op search.
     pub(super) async fn organization_info_post_organization_search(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        ops::search(&state, &models::ORGANIZATION, "name", body).await
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 16, args).await
     }
     /// `GET /organization-info/api/v1/organization/supported-jurisdictions`: op static.
     pub(super) async fn organization_info_get_organization_supported_jurisdictions(
-        axum::extract::State(_state): axum::extract::State<AppState>,
+        axum::extract::State(state): axum::extract::State<AppState>,
     ) -> Result<Response, ApiError> {
-        ops::static_data(data::ORGANIZATION_INFO_SUPPORTED_JURISDICTIONS, 200)
+        let args = ops::CallArgs {
+            params: vec![],
+            ..Default::default()
+        };
+        ops::serve(&state, 17, args).await
     }
     /// `GET /organization-info/api/v1/organization/{id}`: op get.
     pub(super) async fn organization_info_get_organization_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        ops::get(&state, &models::ORGANIZATION, &id).await
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 18, args).await
     }
     /// `PUT /organization-info/api/v1/organization/{id}`: op update.
     pub(super) async fn organization_info_put_organization_id(
@@ -2187,21 +3654,35 @@ mod handlers {
         axum::extract::Path(id): axum::extract::Path<String>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        ops::update(&state, &models::ORGANIZATION, &id, body, 200).await
+        let args = ops::CallArgs {
+            params: vec![id],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 19, args).await
     }
     /// `DELETE /organization-info/api/v1/organization/{id}`: op delete.
     pub(super) async fn organization_info_delete_organization_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        ops::delete(&state, &models::ORGANIZATION, &id, 200).await
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 20, args).await
     }
     /// `GET /organization-info/api/v1/organization`: op list.
     pub(super) async fn organization_info_get_organization(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        ops::list(&state, &models::ORGANIZATION, query, Some("ids"), &[]).await
+        let args = ops::CallArgs {
+            params: vec![],
+            query,
+            ..Default::default()
+        };
+        ops::serve(&state, 21, args).await
     }
     /// `GET /organization-info/api/v1/membership/{organizationId}/members`: op list_by.
     pub(super) async fn organization_info_get_membership_organization_id_members(
@@ -2209,13 +3690,12 @@ mod handlers {
         axum::extract::Path(organization_id): axum::extract::Path<String>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        ops::list_by(
-                &state,
-                &models::MEMBER,
-                &[("organizationId", organization_id.as_str())],
-                query,
-            )
-            .await
+        let args = ops::CallArgs {
+            params: vec![organization_id],
+            query,
+            ..Default::default()
+        };
+        ops::serve(&state, 22, args).await
     }
     /// `GET /organization-info/api/v1/board/{organizationId}`: op list_by.
     pub(super) async fn organization_info_get_board_organization_id(
@@ -2223,142 +3703,550 @@ mod handlers {
         axum::extract::Path(organization_id): axum::extract::Path<String>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        ops::list_by(
-                &state,
-                &models::BOARD_MEMBER,
-                &[("organizationId", organization_id.as_str())],
-                query,
-            )
-            .await
+        let args = ops::CallArgs {
+            params: vec![organization_id],
+            query,
+            ..Default::default()
+        };
+        ops::serve(&state, 23, args).await
     }
     /// `POST /organization-info/api/v1/identity/cnic/verify`: op hook.
     pub(super) async fn organization_info_post_identity_cnic_verify(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let input = ops::request(&models::CNIC_VERIFY_REQUEST, body)?;
-        let out = crate::hooks::cnic_verify(&state, input).await?;
-        Ok(ops::json(200, out))
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 24, args).await
     }
     /// `POST /organization-info/api/v1/identity/ntn/verify`: op hook.
     pub(super) async fn organization_info_post_identity_ntn_verify(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let input = ops::request(&models::NTN_VERIFY_REQUEST, body)?;
-        let out = crate::hooks::ntn_verify(&state, input).await?;
-        Ok(ops::json(200, out))
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 25, args).await
     }
     /// `POST /templating-engine/api/v1/template/sign`: op create.
     pub(super) async fn templating_engine_post_template_sign(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let record = ops::new_record(&models::SUBMISSION, body)?;
-        ops::insert(&state, &models::SUBMISSION, record, 201).await
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 26, args).await
     }
     /// `GET /templating-engine/api/v1/template/available`: op static.
     pub(super) async fn templating_engine_get_template_available(
-        axum::extract::State(_state): axum::extract::State<AppState>,
+        axum::extract::State(state): axum::extract::State<AppState>,
     ) -> Result<Response, ApiError> {
-        ops::static_data(data::TEMPLATING_ENGINE_TEMPLATES_AVAILABLE, 200)
+        let args = ops::CallArgs {
+            params: vec![],
+            ..Default::default()
+        };
+        ops::serve(&state, 27, args).await
     }
     /// `GET /templating-engine/api/v1/template/{id}`: op static.
     pub(super) async fn templating_engine_get_template_id(
-        axum::extract::State(_state): axum::extract::State<AppState>,
+        axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        ops::static_item(data::TEMPLATING_ENGINE_TEMPLATES, "id", &id, 200)
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 28, args).await
     }
     /// `GET /templating-engine/api/v1/submission/{id}`: op get.
     pub(super) async fn templating_engine_get_submission_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        ops::get(&state, &models::SUBMISSION, &id).await
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 29, args).await
     }
     /// `POST /treasury-info/api/v1/treasury/create`: op create.
     pub(super) async fn treasury_info_post_treasury_create(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let record = ops::new_record(&models::TREASURY, body)?;
-        ops::insert(&state, &models::TREASURY, record, 201).await
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 30, args).await
     }
     /// `GET /treasury-info/api/v1/treasury/{id}`: op get.
     pub(super) async fn treasury_info_get_treasury_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        ops::get(&state, &models::TREASURY, &id).await
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 31, args).await
+    }
+    /// `GET /treasury-info/api/v1/treasury/entity/{entityId}`: op get_by.
+    pub(super) async fn treasury_info_get_treasury_entity_entity_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(entity_id): axum::extract::Path<String>,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![entity_id],
+            ..Default::default()
+        };
+        ops::serve(&state, 32, args).await
     }
     /// `POST /treasury-info/api/v1/account/create`: op create.
     pub(super) async fn treasury_info_post_account_create(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let mut record = ops::new_record(&models::ACCOUNT, ops::query_object(query))?;
-        crate::hooks::account_from_treasury(&state, &mut record).await?;
-        ops::insert(&state, &models::ACCOUNT, record, 201).await
+        let args = ops::CallArgs {
+            params: vec![],
+            query,
+            ..Default::default()
+        };
+        ops::serve(&state, 33, args).await
     }
     /// `GET /treasury-info/api/v1/account/{id}`: op get.
     pub(super) async fn treasury_info_get_account_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        ops::get(&state, &models::ACCOUNT, &id).await
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 34, args).await
     }
     /// `POST /treasury-info/api/v1/transaction/create/payment`: op create.
     pub(super) async fn treasury_info_post_transaction_create_payment(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let mut record = ops::new_record(&models::TRANSACTION, body)?;
-        crate::hooks::payment_from_account(&state, &mut record).await?;
-        ops::insert(&state, &models::TRANSACTION, record, 201).await
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 35, args).await
     }
     /// `GET /treasury-info/api/v1/transaction/{id}`: op get.
     pub(super) async fn treasury_info_get_transaction_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        ops::get(&state, &models::TRANSACTION, &id).await
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 36, args).await
     }
     /// `POST /treasury-info/api/v1/tax-events`: op create.
     pub(super) async fn treasury_info_post_tax_events(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let record = ops::new_record(&models::TAX_EVENT, body)?;
-        ops::insert(&state, &models::TAX_EVENT, record, 201).await
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 37, args).await
     }
     /// `GET /treasury-info/api/v1/tax-events`: op list.
     pub(super) async fn treasury_info_get_tax_events(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        ops::list(
-                &state,
-                &models::TAX_EVENT,
-                query,
-                None,
-                &[("entity_id", "entityId"), ("tax_year", "taxYear")],
-            )
-            .await
+        let args = ops::CallArgs {
+            params: vec![],
+            query,
+            ..Default::default()
+        };
+        ops::serve(&state, 38, args).await
     }
     /// `POST /treasury-info/api/v1/withholding/compute`: op hook.
     pub(super) async fn treasury_info_post_withholding_compute(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let input = ops::request(&models::WITHHOLDING_REQUEST, body)?;
-        let out = crate::hooks::withholding_compute(&state, input).await?;
-        Ok(ops::json(200, out))
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 39, args).await
     }
     /// `GET /health`: Sovereign health probe of the direct surface; an empty 200..
     pub(super) async fn zone_get_health(
-        axum::extract::State(_state): axum::extract::State<AppState>,
+        axum::extract::State(state): axum::extract::State<AppState>,
     ) -> Result<Response, ApiError> {
-        Ok(ops::empty(200))
+        let args = ops::CallArgs {
+            params: vec![],
+            ..Default::default()
+        };
+        ops::serve(&state, 40, args).await
+    }
+}
+mod plans {
+    #![allow(
+        unused_variables,
+        reason = "every plan function has the signature the dispatcher calls; reads ignore the plan"
+    )]
+    use super::*;
+    use crate::error::ApiError;
+    use crate::runtime::ops;
+    use crate::runtime::plan::Plan;
+    pub async fn consent_info_post_consents(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let record = ops::new_record(&models::CONSENT, args.body())?;
+        ops::insert(plan, &models::CONSENT, record)
+    }
+    pub async fn consent_info_post_consents_approve_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        crate::hooks::consent_approve(state, plan, args.param(0)?.to_string()).await
+    }
+    pub async fn consent_info_post_consents_reject_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        crate::hooks::consent_reject(state, plan, args.param(0)?.to_string()).await
+    }
+    pub async fn consent_info_get_consents_organization_organization_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let pairs = [("organizationId", args.param(0)?)];
+        ops::list_by(state, &models::CONSENT, &pairs, args.query.clone()).await
+    }
+    pub async fn consent_info_get_consents_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::get(state, plan, &models::CONSENT, args.param(0)?).await
+    }
+    pub async fn consent_info_delete_consents_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::transition(
+                state,
+                plan,
+                &models::CONSENT,
+                args.param(0)?,
+                "status",
+                &["PENDING"],
+                "CANCELED",
+            )
+            .await
+    }
+    pub async fn consent_info_post_cap_tables(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let mut record = ops::new_record(&models::CAP_TABLE, args.body())?;
+        crate::hooks::cap_table_derive(state, plan, &mut record).await?;
+        ops::insert(plan, &models::CAP_TABLE, record)
+    }
+    pub async fn consent_info_get_cap_tables_organization_organization_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let pairs = [("organizationId", args.param(0)?)];
+        ops::get_by(state, &models::CAP_TABLE, &pairs).await
+    }
+    pub async fn consent_info_get_cap_tables_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::get(state, plan, &models::CAP_TABLE, args.param(0)?).await
+    }
+    pub async fn consent_info_get_share_classes_organization_organization_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        crate::hooks::share_classes_by_org(state, plan, args.param(0)?.to_string()).await
+    }
+    pub async fn consent_info_get_shareholders_organization_organization_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let pairs = [("organizationId", args.param(0)?)];
+        ops::list_by(state, &models::SHAREHOLDER, &pairs, args.query.clone()).await
+    }
+    pub async fn consent_info_get_identities(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::list(
+                state,
+                &models::IDENTITY,
+                args.query,
+                None,
+                &[("entity_id", "entityId")],
+            )
+            .await
+    }
+    pub async fn consent_info_get_identities_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::get(state, plan, &models::IDENTITY, args.param(0)?).await
+    }
+    pub async fn investment_info_post_investment(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let record = ops::new_record(&models::INVESTMENT, args.body())?;
+        ops::insert(plan, &models::INVESTMENT, record)
+    }
+    pub async fn investment_info_get_investment_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::get(state, plan, &models::INVESTMENT, args.param(0)?).await
+    }
+    pub async fn organization_info_post_organization_create(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let record = ops::new_record(&models::ORGANIZATION, args.body())?;
+        ops::insert(plan, &models::ORGANIZATION, record)
+    }
+    pub async fn organization_info_post_organization_search(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::search(state, &models::ORGANIZATION, "name", args.body()).await
+    }
+    pub async fn organization_info_get_organization_supported_jurisdictions(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::static_data(data::ORGANIZATION_INFO_SUPPORTED_JURISDICTIONS)
+    }
+    pub async fn organization_info_get_organization_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::get(state, plan, &models::ORGANIZATION, args.param(0)?).await
+    }
+    pub async fn organization_info_put_organization_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::update(state, plan, &models::ORGANIZATION, args.param(0)?, args.body())
+            .await
+    }
+    pub async fn organization_info_delete_organization_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::delete(state, plan, &models::ORGANIZATION, args.param(0)?).await
+    }
+    pub async fn organization_info_get_organization(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::list(state, &models::ORGANIZATION, args.query, Some("ids"), &[]).await
+    }
+    pub async fn organization_info_get_membership_organization_id_members(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let pairs = [("organizationId", args.param(0)?)];
+        ops::list_by(state, &models::MEMBER, &pairs, args.query.clone()).await
+    }
+    pub async fn organization_info_get_board_organization_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let pairs = [("organizationId", args.param(0)?)];
+        ops::list_by(state, &models::BOARD_MEMBER, &pairs, args.query.clone()).await
+    }
+    pub async fn organization_info_post_identity_cnic_verify(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let input = ops::request(&models::CNIC_VERIFY_REQUEST, args.body())?;
+        crate::hooks::cnic_verify(state, plan, input).await
+    }
+    pub async fn organization_info_post_identity_ntn_verify(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let input = ops::request(&models::NTN_VERIFY_REQUEST, args.body())?;
+        crate::hooks::ntn_verify(state, plan, input).await
+    }
+    pub async fn templating_engine_post_template_sign(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let record = ops::new_record(&models::SUBMISSION, args.body())?;
+        ops::insert(plan, &models::SUBMISSION, record)
+    }
+    pub async fn templating_engine_get_template_available(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::static_data(data::TEMPLATING_ENGINE_TEMPLATES_AVAILABLE)
+    }
+    pub async fn templating_engine_get_template_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::static_item(data::TEMPLATING_ENGINE_TEMPLATES, "id", args.param(0)?)
+    }
+    pub async fn templating_engine_get_submission_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::get(state, plan, &models::SUBMISSION, args.param(0)?).await
+    }
+    pub async fn treasury_info_post_treasury_create(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let record = ops::new_record(&models::TREASURY, args.body())?;
+        ops::insert(plan, &models::TREASURY, record)
+    }
+    pub async fn treasury_info_get_treasury_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::get(state, plan, &models::TREASURY, args.param(0)?).await
+    }
+    pub async fn treasury_info_get_treasury_entity_entity_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let pairs = [("entityId", args.param(0)?)];
+        ops::get_by(state, &models::TREASURY, &pairs).await
+    }
+    pub async fn treasury_info_post_account_create(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let mut record = ops::new_record(
+            &models::ACCOUNT,
+            ops::query_object(args.query),
+        )?;
+        crate::hooks::account_from_treasury(state, plan, &mut record).await?;
+        ops::insert(plan, &models::ACCOUNT, record)
+    }
+    pub async fn treasury_info_get_account_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::get(state, plan, &models::ACCOUNT, args.param(0)?).await
+    }
+    pub async fn treasury_info_post_transaction_create_payment(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let mut record = ops::new_record(&models::TRANSACTION, args.body())?;
+        crate::hooks::payment_from_account(state, plan, &mut record).await?;
+        ops::insert(plan, &models::TRANSACTION, record)
+    }
+    pub async fn treasury_info_get_transaction_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::get(state, plan, &models::TRANSACTION, args.param(0)?).await
+    }
+    pub async fn treasury_info_post_tax_events(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let record = ops::new_record(&models::TAX_EVENT, args.body())?;
+        ops::insert(plan, &models::TAX_EVENT, record)
+    }
+    pub async fn treasury_info_get_tax_events(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::list(
+                state,
+                &models::TAX_EVENT,
+                args.query,
+                None,
+                &[("entity_id", "entityId"), ("tax_year", "taxYear")],
+            )
+            .await
+    }
+    pub async fn treasury_info_post_withholding_compute(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let input = ops::request(&models::WITHHOLDING_REQUEST, args.body())?;
+        crate::hooks::withholding_compute(state, plan, input).await
+    }
+    pub async fn zone_get_health(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        Ok(serde_json::Value::Null)
     }
 }

@@ -37,6 +37,11 @@ pub struct Config {
     pub sovereign: bool,
     pub data_dir: PathBuf,
     pub max_body_bytes: usize,
+    /// `ZONE_SIGNING_KEY_HEX`: the zone's Ed25519 secret key as 64 hex characters. When unset,
+    /// the key is kept in `<data_dir>/zone.key` (created on first start).
+    pub signing_key_hex: Option<String>,
+    /// `MEZ_SANCTIONS_FILE`: a YAML sanctions list replacing the sample in spec/data/.
+    pub sanctions_file: Option<PathBuf>,
 }
 
 /// A configuration variable that is set to something unusable.
@@ -71,7 +76,11 @@ impl Config {
             Some(value) => parse_body_limit(&value)?,
             None => DEFAULT_MAX_BODY_BYTES,
         };
+        let signing_key_hex = get("ZONE_SIGNING_KEY_HEX");
+        let sanctions_file = get("MEZ_SANCTIONS_FILE").map(PathBuf::from);
         Ok(Config {
+            signing_key_hex,
+            sanctions_file,
             bind,
             database_url,
             auth_token: get("AUTH_TOKEN"),
@@ -96,6 +105,8 @@ impl Config {
             sovereign,
             data_dir,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            signing_key_hex: None,
+            sanctions_file: None,
         }
     }
 
@@ -118,6 +129,11 @@ impl fmt::Debug for Config {
             .field("sovereign", &self.sovereign)
             .field("data_dir", &self.data_dir)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field(
+                "signing_key_hex",
+                &self.signing_key_hex.as_ref().map(|_| "<redacted>"),
+            )
+            .field("sanctions_file", &self.sanctions_file)
             .finish()
     }
 }

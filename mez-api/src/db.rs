@@ -23,7 +23,9 @@ use rand::Rng;
 use serde_json::{Map, Value};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteError, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+};
 
 use crate::error::ApiError;
 
@@ -39,6 +41,20 @@ const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How many times [`Db::modify`] re-reads and re-applies a change after losing a race.
 const MODIFY_ATTEMPTS: u32 = 8;
 
+/// How long a PostgreSQL write transaction of the audit log waits for a lock (another
+/// replica's batch, or a row another request is changing) before it gives up and retries.
+const POSTGRES_WRITE_LOCK_TIMEOUT: &str = "10s";
+
+/// Inserts a record unless its `(collection, id)` is taken; no row affected means it was.
+///
+/// `ON CONFLICT DO NOTHING` reports a duplicate as a row count instead of an error, so a
+/// transaction that meets one stays usable on PostgreSQL (an error would abort it).
+pub(crate) const INSERT_IF_ABSENT_SQL: &str = "INSERT INTO records (collection, id, body) \
+     VALUES ($1, $2, $3) ON CONFLICT (collection, id) DO NOTHING";
+
+/// Removes one record; no row affected means it did not exist.
+pub(crate) const DELETE_SQL: &str = "DELETE FROM records WHERE collection = $1 AND id = $2";
+
 /// A handle to the document store; cheap to clone (it shares one connection pool).
 #[derive(Clone)]
 pub struct Db {
@@ -49,8 +65,9 @@ pub struct Db {
 ///
 /// An enum over the two concrete pools, rather than sqlx's `Any` driver, keeps each engine's
 /// own connection options (SQLite's WAL mode and busy timeout) and its own error codes.
+/// Crate-visible so that the audit log can run its write transactions on the same pool.
 #[derive(Clone)]
-enum Pool {
+pub(crate) enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -58,15 +75,17 @@ enum Pool {
 /// Runs the same expression against whichever pool the store holds.
 ///
 /// The expression is compiled once per engine, so it may use engine-generic sqlx calls; both
-/// arms must produce the same type.
+/// arms must produce the same type. Other store modules of the crate (the audit log) use it
+/// too, so that each query is written once for both engines.
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
-        match &$db.pool {
-            Pool::Sqlite($pool) => $body,
-            Pool::Postgres($pool) => $body,
+        match $db.pool() {
+            $crate::db::Pool::Sqlite($pool) => $body,
+            $crate::db::Pool::Postgres($pool) => $body,
         }
     };
 }
+pub(crate) use on_pool;
 
 /// The database engine behind a [`Db`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +114,46 @@ impl Backend {
             Self::Sqlite => "sqlite",
             Self::Postgres => "postgres",
         }
+    }
+
+    /// The statement that opens a write transaction.
+    ///
+    /// SQLite's default (deferred) transaction takes the write lock only at its first write,
+    /// and fails at once if another connection wrote since its first read; `IMMEDIATE` takes
+    /// the lock up front, waiting out the busy timeout, so a read-then-write transaction
+    /// serialises with every other writer of the file. PostgreSQL locks row by row (and the
+    /// audit log takes its own advisory lock), so a plain `BEGIN` suffices there.
+    pub(crate) fn begin_write(self) -> &'static str {
+        match self {
+            Self::Sqlite => "BEGIN IMMEDIATE",
+            Self::Postgres => "BEGIN",
+        }
+    }
+
+    /// Statements to run first in a write transaction, if any.
+    ///
+    /// On PostgreSQL a bounded lock wait turns a stuck lock holder into a retryable error
+    /// (lock_not_available) instead of a request that hangs. SQLite's busy timeout already
+    /// bounds its waits.
+    pub(crate) fn write_preamble(self) -> Option<String> {
+        match self {
+            Self::Sqlite => None,
+            Self::Postgres => Some(format!(
+                "SET LOCAL lock_timeout = '{POSTGRES_WRITE_LOCK_TIMEOUT}'"
+            )),
+        }
+    }
+
+    /// The compare-and-swap update of one record's body: it matches only while the record
+    /// still has the version the writer read, and bumps the version.
+    ///
+    /// Binds: `$1` body, `$2` collection, `$3` id, `$4` expected version.
+    pub(crate) fn compare_and_swap_sql(self) -> String {
+        format!(
+            "UPDATE records SET body = $1, version = version + 1, updated_at = {} \
+             WHERE collection = $2 AND id = $3 AND version = $4",
+            self.now()
+        )
     }
 
     /// An SQL expression for the current time, in the column type of `updated_at`.
@@ -220,6 +279,11 @@ impl Db {
         Ok(Db { pool })
     }
 
+    /// The pool, for other store modules of the crate (through [`on_pool!`]).
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     pub fn backend(&self) -> Backend {
         match self.pool {
             Pool::Sqlite(_) => Backend::Sqlite,
@@ -290,11 +354,7 @@ impl Db {
     where
         F: FnMut(&mut Record) -> Result<(), ApiError> + Send,
     {
-        let sql = format!(
-            "UPDATE records SET body = $1, version = version + 1, updated_at = {} \
-             WHERE collection = $2 AND id = $3 AND version = $4",
-            self.backend().now()
-        );
+        let sql = self.backend().compare_and_swap_sql();
         for attempt in 0..MODIFY_ATTEMPTS {
             let Some((mut record, version)) = self.get_versioned(collection, id).await? else {
                 return Ok(None);
@@ -327,9 +387,8 @@ impl Db {
 
     /// Removes one record; returns whether it existed.
     pub async fn delete(&self, collection: &str, id: &str) -> Result<bool, ApiError> {
-        let sql = "DELETE FROM records WHERE collection = $1 AND id = $2";
         let deleted = on_pool!(self, pool => {
-            sqlx::query(sql)
+            sqlx::query(DELETE_SQL)
                 .bind(collection)
                 .bind(id)
                 .execute(pool)
@@ -397,7 +456,11 @@ impl Db {
     }
 
     /// Reads one record together with its version.
-    async fn get_versioned(
+    ///
+    /// The version is what a compare-and-swap write (the audit log's
+    /// [`RecordOp::Replace`](crate::audit::RecordOp::Replace)) expects to find: the write
+    /// succeeds only if nobody changed the record since this read.
+    pub async fn get_versioned(
         &self,
         collection: &str,
         id: &str,
@@ -518,18 +581,39 @@ fn check_field_name(field: &str) -> Result<(), ApiError> {
     }
 }
 
-fn encode(record: &Record) -> Result<String, ApiError> {
+pub(crate) fn encode(record: &Record) -> Result<String, ApiError> {
     serde_json::to_string(record).map_err(ApiError::internal)
 }
 
-fn decode(body: &str) -> Result<Record, ApiError> {
+pub(crate) fn decode(body: &str) -> Result<Record, ApiError> {
     serde_json::from_str(body)
         .map_err(|err| ApiError::Internal(format!("stored record is not a JSON object: {err}")))
 }
 
-fn is_unique_violation(err: &sqlx::Error) -> bool {
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error()
         .is_some_and(|db| db.is_unique_violation())
+}
+
+/// Whether a failure is one that the same work may not meet again: a lost connection, an
+/// exhausted pool, or the engine giving up on a lock (SQLite busy or locked; PostgreSQL
+/// serialisation failure, deadlock, or lock timeout). The caller may retry the whole
+/// transaction; any other database error would recur.
+pub(crate) fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db.try_downcast_ref::<SqliteError>().is_some() {
+                // SQLite reports extended result codes; the low byte is the primary code
+                // (5 busy, 6 locked).
+                code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+            } else {
+                matches!(code.as_ref(), "40001" | "40P01" | "55P03")
+            }
+        }
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
+        _ => false,
+    }
 }
 
 /// Maps a database failure to the API error the client sees.

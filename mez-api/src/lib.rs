@@ -6,16 +6,22 @@
 //! binary (`main.rs`) only wires these to the environment, so tests drive exactly the router
 //! that production serves.
 
+pub mod audit;
 pub mod auth;
+pub mod canonical;
 pub mod clock;
+pub mod compliance;
 pub mod config;
+pub mod credentials;
 pub mod db;
 pub mod error;
 pub mod extract;
 pub mod hooks;
+pub mod pipeline;
 pub mod runtime;
 pub mod state;
 pub mod surface;
+pub mod zone_routes;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,7 +36,10 @@ use serde_json::{Value, json};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::audit::AuditLog;
+use crate::compliance::SanctionsList;
 use crate::config::{Config, ConfigError};
+use crate::credentials::ZoneKey;
 use crate::db::{Db, DbError};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -45,6 +54,10 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("database: {0}")]
     Database(#[from] DbError),
+    #[error("zone signing key: {0}")]
+    ZoneKey(crate::credentials::KeyError),
+    #[error("sanctions list: {0}")]
+    Sanctions(crate::compliance::SanctionsError),
     #[error("could not listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -53,12 +66,15 @@ pub enum StartupError {
     },
 }
 
-/// Opens the store (running its migrations) and settles the bearer token.
+/// Opens the store (running its migrations), starts the audit log's writer and settles the
+/// bearer token.
 ///
 /// When no token is configured the zone does not run open: it generates one and prints it
 /// once to stderr, where the operator starting it will see it, and never logs it again.
 pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
     let db = Db::connect(&config.database_url).await?;
+    // The one audit writer of this process; every clone of the state shares it.
+    let audit = AuditLog::start(db.clone());
     let auth_token: Arc<str> = match &config.auth_token {
         Some(token) => Arc::from(token.as_str()),
         None => {
@@ -67,10 +83,17 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
             Arc::from(token)
         }
     };
+    let zone_key = ZoneKey::load_or_create(&config.data_dir, config.signing_key_hex.as_deref())
+        .map_err(StartupError::ZoneKey)?;
+    let sanctions =
+        SanctionsList::load(config.sanctions_file.as_deref()).map_err(StartupError::Sanctions)?;
     Ok(AppState {
         db,
+        audit,
         config: Arc::new(config),
         auth_token,
+        zone_key: Arc::new(zone_key),
+        sanctions: Arc::new(sanctions),
     })
 }
 
@@ -89,7 +112,10 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
 /// 5. routing: the Mass surface (sovereign mode only), then a JSON 404 for unknown paths and
 ///    a JSON 405 for known paths with another method.
 pub fn app(state: AppState) -> Router {
-    let mut routes = Router::new();
+    // The orchestrated /v1 surface serves in both modes; the zone's own endpoints too.
+    let mut routes = Router::new()
+        .merge(surface::v1_router())
+        .merge(zone_routes::router());
     if state.config.sovereign {
         routes = routes.merge(surface::direct_router());
     }

@@ -7,16 +7,34 @@
 
 use std::sync::Arc;
 
+use crate::audit::AuditLog;
+use crate::compliance::SanctionsList;
 use crate::config::Config;
+use crate::credentials::ZoneKey;
 use crate::db::Db;
 
 #[derive(Clone)]
 pub struct AppState {
     /// The document store.
     pub db: Db,
+    /// The audit log: writes that must be recorded commit through it, together with their
+    /// audit event.
+    pub audit: AuditLog,
     /// The configuration the zone started with.
     pub config: Arc<Config>,
     /// The bearer token clients must present: the configured one, or the one generated for
     /// this run when none was configured.
     pub auth_token: Arc<str>,
+    /// The zone's signing key; its did:key is the zone's identity, the issuer of its
+    /// credentials and the actor of its audit events.
+    pub zone_key: Arc<ZoneKey>,
+    /// The sanctions list writes are screened against.
+    pub sanctions: Arc<SanctionsList>,
+}
+
+impl AppState {
+    /// The zone's DID (`did:key:z6Mk...`).
+    pub fn zone_did(&self) -> &str {
+        self.zone_key.did()
+    }
 }

@@ -10,7 +10,10 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 use serde_json::Value;
 
-use crate::model::{Bound, Field, FieldType, Input, Model, Op, Route, Service, Spec};
+use crate::model::{
+    Bound, Compliance, Field, FieldType, Input, MassSpec, Model, Op, Orchestrated, Route, Service,
+    Spec,
+};
 
 /// `entityType` -> `entity_type`; `CapTable` -> `cap_table`.
 pub fn snake(name: &str) -> String {
@@ -74,7 +77,17 @@ pub fn surface(spec: &Spec) -> TokenStream {
         .collect();
     let route_infos: Vec<TokenStream> =
         spec.routes().map(|(s, r)| route_info(spec, s, r)).collect();
-    let handlers: Vec<TokenStream> = spec.routes().map(|(s, r)| handler(s, r)).collect();
+    let handlers: Vec<TokenStream> = spec
+        .routes()
+        .enumerate()
+        .map(|(i, (s, r))| handler(i, s, r))
+        .collect();
+    let plans: Vec<TokenStream> = spec.routes().map(|(s, r)| plan_fn(s, r)).collect();
+    let dispatch = spec.routes().enumerate().map(|(i, (s, r))| {
+        let i = proc_macro2::Literal::usize_unsuffixed(i);
+        let f = format_ident!("{}", handler_name(s, r));
+        quote!(#i => plans::#f(state, plan, args).await,)
+    });
 
     // Group methods per path: axum wants one `.route()` per path.
     let mut paths: Vec<(String, Vec<TokenStream>)> = Vec::new();
@@ -94,6 +107,8 @@ pub fn surface(spec: &Spec) -> TokenStream {
         quote!(.route(#path, axum::routing::#first #(.#rest)*))
     });
     let route_count = proc_macro2::Literal::usize_unsuffixed(spec.routes().count());
+    let compliance = compliance_static(spec.services.iter().find_map(|s| s.compliance.as_ref()));
+    let v1 = orchestrated(spec);
 
     quote! {
         use axum::Router;
@@ -124,12 +139,38 @@ pub fn surface(spec: &Spec) -> TokenStream {
             Router::new() #(#route_calls)*
         }
 
+        #compliance
+        #v1
+
+        /// Plans the direct route at `index` of [`ROUTES`]: the sovereign Mass operation that
+        /// both the direct handlers and the `/v1` pipeline run.
+        pub async fn sovereign_call(
+            state: &AppState,
+            plan: &mut crate::runtime::plan::Plan,
+            index: usize,
+            args: crate::runtime::ops::CallArgs,
+        ) -> Result<serde_json::Value, crate::error::ApiError> {
+            match index {
+                #(#dispatch)*
+                _ => Err(crate::error::ApiError::internal("unknown route index")),
+            }
+        }
+
         mod handlers {
             use super::*;
             use crate::error::ApiError;
             use crate::runtime::ops;
             use axum::response::Response;
             #(#handlers)*
+        }
+
+        mod plans {
+            #![allow(unused_variables, reason = "every plan function has the signature the dispatcher calls; reads ignore the plan")]
+            use super::*;
+            use crate::error::ApiError;
+            use crate::runtime::ops;
+            use crate::runtime::plan::Plan;
+            #(#plans)*
         }
     }
 }
@@ -382,7 +423,8 @@ fn route_info(spec: &Spec, s: &Service, r: &Route) -> TokenStream {
     }
 }
 
-fn handler(s: &Service, r: &Route) -> TokenStream {
+/// The HTTP handler of a direct route: extract, then let the runtime plan, commit and answer.
+fn handler(index: usize, s: &Service, r: &Route) -> TokenStream {
     let name = format_ident!("{}", handler_name(s, r));
     let doc = format!(
         " `{} {}`: {}.",
@@ -392,150 +434,384 @@ fn handler(s: &Service, r: &Route) -> TokenStream {
             .clone()
             .unwrap_or_else(|| format!("op {}", r.op_name()))
     );
-    let status = proc_macro2::Literal::u16_unsuffixed(r.status);
-    let model_const = r.model().map(upper);
-    let params = r.params();
-    let param_idents: Vec<Ident> = params.iter().map(|p| ident(p)).collect();
-    let path_arg = match param_idents.len() {
+    let index = proc_macro2::Literal::usize_unsuffixed(index);
+    let params: Vec<Ident> = r.params().iter().map(|p| ident(p)).collect();
+    let path_arg = match params.len() {
         0 => quote!(),
         1 => {
-            let p = &param_idents[0];
+            let p = &params[0];
             quote!(axum::extract::Path(#p): axum::extract::Path<String>,)
         }
         _ => {
-            let tys = param_idents.iter().map(|_| quote!(String));
-            quote!(axum::extract::Path((#(#param_idents),*)): axum::extract::Path<(#(#tys),*)>,)
+            let tys = params.iter().map(|_| quote!(String));
+            quote!(axum::extract::Path((#(#params),*)): axum::extract::Path<(#(#tys),*)>,)
         }
     };
-    let (args, body) = match &r.op {
-        Op::Create { input, hook, .. } => {
-            let m = model_const.clone();
-            let (arg, value) = match input {
-                Input::Body => (
-                    quote!(crate::extract::JsonBody(body): crate::extract::JsonBody),
-                    quote!(body),
-                ),
-                Input::Query => (
-                    quote!(crate::extract::QueryMap(query): crate::extract::QueryMap),
-                    quote!(ops::query_object(query)),
-                ),
-            };
-            let hook_call = hook.as_ref().map(|h| {
-                let h = format_ident!("{}", h);
-                quote!(crate::hooks::#h(&state, &mut record).await?;)
-            });
-            let mutability = if hook.is_some() {
-                quote!(mut)
-            } else {
-                quote!()
-            };
-            (
-                arg,
-                quote! {
-                    let #mutability record = ops::new_record(&models::#m, #value)?;
-                    #hook_call
-                    ops::insert(&state, &models::#m, record, #status).await
-                },
-            )
+    let takes_query = matches!(
+        r.op,
+        Op::List { .. }
+            | Op::ListBy { .. }
+            | Op::Create {
+                input: Input::Query,
+                ..
+            }
+    );
+    let takes_body = match &r.op {
+        Op::Create {
+            input: Input::Body, ..
         }
-        Op::Get { .. } => (
-            quote!(),
-            quote!(ops::get(&state, &models::#model_const, &id).await),
-        ),
-        Op::Update { .. } => (
-            quote!(crate::extract::JsonBody(body): crate::extract::JsonBody),
-            quote!(ops::update(&state, &models::#model_const, &id, body, #status).await),
-        ),
-        Op::Delete { .. } => (
-            quote!(),
-            quote!(ops::delete(&state, &models::#model_const, &id, #status).await),
-        ),
+        | Op::Update { .. }
+        | Op::Search { .. } => true,
+        Op::Hook { request, .. } => request.is_some(),
+        _ => false,
+    };
+    let query_arg =
+        takes_query.then(|| quote!(crate::extract::QueryMap(query): crate::extract::QueryMap,));
+    let body_arg =
+        takes_body.then(|| quote!(crate::extract::JsonBody(body): crate::extract::JsonBody,));
+    let query_field = if takes_query {
+        quote!(query,)
+    } else {
+        quote!()
+    };
+    let body_field = if takes_body {
+        quote!(body: Some(body),)
+    } else {
+        quote!()
+    };
+    let rest = if takes_query && takes_body {
+        quote!()
+    } else {
+        quote!(..Default::default())
+    };
+    quote! {
+        #[doc = #doc]
+        pub(super) async fn #name(
+            axum::extract::State(state): axum::extract::State<AppState>,
+            #path_arg #query_arg #body_arg
+        ) -> Result<Response, ApiError> {
+            let args = ops::CallArgs { params: vec![#(#params),*], #query_field #body_field #rest };
+            ops::serve(&state, #index, args).await
+        }
+    }
+}
+
+/// The plan function of a direct route: the operation itself, with the uniform signature the
+/// sovereign dispatcher calls (reads ignore the plan).
+fn plan_fn(s: &Service, r: &Route) -> TokenStream {
+    let name = format_ident!("{}", handler_name(s, r));
+    let m = r.model().map(upper);
+    let param = |i: usize| {
+        let i = proc_macro2::Literal::usize_unsuffixed(i);
+        quote!(args.param(#i)?)
+    };
+    let body = match &r.op {
+        Op::Create { input, hook, .. } => {
+            let value = match input {
+                Input::Body => quote!(args.body()),
+                Input::Query => quote!(ops::query_object(args.query)),
+            };
+            match hook {
+                Some(h) => {
+                    let h = format_ident!("{}", h);
+                    quote! {
+                        let mut record = ops::new_record(&models::#m, #value)?;
+                        crate::hooks::#h(state, plan, &mut record).await?;
+                        ops::insert(plan, &models::#m, record)
+                    }
+                }
+                None => quote! {
+                    let record = ops::new_record(&models::#m, #value)?;
+                    ops::insert(plan, &models::#m, record)
+                },
+            }
+        }
+        Op::Get { .. } => {
+            let id = param(0);
+            quote!(ops::get(state, plan, &models::#m, #id).await)
+        }
+        Op::Update { .. } => {
+            let id = param(0);
+            quote!(ops::update(state, plan, &models::#m, #id, args.body()).await)
+        }
+        Op::Delete { .. } => {
+            let id = param(0);
+            quote!(ops::delete(state, plan, &models::#m, #id).await)
+        }
+        Op::Transition {
+            field, from, to, ..
+        } => {
+            let id = param(0);
+            quote!(ops::transition(state, plan, &models::#m, #id, #field, &[#(#from),*], #to).await)
+        }
         Op::List {
             ids_param, filters, ..
         } => {
             let ids = opt(ids_param.as_deref());
             let filters = filters.iter().map(|(p, f)| quote!((#p, #f)));
-            (
-                quote!(crate::extract::QueryMap(query): crate::extract::QueryMap),
-                quote!(ops::list(&state, &models::#model_const, query, #ids, &[#(#filters),*]).await),
-            )
+            quote!(ops::list(state, &models::#m, args.query, #ids, &[#(#filters),*]).await)
         }
-        Op::Search { field, .. } => (
-            quote!(crate::extract::JsonBody(body): crate::extract::JsonBody),
-            quote!(ops::search(&state, &models::#model_const, #field, body).await),
-        ),
+        Op::Search { field, .. } => {
+            quote!(ops::search(state, &models::#m, #field, args.body()).await)
+        }
         Op::ListBy { .. } | Op::GetBy { .. } => {
-            let pairs = params
-                .iter()
-                .zip(&param_idents)
-                .map(|(p, i)| quote!((#p, #i.as_str())));
-            let f = if matches!(r.op, Op::ListBy { .. }) {
-                quote!(ops::list_by(&state, &models::#model_const, &[#(#pairs),*], query).await)
-            } else {
-                quote!(ops::get_by(&state, &models::#model_const, &[#(#pairs),*]).await)
-            };
-            let arg = if matches!(r.op, Op::ListBy { .. }) {
-                quote!(crate::extract::QueryMap(query): crate::extract::QueryMap)
-            } else {
-                quote!()
-            };
-            (arg, f)
-        }
-        Op::Transition {
-            field, from, to, ..
-        } => (
-            quote!(),
-            quote!(ops::transition(&state, &models::#model_const, &id, #field, &[#(#from),*], #to, #status).await),
-        ),
-        Op::Static { data, key } => {
-            let call = match (data, key) {
-                (Some(d), None) => {
-                    let f = data_ident(s, d);
-                    quote!(ops::static_data(data::#f, #status))
+            let pairs = r.params().into_iter().enumerate().map(|(i, p)| {
+                let v = param(i);
+                quote!((#p, #v))
+            });
+            if matches!(r.op, Op::ListBy { .. }) {
+                quote! {
+                    let pairs = [#(#pairs),*];
+                    ops::list_by(state, &models::#m, &pairs, args.query.clone()).await
                 }
-                (Some(d), Some(k)) => {
-                    let f = data_ident(s, d);
-                    let p = &param_idents[0];
-                    quote!(ops::static_item(data::#f, #k, &#p, #status))
+            } else {
+                quote! {
+                    let pairs = [#(#pairs),*];
+                    ops::get_by(state, &models::#m, &pairs).await
                 }
-                (None, _) => quote!(Ok(ops::empty(#status))),
-            };
-            (quote!(), call)
+            }
         }
+        Op::Static { data, key } => match (data, key) {
+            (Some(d), None) => {
+                let f = data_ident(s, d);
+                quote!(ops::static_data(data::#f))
+            }
+            (Some(d), Some(k)) => {
+                let f = data_ident(s, d);
+                let id = param(0);
+                quote!(ops::static_item(data::#f, #k, #id))
+            }
+            (None, _) => quote!(Ok(serde_json::Value::Null)),
+        },
         Op::Hook { hook, request, .. } => {
             let h = format_ident!("{}", hook);
+            let params = (0..r.params().len()).map(|i| {
+                let v = param(i);
+                quote!(#v.to_string())
+            });
             match request {
                 Some(req) => {
                     let rq = upper(req);
-                    (
-                        quote!(crate::extract::JsonBody(body): crate::extract::JsonBody),
-                        quote! {
-                            let input = ops::request(&models::#rq, body)?;
-                            let out = crate::hooks::#h(&state, #(#param_idents,)* input).await?;
-                            Ok(ops::json(#status, out))
-                        },
-                    )
-                }
-                None => (
-                    quote!(),
                     quote! {
-                        let out = crate::hooks::#h(&state, #(#param_idents),*).await?;
-                        Ok(ops::json(#status, out))
-                    },
-                ),
+                        let input = ops::request(&models::#rq, args.body())?;
+                        crate::hooks::#h(state, plan, #(#params,)* input).await
+                    }
+                }
+                None => quote!(crate::hooks::#h(state, plan, #(#params),*).await),
             }
         }
     };
-    let uses_state = !matches!(r.op, Op::Static { .. });
-    let state_arg = if uses_state {
-        quote!(axum::extract::State(state): axum::extract::State<AppState>,)
-    } else {
-        quote!(axum::extract::State(_state): axum::extract::State<AppState>,)
-    };
     quote! {
-        #[doc = #doc]
-        pub(super) async fn #name(#state_arg #path_arg #args) -> Result<Response, ApiError> {
+        pub async fn #name(state: &AppState, plan: &mut Plan, args: ops::CallArgs) -> Result<serde_json::Value, ApiError> {
             #body
+        }
+    }
+}
+
+/// The compliance rules as a static of the runtime's type.
+fn compliance_static(c: Option<&Compliance>) -> TokenStream {
+    let empty = Compliance::default();
+    let c = c.unwrap_or(&empty);
+    let domains = &c.domains;
+    let hard = &c.hard_block;
+    let lists = |items: &[(String, Vec<String>)]| -> Vec<TokenStream> {
+        items
+            .iter()
+            .map(|(k, v)| quote!((#k, &[#(#v),*])))
+            .collect()
+    };
+    let categories = lists(&c.categories);
+    let jurisdictions = lists(&c.jurisdictions);
+    let currencies = c.currencies.iter().map(|(k, v)| quote!((#k, #v)));
+    quote! {
+        /// The zone's compliance rules, from the spec.
+        pub static COMPLIANCE: crate::compliance::ComplianceRules = crate::compliance::ComplianceRules {
+            domains: &[#(#domains),*],
+            hard_block: &[#(#hard),*],
+            categories: &[#(#categories),*],
+            jurisdictions: &[#(#jurisdictions),*],
+            currencies: &[#(#currencies),*],
+        };
+    }
+}
+
+fn v1_handler_name(o: &Orchestrated) -> String {
+    snake(&format!(
+        "{} {}",
+        o.method.as_str().to_ascii_lowercase(),
+        o.path.replace(['{', '}'], "")
+    ))
+}
+
+/// The `/v1` route table, its router and handlers, and the dispatcher of its Mass hooks.
+fn orchestrated(spec: &Spec) -> TokenStream {
+    let all: Vec<&Orchestrated> = spec.services.iter().flat_map(|s| &s.orchestrated).collect();
+    let count = proc_macro2::Literal::usize_unsuffixed(all.len());
+    let direct: Vec<(String, String)> = spec
+        .routes()
+        .map(|(s, r)| (r.method.as_str().to_string(), full_path(s, r)))
+        .collect();
+    let strs = |v: &[String]| quote!(&[#(#v),*]);
+    let infos = all.iter().map(|o| {
+        let method = o.method.as_str();
+        let path = &o.path;
+        let request = match o.request.as_deref().and_then(|n| spec.model(n)) {
+            Some(m) => {
+                let k = upper(&m.name);
+                quote!(Some(&models::#k))
+            }
+            None => quote!(None),
+        };
+        let mass = match &o.mass {
+            MassSpec::Call { method, path, map } => {
+                let index = direct
+                    .iter()
+                    .position(|(m, p)| m == method.as_str() && p == path)
+                    .unwrap_or_default();
+                let index = proc_macro2::Literal::usize_unsuffixed(index);
+                let map = opt(map.as_ref().map(|m| m.to_string()));
+                quote!(crate::runtime::model::MassOp::Call { route: #index, map: #map })
+            }
+            MassSpec::Hook(h) => quote!(crate::runtime::model::MassOp::Hook(#h)),
+        };
+        let j = &o.jurisdiction;
+        let (jf, jc, je, jv) = (
+            opt(j.field.as_deref()),
+            opt(j.currency.as_deref()),
+            opt(j.entity.as_deref()),
+            opt(j.value.as_deref()),
+        );
+        let domains = strs(&o.domains);
+        let screen = strs(&o.screen);
+        let screen_entities = strs(&o.screen_entities);
+        let credential = opt(o.credential.as_deref());
+        let audit = match &o.audit {
+            Some(a) => {
+                let (e, r, ac) = (&a.event, &a.resource, &a.action);
+                let md = a.metadata.iter().map(|(k, v)| quote!((#k, #v)));
+                quote!(Some(crate::runtime::model::V1Audit { event: #e, resource: #r, action: #ac, metadata: &[#(#md),*] }))
+            }
+            None => quote!(None),
+        };
+        let status = proc_macro2::Literal::u16_unsuffixed(o.status);
+        quote! {
+            crate::runtime::model::V1Route {
+                method: #method,
+                path: #path,
+                request: #request,
+                mass: #mass,
+                jurisdiction: crate::runtime::model::JurisdictionSource { field: #jf, currency: #jc, entity: #je, value: #jv },
+                domains: #domains,
+                screen: #screen,
+                screen_entities: #screen_entities,
+                credential: #credential,
+                audit: #audit,
+                status: #status,
+            }
+        }
+    });
+
+    let mut paths: Vec<(String, Vec<TokenStream>)> = Vec::new();
+    for o in &all {
+        let method = format_ident!("{}", o.method.as_str().to_ascii_lowercase());
+        let h = format_ident!("{}", v1_handler_name(o));
+        let call = quote!(#method(v1::#h));
+        match paths.iter_mut().find(|(p, _)| p == &o.path) {
+            Some((_, calls)) => calls.push(call),
+            None => paths.push((o.path.clone(), vec![call])),
+        }
+    }
+    let route_calls = paths.iter().map(|(path, calls)| {
+        let first = &calls[0];
+        let rest = &calls[1..];
+        quote!(.route(#path, axum::routing::#first #(.#rest)*))
+    });
+
+    let handlers = all.iter().enumerate().map(|(i, o)| {
+        let name = format_ident!("{}", v1_handler_name(o));
+        let index = proc_macro2::Literal::usize_unsuffixed(i);
+        let params: Vec<Ident> = o.params().iter().map(|p| ident(p)).collect();
+        let path_arg = match params.len() {
+            0 => quote!(),
+            1 => {
+                let p = &params[0];
+                quote!(axum::extract::Path(#p): axum::extract::Path<String>,)
+            }
+            _ => {
+                let tys = params.iter().map(|_| quote!(String));
+                quote!(axum::extract::Path((#(#params),*)): axum::extract::Path<(#(#tys),*)>,)
+            }
+        };
+        let (body_arg, body_field) = if o.method.is_write() {
+            (
+                quote!(crate::extract::JsonBody(body): crate::extract::JsonBody,),
+                quote!(body: Some(body),),
+            )
+        } else {
+            (quote!(), quote!(body: None,))
+        };
+        let doc = format!(
+            " `{} {}`: {}.",
+            o.method.as_str(),
+            o.path,
+            o.doc.clone().unwrap_or_else(|| "orchestrated".into())
+        );
+        quote! {
+            #[doc = #doc]
+            pub(super) async fn #name(
+                axum::extract::State(state): axum::extract::State<AppState>,
+                #path_arg
+                crate::extract::QueryMap(query): crate::extract::QueryMap,
+                #body_arg
+            ) -> Result<Response, ApiError> {
+                let args = ops::CallArgs { params: vec![#(#params),*], query, #body_field };
+                crate::pipeline::run(&state, &V1_ROUTES[#index], args).await
+            }
+        }
+    });
+
+    let mut hooks: Vec<&str> = all
+        .iter()
+        .filter_map(|o| match &o.mass {
+            MassSpec::Hook(h) => Some(h.as_str()),
+            MassSpec::Call { .. } => None,
+        })
+        .collect();
+    hooks.sort_unstable();
+    hooks.dedup();
+    let hook_arms = hooks.iter().map(|h| {
+        let f = format_ident!("{}", h);
+        quote!(#h => crate::hooks::#f(mass, request).await,)
+    });
+
+    quote! {
+        /// Every orchestrated `/v1` route of the spec.
+        pub static V1_ROUTES: [crate::runtime::model::V1Route; #count] = [#(#infos),*];
+
+        /// The orchestrated `/v1` surface.
+        pub fn v1_router() -> Router<AppState> {
+            Router::new() #(#route_calls)*
+        }
+
+        /// Runs the hand-written Mass operation a `/v1` route names.
+        pub async fn mass_hook(
+            name: &str,
+            mass: &mut crate::pipeline::MassCall<'_>,
+            request: &crate::db::Record,
+        ) -> Result<serde_json::Value, crate::error::ApiError> {
+            let _ = (&mass, &request);
+            match name {
+                #(#hook_arms)*
+                _ => Err(crate::error::ApiError::internal(format!("no mass hook named {name}"))),
+            }
+        }
+
+        mod v1 {
+            use super::*;
+            use crate::error::ApiError;
+            use crate::runtime::ops;
+            use axum::response::Response;
+            #(#handlers)*
         }
     }
 }

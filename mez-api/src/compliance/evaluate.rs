@@ -163,9 +163,12 @@ pub fn evaluate(
 /// The sanctions state from a screening: any hit is non-compliant; no hit is compliant only
 /// if at least one real (non-blank) name was screened, else there is no evidence: pending.
 fn screening_state(hits: &[SanctionsHit], screened_names: &[String]) -> ComplianceState {
+    let screened_someone = screened_names
+        .iter()
+        .any(|name| !fold_name(name).is_empty());
     if !hits.is_empty() {
         ComplianceState::NonCompliant
-    } else if screened_names.iter().any(|name| !fold_name(name).is_empty()) {
+    } else if screened_someone {
         ComplianceState::Compliant
     } else {
         ComplianceState::Pending
@@ -198,4 +201,301 @@ pub fn tensor_commitment(
     );
     let bytes = crate::canonical::canonical_bytes(&Value::Object(preimage))?;
     Ok(crate::canonical::sha256_hex(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compliance::fixtures::RULES;
+    use ComplianceState::*;
+
+    const ENTITY: &[&str] = &["aml", "kyc", "sanctions", "tax", "corporate", "licensing"];
+    const NOW: &str = "2026-11-25T10:00:00.000Z";
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|name| name.to_string()).collect()
+    }
+
+    fn run(jurisdiction: &str, relevant: &[&str], screened: &[&str]) -> ComplianceSummary {
+        let sanctions = SanctionsList::sample().unwrap();
+        evaluate(
+            &RULES,
+            &sanctions,
+            jurisdiction,
+            relevant,
+            &names(screened),
+            NOW,
+        )
+        .unwrap()
+    }
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        names(list)
+    }
+
+    #[test]
+    fn a_clean_name_is_sanctions_compliant_and_the_rest_pending() {
+        let summary = run("pk", ENTITY, &["Jane Citizen Trading (Pvt) Ltd"]);
+        assert_eq!(summary.jurisdiction_id, "pk");
+        assert_eq!(summary.domain_results["sanctions"], Compliant);
+        for domain in ["aml", "kyc", "tax", "corporate", "licensing"] {
+            assert_eq!(summary.domain_results[domain], Pending, "{domain}");
+        }
+        // The meet over the relevant domains: pending, because some are pending.
+        assert_eq!(summary.overall_status, Pending);
+        assert_eq!(summary.passing_domains, strings(&["sanctions"]));
+        assert_eq!(
+            summary.blocking_domains,
+            strings(&["aml", "corporate", "kyc", "licensing", "tax"])
+        );
+        assert!(summary.hard_blocks.is_empty());
+        assert!(summary.sanctions_hits.is_empty());
+        assert_eq!(summary.hard_block_message(), None);
+        assert!(!summary.is_hard_blocked());
+        assert_eq!(summary.evaluated_at, NOW);
+    }
+
+    #[test]
+    fn overall_is_compliant_when_every_relevant_domain_passes() {
+        let summary = run("pk", &["sanctions"], &["Jane Citizen"]);
+        assert_eq!(summary.overall_status, Compliant);
+        // Not applicable passes too: custody does not apply in pk.
+        let summary = run("pk", &["sanctions", "custody"], &["Jane Citizen"]);
+        assert_eq!(summary.domain_results["custody"], NotApplicable);
+        assert_eq!(summary.overall_status, NotApplicable);
+        assert_eq!(summary.passing_domains, strings(&["custody", "sanctions"]));
+        assert!(summary.blocking_domains.is_empty());
+        // No relevant domain at all: the meet of nothing is its identity.
+        assert_eq!(run("pk", &[], &[]).overall_status, Compliant);
+    }
+
+    #[test]
+    fn a_hit_is_non_compliant_and_hard_blocks() {
+        let summary = run(
+            "PK",
+            ENTITY,
+            &[
+                "Jane Citizen",
+                "  IVAN   sanctionedov ",
+                "Blocked Trading Company",
+            ],
+        );
+        assert_eq!(summary.domain_results["sanctions"], NonCompliant);
+        assert_eq!(summary.overall_status, NonCompliant);
+        assert_eq!(summary.hard_blocks, strings(&["sanctions"]));
+        assert!(summary.blocking_domains.contains(&"sanctions".to_string()));
+        assert!(summary.is_hard_blocked());
+        assert_eq!(
+            summary.hard_block_message().as_deref(),
+            Some("operation blocked by compliance hard-block on: sanctions")
+        );
+        assert_eq!(
+            summary.sanctions_hits,
+            vec![
+                SanctionsHit {
+                    entry: "Ivan Sanctionedov".into(),
+                    matched: "  IVAN   sanctionedov ".into(),
+                },
+                SanctionsHit {
+                    entry: "Blocked Trading Co LLC".into(),
+                    matched: "Blocked Trading Company".into(),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_hit_outside_the_relevant_domains_does_not_hard_block() {
+        let summary = run("pk", &["aml"], &["Ivan Sanctionedov"]);
+        // The cell still records the hit (and the commitment covers it) ...
+        assert_eq!(summary.domain_results["sanctions"], NonCompliant);
+        // ... but only relevant domains feed the lists and the overall state.
+        assert!(summary.hard_blocks.is_empty());
+        assert_eq!(summary.overall_status, Pending);
+        assert_eq!(summary.blocking_domains, strings(&["aml"]));
+    }
+
+    #[test]
+    fn no_names_to_screen_leaves_sanctions_pending() {
+        for screened in [&[][..], &["", "   "][..]] {
+            let summary = run("pk", &["sanctions"], screened);
+            assert_eq!(summary.domain_results["sanctions"], Pending);
+            assert_eq!(summary.overall_status, Pending);
+            assert!(summary.hard_blocks.is_empty());
+        }
+    }
+
+    #[test]
+    fn every_domain_is_listed_whether_relevant_or_not() {
+        let summary = run("pk", ENTITY, &["Jane Citizen"]);
+        assert_eq!(summary.domain_results.len(), 20);
+        let keys: Vec<&str> = summary.domain_results.keys().map(String::as_str).collect();
+        let mut sorted = RULES.domains.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted);
+        // Applicable in pk but not relevant to this operation: still evaluated.
+        assert_eq!(summary.domain_results["banking"], Pending);
+        // Not applicable in pk.
+        for domain in ["custody", "data_privacy", "digital_assets", "trade", "ip"] {
+            assert_eq!(summary.domain_results[domain], NotApplicable, "{domain}");
+        }
+    }
+
+    #[test]
+    fn unknown_and_empty_jurisdictions_hold_every_domain() {
+        let summary = run("xx", ENTITY, &["Jane Citizen"]);
+        assert_eq!(summary.jurisdiction_id, "xx");
+        for (domain, state) in &summary.domain_results {
+            let expected = if domain == "sanctions" {
+                Compliant
+            } else {
+                Pending
+            };
+            assert_eq!(*state, expected, "{domain}");
+        }
+        for empty in ["", "  "] {
+            let summary = run(empty, ENTITY, &["Jane Citizen"]);
+            assert_eq!(summary.jurisdiction_id, "UNKNOWN");
+            assert_eq!(summary.domain_results["custody"], Pending);
+        }
+    }
+
+    #[test]
+    fn sub_zones_evaluate_like_their_parent() {
+        let parent = run("pk", ENTITY, &["Jane Citizen"]);
+        let sub = run("pk-sifc", ENTITY, &["Jane Citizen"]);
+        assert_eq!(sub.jurisdiction_id, "pk-sifc");
+        assert_eq!(sub.domain_results, parent.domain_results);
+        // The jurisdiction is part of the commitment.
+        assert_ne!(sub.tensor_commitment, parent.tensor_commitment);
+    }
+
+    #[test]
+    fn relevant_repeats_collapse_and_unknown_domains_fail() {
+        let summary = run("pk", &["tax", "aml", "tax"], &["Jane Citizen"]);
+        assert_eq!(summary.blocking_domains, strings(&["aml", "tax"]));
+        let sanctions = SanctionsList::sample().unwrap();
+        let err = evaluate(&RULES, &sanctions, "pk", &["aml2"], &[], NOW).unwrap_err();
+        assert!(matches!(err, ApiError::Internal(_)), "{err:?}");
+    }
+
+    #[test]
+    fn serialises_as_the_envelope_compliance_object() {
+        let summary = run("pk", ENTITY, &["Ivan Sanctionedov"]);
+        let json = serde_json::to_value(&summary).unwrap();
+        let object = json.as_object().unwrap();
+        let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "jurisdiction_id",
+                "overall_status",
+                "domain_results",
+                "passing_domains",
+                "blocking_domains",
+                "hard_blocks",
+                "tensor_commitment",
+                "evaluated_at"
+            ]
+        );
+        assert_eq!(json["overall_status"], "non_compliant");
+        assert_eq!(json["domain_results"]["sanctions"], "non_compliant");
+        assert_eq!(json["domain_results"]["data_privacy"], "not_applicable");
+        assert_eq!(json["hard_blocks"], serde_json::json!(["sanctions"]));
+        let result_keys: Vec<&String> =
+            json["domain_results"].as_object().unwrap().keys().collect();
+        let mut sorted = result_keys.clone();
+        sorted.sort();
+        assert_eq!(result_keys, sorted);
+        // The hits stay out of the envelope.
+        assert!(!json.to_string().contains("Sanctionedov"));
+        // And the object reads back (without the hits, which are not serialised).
+        let back: ComplianceSummary = serde_json::from_value(json).unwrap();
+        assert_eq!(
+            back,
+            ComplianceSummary {
+                sanctions_hits: Vec::new(),
+                ..summary
+            }
+        );
+    }
+
+    fn is_lower_hex_64(text: &str) -> bool {
+        text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    }
+
+    #[test]
+    fn the_commitment_is_sha256_of_the_canonical_cells() {
+        let summary = run("pk", ENTITY, &["Jane Citizen"]);
+        assert!(is_lower_hex_64(&summary.tensor_commitment));
+
+        // Recomputed independently: keys sorted, compact, as RFC 8785 writes this value.
+        let cells: Vec<String> = summary
+            .domain_results
+            .iter()
+            .map(|(domain, state)| format!("\"{domain}\":\"{state}\""))
+            .collect();
+        let preimage = format!(
+            "{{\"cells\":{{{}}},\"jurisdiction_id\":\"pk\",\"schema_version\":1}}",
+            cells.join(",")
+        );
+        use sha2::Digest;
+        let expected = hex::encode(sha2::Sha256::digest(preimage.as_bytes()));
+        assert_eq!(summary.tensor_commitment, expected);
+    }
+
+    #[test]
+    fn the_commitment_is_stable_across_runs_and_key_order() {
+        let first = run("pk", ENTITY, &["Jane Citizen"]);
+        let second = run("pk", ENTITY, &["Someone Else"]);
+        assert_eq!(first.tensor_commitment, second.tensor_commitment);
+        // Pinned, so that a change in the preimage or canonical form shows up as a failure
+        // here rather than as commitments that silently stop matching earlier ones.
+        assert_eq!(first.tensor_commitment, PK_CLEAN_COMMITMENT);
+
+        // The same cells inserted in reverse order canonicalise to the same bytes.
+        let reversed: Map<String, Value> = first
+            .domain_results
+            .iter()
+            .rev()
+            .map(|(domain, state)| (domain.clone(), Value::String(state.to_string())))
+            .collect();
+        let mut preimage = Map::new();
+        preimage.insert("schema_version".into(), Value::from(1));
+        preimage.insert("jurisdiction_id".into(), Value::String("pk".into()));
+        preimage.insert("cells".into(), Value::Object(reversed));
+        let bytes = crate::canonical::canonical_bytes(&Value::Object(preimage)).unwrap();
+        assert_eq!(
+            crate::canonical::sha256_hex(&bytes),
+            first.tensor_commitment
+        );
+    }
+
+    /// The commitment of `pk` with a clean screening (sanctions compliant, the rest of pk's
+    /// domains pending, the others not applicable).
+    const PK_CLEAN_COMMITMENT: &str =
+        "5eb66817e6a9de2e2de9e1d4865c75a0c05bfe1ccceb2d643fa3f734cc45906e";
+
+    #[test]
+    fn the_commitment_changes_when_any_cell_or_the_jurisdiction_changes() {
+        let base = run("pk", ENTITY, &["Jane Citizen"]);
+        let original = tensor_commitment("pk", &base.domain_results).unwrap();
+        assert_eq!(original, base.tensor_commitment);
+        let mut seen = BTreeSet::from([original.clone()]);
+        for domain in base.domain_results.keys() {
+            for state in ComplianceState::ALL {
+                if base.domain_results[domain] == state {
+                    continue;
+                }
+                let mut cells = base.domain_results.clone();
+                cells.insert(domain.clone(), state);
+                let changed = tensor_commitment("pk", &cells).unwrap();
+                assert!(is_lower_hex_64(&changed));
+                assert!(seen.insert(changed), "{domain} = {state} collided");
+            }
+        }
+        assert_eq!(seen.len(), 1 + 20 * 4);
+        let other_place = tensor_commitment("ae", &base.domain_results).unwrap();
+        assert!(!seen.contains(&other_place));
+    }
 }

@@ -221,7 +221,10 @@ mod tests {
     #[test]
     fn entries_may_name_domains_directly_and_repeats_collapse() {
         static JURISDICTIONS: &[(&str, &[&str])] = &[
-            ("zz", &["trade", "sanctions", "financial", "aml", "sanctions"]),
+            (
+                "zz",
+                &["trade", "sanctions", "financial", "aml", "sanctions"],
+            ),
             ("yy", &["ip"]),
         ];
         let rules = ComplianceRules {

@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use marked_yaml::{LoaderOptions, Spanned};
+use marked_yaml::{LoaderOptions, Marker, Node, Spanned};
 use serde::{Deserialize, Serialize};
 
 /// The committed sample list: fictional entries only, used when no list file is configured.
@@ -125,8 +125,11 @@ impl SanctionsList {
         };
         // A key given twice would otherwise silently keep only the last value.
         let options = LoaderOptions::default().error_on_duplicate_keys(true);
-        let file: ListFile = marked_yaml::from_yaml_with_options(0, yaml, options)
-            .map_err(|err| malformed(describe_yaml_error(&err)))?;
+        let node = marked_yaml::parse_yaml_with_options(0, yaml, options)
+            // The loader's messages already start with the position.
+            .map_err(|err| malformed(err.to_string()))?;
+        let file: ListFile = marked_yaml::from_node(&node)
+            .map_err(|err| malformed(describe_shape_error(&node, &err)))?;
         if file.entries.is_empty() {
             // An empty list clears every name, which silently disables the hard block.
             return Err(malformed(
@@ -143,18 +146,14 @@ impl SanctionsList {
             let number = position + 1;
             let slot = list.entries.len();
             list.entries.push(entry.name.trim().to_string());
-            let terms = std::iter::once((&entry.name, "name")).chain(
-                entry
-                    .aliases
-                    .iter()
-                    .map(|alias| (alias, "alias")),
-            );
+            let terms = std::iter::once((&entry.name, "name"))
+                .chain(entry.aliases.iter().map(|alias| (alias, "alias")));
             for (term, what) in terms {
                 let folded = fold_name(term);
                 if folded.is_empty() {
                     return Err(malformed(format!(
                         "{}entry {number} has an empty {what}",
-                        position_prefix(term)
+                        span_prefix(term.span())
                     )));
                 }
                 // Lists do share spellings between entries; the first entry keeps the
@@ -211,24 +210,58 @@ pub fn fold_name(name: &str) -> String {
         .join(" ")
 }
 
-/// `LINE:COLUMN: ` for a value read from the file, or nothing when its position is unknown.
-fn position_prefix(value: &Spanned<String>) -> String {
-    value
-        .span()
-        .start()
+/// A shape error as `LINE:COLUMN: message` where the position can be found.
+///
+/// The deserialiser knows the position of some errors only. For an unknown key (what a typo
+/// produces) the key is looked up in the parsed document; for the rest (a missing or
+/// mistyped field) the entries are read one at a time to find the one at fault, so that the
+/// message names the entry and where it starts.
+fn describe_shape_error(document: &Node, err: &marked_yaml::FromNodeError) -> String {
+    let mark = err.start_mark().or_else(|| match &**err {
+        marked_yaml::Error::UnknownFieldError(key, _, _) => find_key(document, key),
+        _ => None,
+    });
+    if let Some(mark) = mark {
+        return format!("{}:{}: {err}", mark.line(), mark.column());
+    }
+    let Some(entries) = document.as_mapping().and_then(|map| map.get("entries")) else {
+        return err.to_string();
+    };
+    if let Node::Sequence(items) = entries {
+        for (position, item) in items.iter().enumerate() {
+            if let Err(entry_err) = marked_yaml::from_node::<EntryFile>(item) {
+                // A block mapping's own mark sits after its first key; its first key's mark
+                // is where a reader looks for the entry.
+                let start = match item {
+                    Node::Mapping(map) => map.keys().next().map_or(item.span(), |key| key.span()),
+                    _ => item.span(),
+                };
+                return format!("{}entry {}: {entry_err}", span_prefix(start), position + 1);
+            }
+        }
+    }
+    format!("{}`entries`: {err}", span_prefix(entries.span()))
+}
+
+/// `LINE:COLUMN: ` for the start of a span, or nothing when it has none.
+fn span_prefix(span: &marked_yaml::Span) -> String {
+    span.start()
         .map(|mark| format!("{}:{}: ", mark.line(), mark.column()))
         .unwrap_or_default()
 }
 
-/// A YAML or shape error as `LINE:COLUMN: message` where the position is known.
-fn describe_yaml_error(err: &marked_yaml::FromYamlError) -> String {
-    match err {
-        // The loader's messages already start with the position.
-        marked_yaml::FromYamlError::ParseYaml(load) => load.to_string(),
-        marked_yaml::FromYamlError::FromNode(node) => match node.start_mark() {
-            Some(mark) => format!("{}:{}: {node}", mark.line(), mark.column()),
-            None => node.to_string(),
-        },
+/// The position of the first mapping key spelled `key`, depth first in document order.
+fn find_key(node: &Node, key: &str) -> Option<Marker> {
+    match node {
+        Node::Scalar(_) => None,
+        Node::Sequence(items) => items.iter().find_map(|item| find_key(item, key)),
+        Node::Mapping(map) => map.iter().find_map(|(name, value)| {
+            if name.as_str() == key {
+                name.span().start().copied()
+            } else {
+                find_key(value, key)
+            }
+        }),
     }
 }
 
@@ -332,7 +365,10 @@ mod tests {
         std::fs::write(&path, "entries:\n  - name: Someone Listed\n").unwrap();
         let list = SanctionsList::from_file(&path).unwrap();
         assert_eq!(list.origin(), path.display().to_string());
-        assert_eq!(list.screen("someone listed").unwrap().entry, "Someone Listed");
+        assert_eq!(
+            list.screen("someone listed").unwrap().entry,
+            "Someone Listed"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -345,8 +381,13 @@ mod tests {
         let err = SanctionsList::from_file(&path).unwrap_err();
         assert!(matches!(err, SanctionsError::Malformed { .. }), "{err:?}");
         let message = err.to_string();
-        assert!(message.starts_with("malformed sanctions list "), "{message}");
-        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(
+            message.starts_with("malformed sanctions list "),
+            "{message}"
+        );
+        // The path, then the position the parser stopped at, then why.
+        let located = format!("{}: 3:1: ", path.display());
+        assert!(message.contains(&located), "{message}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -371,18 +412,29 @@ mod tests {
     #[test]
     fn shape_errors_are_refused_with_a_reason() {
         // Not a mapping at the top.
-        assert!(!reason("- name: x\n").is_empty());
+        assert_eq!(reason("- name: x\n"), "1:1: Top level must be a mapping");
         // No entries key, or the wrong type.
-        assert!(reason("{}\n").contains("entries"), "{}", reason("{}\n"));
-        assert!(!reason("entries: nope\n").is_empty());
+        assert_eq!(reason("{}\n"), "missing field `entries`");
+        assert_eq!(reason(""), "missing field `entries`");
+        assert_eq!(
+            reason("entries: nope\n"),
+            "1:10: `entries`: invalid type: string \"nope\", expected a sequence"
+        );
+        // An entry without a name, or with a name that is not a string, is found and named.
+        assert_eq!(
+            reason("entries:\n  - name: X\n  - aliases: [a]\n"),
+            "3:5: entry 2: missing field `name`"
+        );
+        assert_eq!(
+            reason("entries:\n  - name: {a: b}\n"),
+            "2:5: entry 1: invalid type: map, expected a string"
+        );
         // A typo in a key is refused rather than ignored.
         let typo = reason("entries:\n  - name: X\n    alias: [Y]\n");
         assert!(typo.contains("alias"), "{typo}");
         assert!(typo.starts_with("3:"), "{typo}");
         // A key given twice.
-        assert!(!reason("entries:\n  - name: X\n    name: Y\n").is_empty());
-        // A name that is not a string.
-        assert!(!reason("entries:\n  - name: {a: b}\n").is_empty());
+        assert!(reason("entries:\n  - name: X\n    name: Y\n").contains("Duplicate key \"name\""));
     }
 
     #[test]

@@ -35,7 +35,9 @@ pub(crate) const BASE58BTC_PREFIX: char = 'z';
 /// Why the zone key could not be settled at start-up. Messages never include key material.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("ZONE_SIGNING_KEY_HEX must be 64 hexadecimal characters (a 32-byte Ed25519 secret key)")]
+    #[error(
+        "ZONE_SIGNING_KEY_HEX must be 64 hexadecimal characters (a 32-byte Ed25519 secret key)"
+    )]
     MalformedHex,
     #[error(
         "zone key file {path} is malformed: expected 64 hexadecimal characters; fix it, or \
@@ -121,7 +123,9 @@ impl ZoneKey {
 // The secret must never reach a log line through `{:?}`; the DID is what identifies the key.
 impl fmt::Debug for ZoneKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ZoneKey").field("did", &self.did).finish_non_exhaustive()
+        f.debug_struct("ZoneKey")
+            .field("did", &self.did)
+            .finish_non_exhaustive()
     }
 }
 
@@ -231,8 +235,8 @@ fn create_key_file(data_dir: &Path, path: &Path) -> Result<ZoneKey, KeyError> {
 #[cfg(unix)]
 fn warn_if_readable_by_others(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    let shared = std::fs::metadata(path)
-        .is_ok_and(|metadata| metadata.permissions().mode() & 0o077 != 0);
+    let shared =
+        std::fs::metadata(path).is_ok_and(|metadata| metadata.permissions().mode() & 0o077 != 0);
     if shared {
         tracing::warn!(
             path = %path.display(),
@@ -317,10 +321,18 @@ mod tests {
 
     #[test]
     fn a_malformed_hex_key_is_an_error() {
-        for bad in [&HEX_KEY[..62], "zz", &format!("{HEX_KEY}00"), &HEX_KEY.replace('9', "g")] {
+        for bad in [
+            &HEX_KEY[..62],
+            "zz",
+            &format!("{HEX_KEY}00"),
+            &HEX_KEY.replace('9', "g"),
+        ] {
             let err = ZoneKey::load_or_create(&fresh_dir(), Some(bad)).unwrap_err();
             assert!(matches!(err, KeyError::MalformedHex), "{bad}: {err}");
-            assert!(!err.to_string().contains(bad), "the message must not echo the key");
+            assert!(
+                !err.to_string().contains(bad),
+                "the message must not echo the key"
+            );
         }
     }
 
@@ -329,7 +341,12 @@ mod tests {
         let dir = fresh_dir();
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(KEY_FILE_NAME);
-        for corrupt in [&b"not a key\n"[..], b"", &HEX_KEY.as_bytes()[..40], &[0xff, 0xfe]] {
+        for corrupt in [
+            &b"not a key\n"[..],
+            b"",
+            &HEX_KEY.as_bytes()[..40],
+            &[0xff, 0xfe],
+        ] {
             std::fs::write(&path, corrupt).unwrap();
             let err = ZoneKey::load_or_create(&dir, None).unwrap_err();
             assert!(matches!(err, KeyError::MalformedFile { .. }), "{err}");

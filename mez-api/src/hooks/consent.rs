@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::clock::now_rfc3339;
 use crate::db::Record;
 use crate::error::ApiError;
+use crate::runtime::plan::Plan;
 use crate::state::AppState;
 
 /// The store of consent records.
@@ -47,26 +48,36 @@ impl Vote {
 }
 
 /// Route hook for `POST /consents/approve/{id}`.
-pub async fn consent_approve(state: &AppState, id: String) -> Result<Value, ApiError> {
-    cast(state, &id, Vote::Approve).await
+pub async fn consent_approve(
+    state: &AppState,
+    plan: &mut Plan,
+    id: String,
+) -> Result<Value, ApiError> {
+    cast(state, plan, &id, Vote::Approve).await
 }
 
 /// Route hook for `POST /consents/reject/{id}`.
-pub async fn consent_reject(state: &AppState, id: String) -> Result<Value, ApiError> {
-    cast(state, &id, Vote::Reject).await
+pub async fn consent_reject(
+    state: &AppState,
+    plan: &mut Plan,
+    id: String,
+) -> Result<Value, ApiError> {
+    cast(state, plan, &id, Vote::Reject).await
 }
 
 /// Records one vote on the consent `id` and answers with the vote.
-async fn cast(state: &AppState, id: &str, vote: Vote) -> Result<Value, ApiError> {
-    // The clock is read once, outside the update: `modify` may run the closure more than once
-    // when it races another writer, and every attempt must write the same vote.
+async fn cast(state: &AppState, plan: &mut Plan, id: &str, vote: Vote) -> Result<Value, ApiError> {
+    // The vote is planned against the version read here; if another vote commits first, the
+    // commit refuses this one and the whole request is planned again from a fresh read.
     let now = now_rfc3339();
-    let consent = state
-        .db
-        .modify(CONSENTS, id, |consent| apply_vote(consent, id, vote, &now))
+    let (mut consent, version) = plan
+        .get_versioned(&state.db, CONSENTS, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("consent {id} not found")))?;
-    Ok(vote_answer(&consent, id, vote, &now))
+    apply_vote(&mut consent, id, vote, &now)?;
+    let answer = vote_answer(&consent, id, vote, &now);
+    plan.replace(CONSENTS, id, consent, version);
+    Ok(answer)
 }
 
 /// Applies one vote to a consent record, or refuses it if the consent is already decided.

@@ -22,6 +22,7 @@ use super::{optional_str, required_str};
 use crate::clock::now_rfc3339;
 use crate::db::Record;
 use crate::error::ApiError;
+use crate::runtime::plan::Plan;
 use crate::state::AppState;
 
 /// The store of treasuries, which accounts reference by `treasuryId`.
@@ -31,8 +32,12 @@ const ACCOUNTS: &str = "accounts";
 
 /// Prepare hook for `POST /account/create`: the treasury must exist, and the account belongs
 /// to the treasury's entity.
-pub async fn account_from_treasury(state: &AppState, record: &mut Record) -> Result<(), ApiError> {
-    let treasury = fetch_parent(state, record, "treasuryId", TREASURIES).await?;
+pub async fn account_from_treasury(
+    state: &AppState,
+    plan: &Plan,
+    record: &mut Record,
+) -> Result<(), ApiError> {
+    let treasury = fetch_parent(state, plan, record, "treasuryId", TREASURIES).await?;
     inherit_entity(
         record,
         treasury.as_ref(),
@@ -43,8 +48,12 @@ pub async fn account_from_treasury(state: &AppState, record: &mut Record) -> Res
 
 /// Prepare hook for `POST /transaction/create/payment`: the source account must exist, and
 /// the payment belongs to the account's entity.
-pub async fn payment_from_account(state: &AppState, record: &mut Record) -> Result<(), ApiError> {
-    let account = fetch_parent(state, record, "accountId", ACCOUNTS).await?;
+pub async fn payment_from_account(
+    state: &AppState,
+    plan: &Plan,
+    record: &mut Record,
+) -> Result<(), ApiError> {
+    let account = fetch_parent(state, plan, record, "accountId", ACCOUNTS).await?;
     // The record key is `accountId`, but the client sent it as `sourceAccountId`; errors name
     // the key the client used.
     inherit_entity(
@@ -58,12 +67,14 @@ pub async fn payment_from_account(state: &AppState, record: &mut Record) -> Resu
 /// Loads the record that `record[key]` points to in `collection`, if there is one.
 async fn fetch_parent(
     state: &AppState,
+    plan: &Plan,
     record: &Record,
     key: &str,
     collection: &str,
 ) -> Result<Option<Record>, ApiError> {
     match record.get(key) {
-        Some(Value::String(id)) => state.db.get(collection, id).await,
+        // Through the plan, so that a parent created earlier in the same request counts.
+        Some(Value::String(id)) => plan.get(&state.db, collection, id).await,
         // A missing or non-string reference names no parent; `inherit_entity` says so.
         _ => Ok(None),
     }
@@ -84,7 +95,11 @@ fn inherit_entity(
 }
 
 /// Route hook for `POST /withholding/compute`: a pure computation, nothing is stored.
-pub async fn withholding_compute(_state: &AppState, input: Record) -> Result<Value, ApiError> {
+pub async fn withholding_compute(
+    _state: &AppState,
+    _plan: &mut Plan,
+    input: Record,
+) -> Result<Value, ApiError> {
     withholding_answer(&input, &now_rfc3339())
 }
 

@@ -17,6 +17,7 @@ use super::{new_id, optional_str, required_str};
 use crate::clock::now_rfc3339;
 use crate::db::Record;
 use crate::error::ApiError;
+use crate::runtime::plan::Plan;
 use crate::state::AppState;
 
 /// The store of recorded identity checks (the spec's `Identity` model).
@@ -82,30 +83,39 @@ fn normalize_cnic(raw: &str) -> Result<String, ApiError> {
 
 /// Route hook for `POST /identity/cnic/verify`: a mock NADRA check that validates the format
 /// and records the check.
-pub async fn cnic_verify(state: &AppState, input: Record) -> Result<Value, ApiError> {
+pub async fn cnic_verify(
+    _state: &AppState,
+    plan: &mut Plan,
+    input: Record,
+) -> Result<Value, ApiError> {
     let (record, answer) = cnic_verification(&input, new_id(), &now_rfc3339())?;
-    insert_identity(state, &record).await?;
+    insert_identity(plan, record)?;
     Ok(answer)
 }
 
 /// Route hook for `POST /identity/ntn/verify`: a mock FBR IRIS check that validates the format,
 /// derives the filer status from the NTN, and records the check.
-pub async fn ntn_verify(state: &AppState, input: Record) -> Result<Value, ApiError> {
+pub async fn ntn_verify(
+    _state: &AppState,
+    plan: &mut Plan,
+    input: Record,
+) -> Result<Value, ApiError> {
     let (record, answer) = ntn_verification(&input, new_id(), &now_rfc3339())?;
-    insert_identity(state, &record).await?;
+    insert_identity(plan, record)?;
     Ok(answer)
 }
 
-async fn insert_identity(state: &AppState, record: &Record) -> Result<(), ApiError> {
+fn insert_identity(plan: &mut Plan, record: Record) -> Result<(), ApiError> {
     let id = match record.get("id") {
-        Some(Value::String(id)) => id,
+        Some(Value::String(id)) => id.clone(),
         _ => {
             return Err(ApiError::internal(
                 "identity record was built without an id",
             ));
         }
     };
-    state.db.insert(IDENTITIES, id, record).await
+    plan.insert(IDENTITIES, &id, record);
+    Ok(())
 }
 
 /// The record to store and the answer to give for a CNIC check.

@@ -20,11 +20,13 @@
 mod consent;
 mod fiscal;
 mod identity;
+mod orchestration;
 mod ownership;
 
 pub use consent::{consent_approve, consent_reject};
 pub use fiscal::{account_from_treasury, payment_from_account, withholding_compute};
 pub use identity::{cnic_verify, ntn_verify};
+pub use orchestration::{initiate_payment, open_account, verify_identity};
 pub use ownership::{cap_table_derive, share_classes_by_org};
 
 use serde_json::Value;

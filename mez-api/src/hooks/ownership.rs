@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::new_id;
 use crate::db::{Query, Record};
 use crate::error::{ApiError, FieldError};
+use crate::runtime::plan::Plan;
 use crate::state::AppState;
 
 /// The store of cap tables.
@@ -21,14 +22,23 @@ const CAP_TABLES: &str = "cap_tables";
 const PAGE_SIZE: u64 = 200;
 
 /// Prepare hook for `POST /capTables`: derives the share counts and the common share class.
-pub async fn cap_table_derive(_state: &AppState, record: &mut Record) -> Result<(), ApiError> {
-    derive_cap_table(record, new_id())
+pub async fn cap_table_derive(
+    _state: &AppState,
+    _plan: &Plan,
+    record: &mut Record,
+) -> Result<(), ApiError> {
+    let classes = record.get("shareClasses").cloned().unwrap_or(Value::Null);
+    match classes {
+        Value::Array(classes) if !classes.is_empty() => derive_from_classes(record, &classes),
+        _ => derive_cap_table(record, new_id()),
+    }
 }
 
 /// Route hook for `GET /shareClasses/organization/{organizationId}`: the share classes of
 /// every cap table of the organization, in the order the cap tables were created.
 pub async fn share_classes_by_org(
     state: &AppState,
+    _plan: &mut Plan,
     organization_id: String,
 ) -> Result<Value, ApiError> {
     let mut classes = Vec::new();
@@ -152,6 +162,119 @@ fn shares_of(index: usize, shareholder: &Value) -> Result<u64, FieldError> {
             )
         }),
     }
+}
+
+/// Derives a cap table from the share classes the request declared: each class is checked
+/// and completed, the table's authorized and outstanding shares are their sums, and any
+/// shareholder allocations must fit within the outstanding shares.
+fn derive_from_classes(record: &mut Record, classes: &[Value]) -> Result<(), ApiError> {
+    let table_par = record.get("parValue").cloned().unwrap_or(Value::Null);
+    let mut errors = Vec::new();
+    let mut out = Vec::with_capacity(classes.len());
+    let (mut authorized, mut outstanding) = (Some(0u64), Some(0u64));
+    for (i, class) in classes.iter().enumerate() {
+        let at = |key: &str| format!("shareClasses[{i}].{key}");
+        let Value::Object(class) = class else {
+            errors.push(FieldError::new(
+                format!("shareClasses[{i}]"),
+                "must be an object",
+            ));
+            continue;
+        };
+        let name = class
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or("");
+        if name.is_empty() || name.chars().count() > 200 {
+            errors.push(FieldError::new(at("name"), "must be 1 to 200 characters"));
+        }
+        let class_authorized = class
+            .get("authorizedShares")
+            .and_then(Value::as_u64)
+            .filter(|&n| n > 0);
+        if class_authorized.is_none() {
+            errors.push(FieldError::new(
+                at("authorizedShares"),
+                "must be a positive integer",
+            ));
+        }
+        let issued = match class.get("outstandingShares") {
+            None | Some(Value::Null) => Some(0),
+            Some(v) => v.as_u64(),
+        };
+        match (issued, class_authorized) {
+            (None, _) => errors.push(FieldError::new(
+                at("outstandingShares"),
+                "must be a non-negative integer",
+            )),
+            (Some(n), Some(a)) if n > a => errors.push(FieldError::new(
+                at("outstandingShares"),
+                format!("issues {n} shares but the class authorizes only {a}"),
+            )),
+            _ => {}
+        }
+        let par = match class.get("parValue") {
+            None | Some(Value::Null) => table_par.clone(),
+            Some(Value::String(p))
+                if p.parse::<rust_decimal::Decimal>()
+                    .is_ok_and(|d| !d.is_sign_negative()) =>
+            {
+                json!(p)
+            }
+            Some(_) => {
+                errors.push(FieldError::new(
+                    at("parValue"),
+                    "must be a non-negative decimal string",
+                ));
+                Value::Null
+            }
+        };
+        let voting = match class.get("votingRights") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                errors.push(FieldError::new(at("votingRights"), "must be true or false"));
+                true
+            }
+        };
+        let (a, n) = (class_authorized.unwrap_or(0), issued.unwrap_or(0));
+        authorized = authorized.and_then(|sum| sum.checked_add(a));
+        outstanding = outstanding.and_then(|sum| sum.checked_add(n));
+        out.push(json!({
+            "id": new_id(),
+            "name": name,
+            "authorizedShares": a,
+            "outstandingShares": n,
+            "parValue": par,
+            "votingRights": voting,
+            "restricted": false,
+            "classType": if i == 0 { "COMMON" } else { "PREFERRED" },
+        }));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let authorized = authorized.ok_or_else(uncountable)?;
+    let outstanding = outstanding.ok_or_else(uncountable)?;
+    let allocated = outstanding_shares(record.get("shareholders"))?;
+    if allocated > outstanding {
+        return Err(ApiError::field(
+            "shareholders",
+            format!("allocate {allocated} shares but only {outstanding} are issued"),
+        ));
+    }
+    record.insert("authorizedShares".to_owned(), json!(authorized));
+    record.insert("outstandingShares".to_owned(), json!(outstanding));
+    record.insert("fullyDilutedShares".to_owned(), json!(outstanding));
+    record.insert("reservedShares".to_owned(), json!(0));
+    record.insert(
+        "unreservedShares".to_owned(),
+        json!(authorized - outstanding),
+    );
+    record.insert("shareClasses".to_owned(), Value::Array(out));
+    record.insert("optionsPools".to_owned(), json!([]));
+    Ok(())
 }
 
 fn uncountable() -> ApiError {

@@ -5,6 +5,8 @@
 //! `validate` checks a request against a model, and `ops` implements each route operation
 //! (create, get, update, list, ...) once, for every model.
 
+pub mod mapping;
 pub mod model;
 pub mod ops;
+pub mod plan;
 pub mod validate;

@@ -139,3 +139,55 @@ pub struct RouteInfo {
     pub audit: Option<&'static str>,
     pub status: u16,
 }
+
+/// One orchestrated `/v1` route, as the spec declares it.
+#[derive(Debug)]
+pub struct V1Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// The request model (absent for reads).
+    pub request: Option<&'static ModelSpec>,
+    pub mass: MassOp,
+    pub jurisdiction: JurisdictionSource,
+    /// The compliance domains that matter for this operation.
+    pub domains: &'static [&'static str],
+    /// Request paths whose values are screened against the sanctions list.
+    pub screen: &'static [&'static str],
+    /// Request paths holding organization ids whose stored names are screened.
+    pub screen_entities: &'static [&'static str],
+    pub credential: Option<&'static str>,
+    pub audit: Option<V1Audit>,
+    pub status: u16,
+}
+
+/// The Mass operation of a `/v1` route.
+#[derive(Debug)]
+pub enum MassOp {
+    /// A direct route (by index into the route table), with the request mapped onto its body.
+    Call {
+        route: usize,
+        /// The mapping as JSON text (see `runtime::mapping`).
+        map: Option<&'static str>,
+    },
+    /// A hand-written operation in `crate::hooks`, dispatched by name.
+    Hook(&'static str),
+}
+
+/// Where a `/v1` write's jurisdiction comes from, tried in field order.
+#[derive(Debug, Default)]
+pub struct JurisdictionSource {
+    pub field: Option<&'static str>,
+    pub currency: Option<&'static str>,
+    pub entity: Option<&'static str>,
+    pub value: Option<&'static str>,
+}
+
+/// The audit event a `/v1` write appends.
+#[derive(Debug)]
+pub struct V1Audit {
+    pub event: &'static str,
+    pub resource: &'static str,
+    pub action: &'static str,
+    /// Metadata key -> request path (`$jurisdiction` for the evaluated jurisdiction).
+    pub metadata: &'static [(&'static str, &'static str)],
+}

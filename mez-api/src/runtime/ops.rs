@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::model::{DefaultValue, FieldSpec, FieldType, ModelSpec};
+use super::plan::Plan;
 use super::validate::{Mode, validate};
+use crate::audit::{AuditDraft, WriteUnit};
 use crate::clock::now_rfc3339;
 use crate::db::{Query, Record};
 use crate::error::{ApiError, FieldError};
@@ -74,110 +76,106 @@ pub fn new_record(model: &ModelSpec, input: Value) -> Result<Record, ApiError> {
     Ok(record)
 }
 
-/// Stores a new record and answers with it.
-pub async fn insert(
-    state: &AppState,
-    model: &ModelSpec,
-    record: Record,
-    code: u16,
-) -> Result<Response, ApiError> {
+/// Plans the insertion of a new record and answers with it.
+pub fn insert(plan: &mut Plan, model: &ModelSpec, record: Record) -> Result<Value, ApiError> {
     let id = record
         .get("id")
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::internal("record without an id"))?
         .to_string();
-    state.db.insert(model.collection()?, &id, &record).await?;
-    Ok(json(code, Value::Object(record)))
+    plan.insert(model.collection()?, &id, record.clone());
+    Ok(Value::Object(record))
 }
 
 fn not_found(model: &ModelSpec, id: &str) -> ApiError {
     ApiError::NotFound(format!("{} {id} not found", model.name))
 }
 
-pub async fn get(state: &AppState, model: &ModelSpec, id: &str) -> Result<Response, ApiError> {
-    match state.db.get(model.collection()?, id).await? {
-        Some(record) => Ok(json(200, Value::Object(record))),
+pub async fn get(
+    state: &AppState,
+    plan: &Plan,
+    model: &ModelSpec,
+    id: &str,
+) -> Result<Value, ApiError> {
+    match plan.get(&state.db, model.collection()?, id).await? {
+        Some(record) => Ok(Value::Object(record)),
         None => Err(not_found(model, id)),
     }
 }
 
-/// Applies a partial update: present fields replace stored ones, absent ones stay untouched.
+/// Reads a record with its version, or answers 404.
+async fn read_for_change(
+    state: &AppState,
+    plan: &Plan,
+    model: &ModelSpec,
+    id: &str,
+) -> Result<(Record, i64), ApiError> {
+    plan.get_versioned(&state.db, model.collection()?, id)
+        .await?
+        .ok_or_else(|| not_found(model, id))
+}
+
+/// Plans a partial update: present fields replace stored ones, absent ones stay untouched.
 pub async fn update(
     state: &AppState,
+    plan: &mut Plan,
     model: &ModelSpec,
     id: &str,
     body: Value,
-    code: u16,
-) -> Result<Response, ApiError> {
+) -> Result<Value, ApiError> {
     let patch = validate(model, body, Mode::Update)?;
-    let now = now_rfc3339();
-    let updated = state
-        .db
-        .modify(model.collection()?, id, |record| {
-            for (key, value) in &patch {
-                record.insert(key.clone(), value.clone());
-            }
-            if model.updated_at {
-                record.insert("updatedAt".into(), Value::String(now.clone()));
-            }
-            Ok(())
-        })
-        .await?;
-    match updated {
-        Some(record) => Ok(json(code, Value::Object(record))),
-        None => Err(not_found(model, id)),
+    let (mut record, version) = read_for_change(state, plan, model, id).await?;
+    for (key, value) in patch {
+        record.insert(key, value);
     }
+    if model.updated_at {
+        record.insert("updatedAt".into(), Value::String(now_rfc3339()));
+    }
+    plan.replace(model.collection()?, id, record.clone(), version);
+    Ok(Value::Object(record))
 }
 
+/// Plans the deletion of a record; answers with no body.
 pub async fn delete(
     state: &AppState,
+    plan: &mut Plan,
     model: &ModelSpec,
     id: &str,
-    code: u16,
-) -> Result<Response, ApiError> {
-    if state.db.delete(model.collection()?, id).await? {
-        Ok(empty(code))
-    } else {
-        Err(not_found(model, id))
-    }
+) -> Result<Value, ApiError> {
+    read_for_change(state, plan, model, id).await?;
+    plan.delete(model.collection()?, id);
+    Ok(Value::Null)
 }
 
-/// Moves an enum field to `to`, when it currently holds one of `from` (any state if empty).
+/// Plans moving an enum field to `to`, when it currently holds one of `from` (any state if
+/// `from` is empty).
 pub async fn transition(
     state: &AppState,
+    plan: &mut Plan,
     model: &ModelSpec,
     id: &str,
     field: &str,
     from: &[&str],
     to: &str,
-    code: u16,
-) -> Result<Response, ApiError> {
-    let now = now_rfc3339();
-    let updated = state
-        .db
-        .modify(model.collection()?, id, |record| {
-            let current = record
-                .get(field)
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if !from.is_empty() && !from.contains(&current) {
-                return Err(ApiError::Conflict(format!(
-                    "{} {id} is {current}; only {} can become {to}",
-                    model.name,
-                    from.join(" or ")
-                )));
-            }
-            record.insert(field.to_string(), Value::String(to.to_string()));
-            if model.updated_at {
-                record.insert("updatedAt".into(), Value::String(now.clone()));
-            }
-            Ok(())
-        })
-        .await?;
-    match updated {
-        Some(record) => Ok(json(code, Value::Object(record))),
-        None => Err(not_found(model, id)),
+) -> Result<Value, ApiError> {
+    let (mut record, version) = read_for_change(state, plan, model, id).await?;
+    let current = record
+        .get(field)
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !from.is_empty() && !from.contains(&current) {
+        return Err(ApiError::Conflict(format!(
+            "{} {id} is {current}; only {} can become {to}",
+            model.name,
+            from.join(" or ")
+        )));
     }
+    record.insert(field.to_string(), Value::String(to.to_string()));
+    if model.updated_at {
+        record.insert("updatedAt".into(), Value::String(now_rfc3339()));
+    }
+    plan.replace(model.collection()?, id, record.clone(), version);
+    Ok(Value::Object(record))
 }
 
 /// Reads `page` and `size` from a query string, removing them.
@@ -233,7 +231,7 @@ pub async fn list(
     mut query: BTreeMap<String, String>,
     ids_param: Option<&str>,
     filters: &[(&str, &str)],
-) -> Result<Response, ApiError> {
+) -> Result<Value, ApiError> {
     let (page, size) = take_page(&mut query)?;
     let ids: Option<Vec<String>> = ids_param.and_then(|p| query.remove(p)).map(|raw| {
         raw.split(',')
@@ -255,7 +253,7 @@ pub async fn list(
         limit: size,
     };
     let found = state.db.list(model.collection()?, &q).await?;
-    Ok(json(200, array(found.items)))
+    Ok(array(found.items))
 }
 
 /// Lists records whose fields equal the path parameters.
@@ -264,7 +262,7 @@ pub async fn list_by(
     model: &ModelSpec,
     pairs: &[(&str, &str)],
     mut query: BTreeMap<String, String>,
-) -> Result<Response, ApiError> {
+) -> Result<Value, ApiError> {
     let (page, size) = take_page(&mut query)?;
     unknown_params(&query)?;
     let q = Query {
@@ -275,7 +273,7 @@ pub async fn list_by(
         limit: size,
     };
     let found = state.db.list(model.collection()?, &q).await?;
-    Ok(json(200, array(found.items)))
+    Ok(array(found.items))
 }
 
 /// The first (earliest stored) record whose fields equal the path parameters.
@@ -283,7 +281,7 @@ pub async fn get_by(
     state: &AppState,
     model: &ModelSpec,
     pairs: &[(&str, &str)],
-) -> Result<Response, ApiError> {
+) -> Result<Value, ApiError> {
     let q = Query {
         equals: pairs.to_vec(),
         ids: None,
@@ -293,7 +291,7 @@ pub async fn get_by(
     };
     let found = state.db.list(model.collection()?, &q).await?;
     match found.items.into_iter().next() {
-        Some(record) => Ok(json(200, Value::Object(record))),
+        Some(record) => Ok(Value::Object(record)),
         None => {
             let what: Vec<String> = pairs.iter().map(|(k, v)| format!("{k} {v}")).collect();
             Err(ApiError::NotFound(format!(
@@ -349,7 +347,7 @@ pub async fn search(
     model: &ModelSpec,
     field: &str,
     body: Value,
-) -> Result<Response, ApiError> {
+) -> Result<Value, ApiError> {
     let req = validate(&SEARCH, body, Mode::Request)?;
     let text = req.get("query").and_then(Value::as_str).unwrap_or_default();
     let page = req.get("page").and_then(Value::as_u64).unwrap_or(0);
@@ -362,29 +360,26 @@ pub async fn search(
         limit: size,
     };
     let found = state.db.list(model.collection()?, &q).await?;
-    Ok(json(
-        200,
-        serde_json::json!({
-            "content": array(found.items),
-            "totalElements": found.total,
-            "totalPages": found.total.div_ceil(size),
-            "number": page,
-            "size": size,
-        }),
-    ))
+    Ok(serde_json::json!({
+        "content": array(found.items),
+        "totalElements": found.total,
+        "totalPages": found.total.div_ceil(size),
+        "number": page,
+        "size": size,
+    }))
 }
 
 fn parse_data(text: &str) -> Result<Value, ApiError> {
     serde_json::from_str(text).map_err(|e| ApiError::internal(format!("static data: {e}")))
 }
 
-/// Serves a static data document of the spec.
-pub fn static_data(text: &str, code: u16) -> Result<Response, ApiError> {
-    Ok(json(code, parse_data(text)?))
+/// A static data document of the spec.
+pub fn static_data(text: &str) -> Result<Value, ApiError> {
+    parse_data(text)
 }
 
-/// Serves the item of a static data list whose `key` equals `id`.
-pub fn static_item(text: &str, key: &str, id: &str, code: u16) -> Result<Response, ApiError> {
+/// The item of a static data list whose `key` equals `id`.
+pub fn static_item(text: &str, key: &str, id: &str) -> Result<Value, ApiError> {
     let data = parse_data(text)?;
     data.as_array()
         .and_then(|items| {
@@ -392,6 +387,89 @@ pub fn static_item(text: &str, key: &str, id: &str, code: u16) -> Result<Respons
                 .iter()
                 .find(|item| item.get(key).and_then(Value::as_str) == Some(id))
         })
-        .map(|item| json(code, item.clone()))
+        .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("{id} not found")))
+}
+
+/// What a generated handler extracted from a request: path parameters in route order, the
+/// query string, and the JSON body when the route takes one.
+#[derive(Debug, Clone, Default)]
+pub struct CallArgs {
+    pub params: Vec<String>,
+    pub query: BTreeMap<String, String>,
+    pub body: Option<Value>,
+}
+
+impl CallArgs {
+    /// The path parameter at `index` (the generated code asks only for ones the route has).
+    pub fn param(&self, index: usize) -> Result<&str, ApiError> {
+        self.params
+            .get(index)
+            .map(String::as_str)
+            .ok_or_else(|| ApiError::internal("missing path parameter"))
+    }
+
+    /// The JSON body (an empty object when the route's caller sent none).
+    pub fn body(&self) -> Value {
+        self.body
+            .clone()
+            .unwrap_or_else(|| Value::Object(Map::new()))
+    }
+}
+
+/// How often a write is planned again after another writer changed a record it read.
+const MAX_ATTEMPTS: usize = 8;
+
+/// Serves one direct route: plans it, commits its changes with its audit event in one unit
+/// (retrying from fresh reads when a concurrent writer got there first), and answers.
+pub async fn serve(state: &AppState, index: usize, args: CallArgs) -> Result<Response, ApiError> {
+    let route = crate::surface::ROUTES
+        .get(index)
+        .ok_or_else(|| ApiError::internal("unknown route index"))?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut plan = Plan::new();
+        let value = crate::surface::sovereign_call(state, &mut plan, index, args.clone()).await?;
+        let Some(event) = route.audit else {
+            if !plan.ops.is_empty() {
+                return Err(ApiError::internal(format!(
+                    "{} {} planned writes but declares no audit event",
+                    route.method, route.path
+                )));
+            }
+            return Ok(respond(route.status, value));
+        };
+        let resource_id = plan
+            .resource_id
+            .clone()
+            .or_else(|| value.get("id").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default();
+        let (resource_type, action) = event.split_once('.').unwrap_or((event, event));
+        let unit = WriteUnit {
+            ops: std::mem::take(&mut plan.ops),
+            audit: AuditDraft {
+                event_type: event.to_string(),
+                actor: state.zone_did().to_string(),
+                resource_type: resource_type.to_string(),
+                resource_id,
+                action: action.to_string(),
+                metadata: serde_json::json!({ "route": format!("{} {}", route.method, route.path) }),
+            },
+        };
+        match state.audit.commit(unit).await {
+            Ok(_) => return Ok(respond(route.status, value)),
+            Err(err) if attempt < MAX_ATTEMPTS && crate::audit::is_stale_read(&err) => continue,
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// The response for a route's answer: no body for `null`, JSON otherwise.
+pub fn respond(code: u16, value: Value) -> Response {
+    if value.is_null() {
+        empty(code)
+    } else {
+        json(code, value)
+    }
 }

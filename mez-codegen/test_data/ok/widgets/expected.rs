@@ -254,6 +254,58 @@ pub fn direct_router() -> Router<AppState> {
             axum::routing::get(handlers::widget_info_get_widget_kinds),
         )
 }
+/// The zone's compliance rules, from the spec.
+pub static COMPLIANCE: crate::compliance::ComplianceRules = crate::compliance::ComplianceRules {
+    domains: &[],
+    hard_block: &[],
+    categories: &[],
+    jurisdictions: &[],
+    currencies: &[],
+};
+/// Every orchestrated `/v1` route of the spec.
+pub static V1_ROUTES: [crate::runtime::model::V1Route; 0] = [];
+/// The orchestrated `/v1` surface.
+pub fn v1_router() -> Router<AppState> {
+    Router::new()
+}
+/// Runs the hand-written Mass operation a `/v1` route names.
+pub async fn mass_hook(
+    name: &str,
+    mass: &mut crate::pipeline::MassCall<'_>,
+    request: &crate::db::Record,
+) -> Result<serde_json::Value, crate::error::ApiError> {
+    let _ = (&mass, &request);
+    match name {
+        _ => Err(crate::error::ApiError::internal(format!("no mass hook named {name}"))),
+    }
+}
+mod v1 {
+    use super::*;
+    use crate::error::ApiError;
+    use crate::runtime::ops;
+    use axum::response::Response;
+}
+/// Plans the direct route at `index` of [`ROUTES`]: the sovereign Mass operation that
+/// both the direct handlers and the `/v1` pipeline run.
+pub async fn sovereign_call(
+    state: &AppState,
+    plan: &mut crate::runtime::plan::Plan,
+    index: usize,
+    args: crate::runtime::ops::CallArgs,
+) -> Result<serde_json::Value, crate::error::ApiError> {
+    match index {
+        0 => plans::widget_info_post_widget(state, plan, args).await,
+        1 => plans::widget_info_get_widget_id(state, plan, args).await,
+        2 => plans::widget_info_put_widget_id(state, plan, args).await,
+        3 => plans::widget_info_delete_widget_id(state, plan, args).await,
+        4 => plans::widget_info_get_widget(state, plan, args).await,
+        5 => plans::widget_info_post_widget_search(state, plan, args).await,
+        6 => plans::widget_info_get_widget_owner_owner_id(state, plan, args).await,
+        7 => plans::widget_info_post_widget_id_poke(state, plan, args).await,
+        8 => plans::widget_info_get_widget_kinds(state, plan, args).await,
+        _ => Err(crate::error::ApiError::internal("unknown route index")),
+    }
+}
 mod handlers {
     use super::*;
     use crate::error::ApiError;
@@ -264,15 +316,23 @@ mod handlers {
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let record = ops::new_record(&models::WIDGET, body)?;
-        ops::insert(&state, &models::WIDGET, record, 201).await
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 0, args).await
     }
     /// `GET /widget-info/api/v1/widget/{id}`: op get.
     pub(super) async fn widget_info_get_widget_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        ops::get(&state, &models::WIDGET, &id).await
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 1, args).await
     }
     /// `PUT /widget-info/api/v1/widget/{id}`: op update.
     pub(super) async fn widget_info_put_widget_id(
@@ -280,29 +340,47 @@ mod handlers {
         axum::extract::Path(id): axum::extract::Path<String>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        ops::update(&state, &models::WIDGET, &id, body, 200).await
+        let args = ops::CallArgs {
+            params: vec![id],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 2, args).await
     }
     /// `DELETE /widget-info/api/v1/widget/{id}`: op delete.
     pub(super) async fn widget_info_delete_widget_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        ops::delete(&state, &models::WIDGET, &id, 200).await
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 3, args).await
     }
     /// `GET /widget-info/api/v1/widget`: op list.
     pub(super) async fn widget_info_get_widget(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        ops::list(&state, &models::WIDGET, query, Some("ids"), &[("owner", "ownerId")])
-            .await
+        let args = ops::CallArgs {
+            params: vec![],
+            query,
+            ..Default::default()
+        };
+        ops::serve(&state, 4, args).await
     }
     /// `POST /widget-info/api/v1/widget/search`: op search.
     pub(super) async fn widget_info_post_widget_search(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        ops::search(&state, &models::WIDGET, "name", body).await
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 5, args).await
     }
     /// `GET /widget-info/api/v1/widget/owner/{ownerId}`: op list_by.
     pub(super) async fn widget_info_get_widget_owner_owner_id(
@@ -310,8 +388,12 @@ mod handlers {
         axum::extract::Path(owner_id): axum::extract::Path<String>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        ops::list_by(&state, &models::WIDGET, &[("ownerId", owner_id.as_str())], query)
-            .await
+        let args = ops::CallArgs {
+            params: vec![owner_id],
+            query,
+            ..Default::default()
+        };
+        ops::serve(&state, 6, args).await
     }
     /// `POST /widget-info/api/v1/widget/{id}/poke`: op hook.
     pub(super) async fn widget_info_post_widget_id_poke(
@@ -319,14 +401,104 @@ mod handlers {
         axum::extract::Path(id): axum::extract::Path<String>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let input = ops::request(&models::POKE_REQUEST, body)?;
-        let out = crate::hooks::poke_widget(&state, id, input).await?;
-        Ok(ops::json(200, out))
+        let args = ops::CallArgs {
+            params: vec![id],
+            body: Some(body),
+            ..Default::default()
+        };
+        ops::serve(&state, 7, args).await
     }
     /// `GET /widget-info/api/v1/widget-kinds`: op static.
     pub(super) async fn widget_info_get_widget_kinds(
-        axum::extract::State(_state): axum::extract::State<AppState>,
+        axum::extract::State(state): axum::extract::State<AppState>,
     ) -> Result<Response, ApiError> {
-        ops::static_data(data::WIDGET_INFO_KINDS, 200)
+        let args = ops::CallArgs {
+            params: vec![],
+            ..Default::default()
+        };
+        ops::serve(&state, 8, args).await
+    }
+}
+mod plans {
+    #![allow(
+        unused_variables,
+        reason = "every plan function has the signature the dispatcher calls; reads ignore the plan"
+    )]
+    use super::*;
+    use crate::error::ApiError;
+    use crate::runtime::ops;
+    use crate::runtime::plan::Plan;
+    pub async fn widget_info_post_widget(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let record = ops::new_record(&models::WIDGET, args.body())?;
+        ops::insert(plan, &models::WIDGET, record)
+    }
+    pub async fn widget_info_get_widget_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::get(state, plan, &models::WIDGET, args.param(0)?).await
+    }
+    pub async fn widget_info_put_widget_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::update(state, plan, &models::WIDGET, args.param(0)?, args.body()).await
+    }
+    pub async fn widget_info_delete_widget_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::delete(state, plan, &models::WIDGET, args.param(0)?).await
+    }
+    pub async fn widget_info_get_widget(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::list(
+                state,
+                &models::WIDGET,
+                args.query,
+                Some("ids"),
+                &[("owner", "ownerId")],
+            )
+            .await
+    }
+    pub async fn widget_info_post_widget_search(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::search(state, &models::WIDGET, "name", args.body()).await
+    }
+    pub async fn widget_info_get_widget_owner_owner_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let pairs = [("ownerId", args.param(0)?)];
+        ops::list_by(state, &models::WIDGET, &pairs, args.query.clone()).await
+    }
+    pub async fn widget_info_post_widget_id_poke(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let input = ops::request(&models::POKE_REQUEST, args.body())?;
+        crate::hooks::poke_widget(state, plan, args.param(0)?.to_string(), input).await
+    }
+    pub async fn widget_info_get_widget_kinds(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::static_data(data::WIDGET_INFO_KINDS)
     }
 }

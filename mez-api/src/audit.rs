@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! The audit log: every write of the zone, committed together with its audit event, in one
+//! hash chain that cannot fork and cannot be edited unnoticed.
+//!
+//! A write is a [`WriteUnit`]: the record changes it makes ([`RecordOp`]s) and the event that
+//! describes it ([`AuditDraft`]). [`AuditLog::commit`] hands the unit to the zone process's one
+//! writer task, which applies the changes and appends the event in the same database
+//! transaction, so the two are written together or not at all.
+//!
+//! Why the chain holds:
+//!
+//! - **One sequencer per process, the database across processes.** The writer takes the units
+//!   waiting for it in batches, and for each batch opens one transaction, locks the chain
+//!   (PostgreSQL: a transaction-scoped advisory lock, so replicas take turns; SQLite: the
+//!   file's write lock) and reads the chain head from the database. Nothing about the chain
+//!   lives in memory between batches, so several replicas append to one chain.
+//! - **The database refuses a fork** even if that locking were bypassed: the sequence is the
+//!   primary key and `previous_hash` is unique, so two events can neither take the same place
+//!   nor follow the same predecessor. A writer that loses such a race retries its batch from
+//!   the new head. The table also refuses updates and deletes.
+//! - **The hash covers every field**: the SHA-256 of the RFC 8785 canonical JSON of the event
+//!   type, actor, resource type and id, action, metadata, timestamp, sequence and previous
+//!   hash. [`AuditLog::verify`] recomputes every hash, so editing any column of any event, or
+//!   removing one, shows at that event. (Removing the newest events leaves a shorter chain
+//!   that is still valid; an anchor kept elsewhere, such as a signed head, is what catches
+//!   that.)
+//!
+//! The metadata column holds the canonical JSON text itself, the exact bytes the hash covers,
+//! so verification also refuses a metadata text that is not in canonical form: even an edit
+//! that keeps the JSON value (reordered keys, added spaces) is reported.
+
+mod writer;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::canonical::{canonical_bytes, sha256_hex};
+use crate::db::{Backend, Db, Record, on_pool};
+use crate::error::ApiError;
+
+/// The `previous_hash` of the first event of a chain: 64 zeros.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// How many commits may wait for the writer before [`AuditLog::commit`] waits to enqueue.
+const INBOX_CAPACITY: usize = 1024;
+
+/// How many stored events [`AuditLog::verify`] reads per query.
+const VERIFY_PAGE: i64 = 1000;
+
+/// The columns of `audit_events`, in the order [`StoredEvent`] names them.
+const COLUMNS: &str = "sequence, event_type, actor, resource_type, resource_id, action, \
+                       metadata, timestamp, previous_hash, event_hash";
+
+/// The words that mark a [`RecordOp::Replace`] refused because the record changed after the
+/// caller read it; [`is_stale_read`] looks for them.
+const STALE_READ: &str = "changed concurrently";
+
+/// Whether `err` is a commit refused only because a record it replaces changed (or went away)
+/// after the caller read it. Such a write may be planned again from a fresh read and
+/// committed again; any other error would recur.
+pub fn is_stale_read(err: &ApiError) -> bool {
+    matches!(err, ApiError::Conflict(message) if message.contains(STALE_READ))
+}
+
+/// What a write says about itself; the writer adds its place in the chain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditDraft {
+    /// What happened, such as `entity.created`.
+    pub event_type: String,
+    /// Who did it: a DID, a token's subject, or the zone itself.
+    pub actor: String,
+    /// The kind of thing it happened to, such as `entity`.
+    pub resource_type: String,
+    /// Which one.
+    pub resource_id: String,
+    /// The operation, such as `create`.
+    pub action: String,
+    /// Anything else worth keeping. Stored (and returned) in RFC 8785 canonical form: keys
+    /// sorted, numbers written as ECMAScript writes them. An integer beyond 2^53 has no exact
+    /// canonical form, so the commit refuses it; such values belong in strings.
+    pub metadata: Value,
+}
+
+/// One event of the chain, as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Its place in the chain: 1 for the first event, then one more for each event.
+    pub sequence: i64,
+    pub event_type: String,
+    pub actor: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub action: String,
+    pub metadata: Value,
+    /// When the writer sealed it: RFC 3339, UTC, milliseconds.
+    pub timestamp: String,
+    /// The `event_hash` of the event before it, or [`GENESIS_HASH`] for the first.
+    pub previous_hash: String,
+    /// The SHA-256, in lowercase hex, of the canonical JSON of all the fields above.
+    pub event_hash: String,
+}
+
+impl AuditEvent {
+    /// The hash this event should carry: lowercase hex SHA-256 over the RFC 8785 canonical
+    /// JSON of an object holding every field except `event_hash` itself.
+    ///
+    /// This is the one definition of the chain's hash; the writer seals with it and
+    /// verification checks with it, and anyone holding an exported event can recompute it.
+    pub fn computed_hash(&self) -> Result<String, ApiError> {
+        let covered = json!({
+            "sequence": self.sequence,
+            "event_type": self.event_type,
+            "actor": self.actor,
+            "resource_type": self.resource_type,
+            "resource_id": self.resource_id,
+            "action": self.action,
+            "metadata": self.metadata,
+            "timestamp": self.timestamp,
+            "previous_hash": self.previous_hash,
+        });
+        Ok(sha256_hex(&canonical_bytes(&covered)?))
+    }
+}
+
+/// One change to the document store, made as part of a [`WriteUnit`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecordOp {
+    /// Stores a new record. If the collection already holds that id, the unit fails with
+    /// [`ApiError::Conflict`].
+    Insert {
+        collection: String,
+        id: String,
+        record: Record,
+    },
+    /// Replaces a record's body, only if its version is still `expected_version` (as read by
+    /// [`Db::get_versioned`]). If it changed, or the record is gone, the unit fails with
+    /// [`ApiError::Conflict`] ("changed concurrently"), and the caller may read again and
+    /// retry.
+    Replace {
+        collection: String,
+        id: String,
+        record: Record,
+        expected_version: i64,
+    },
+    /// Removes a record. If there is none, the unit fails with [`ApiError::NotFound`].
+    Delete { collection: String, id: String },
+}
+
+/// A write of the zone: its record changes and its audit event, committed all together or
+/// not at all.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WriteUnit {
+    /// Applied in order. May be empty, for an event that changes no record.
+    pub ops: Vec<RecordOp>,
+    pub audit: AuditDraft,
+}
+
+/// The outcome of [`AuditLog::verify`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainReport {
+    /// Every event checked out: sequences run 1, 2, 3, ... without a gap, the first event
+    /// follows the genesis hash, each follows its predecessor's hash, and each stored hash
+    /// is the hash of its stored fields.
+    pub valid: bool,
+    /// How many events the chain holds.
+    pub events: u64,
+    /// The first sequence number at which the chain breaks: the event whose fields, hash or
+    /// link do not check out, or the number that is missing.
+    pub first_invalid_sequence: Option<i64>,
+}
+
+/// A handle to the zone's audit log; cheap to clone.
+///
+/// [`AuditLog::start`] spawns the writer task. The task runs while any handle exists and
+/// stops, after answering every commit already handed to it, once the last handle is
+/// dropped.
+#[derive(Clone)]
+pub struct AuditLog {
+    inbox: mpsc::Sender<writer::Job>,
+    db: Db,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditLog {
+    /// Starts the writer task on the current Tokio runtime and returns a handle to it.
+    ///
+    /// One zone process runs one writer (build it once, in `build_state`, and clone the
+    /// handle); replicas each run their own, and the database orders their batches.
+    pub fn start(db: Db) -> AuditLog {
+        let (inbox, outbox) = mpsc::channel(INBOX_CAPACITY);
+        tokio::spawn(writer::run(db.clone(), outbox));
+        AuditLog { inbox, db }
+    }
+
+    /// Applies the unit's record changes and appends its audit event, in one transaction.
+    ///
+    /// Returns the event as stored. When a change cannot be made (a duplicate insert, a
+    /// stale replace, a missing delete), nothing of the unit is written and its error comes
+    /// back; other writes batched with it are not affected. Once handed to the writer, the
+    /// unit is committed even if the caller stops waiting.
+    pub async fn commit(&self, unit: WriteUnit) -> Result<AuditEvent, ApiError> {
+        let prepared = writer::Prepared::new(unit)?;
+        let (reply, answer) = oneshot::channel();
+        let stopped =
+            || ApiError::ServiceUnavailable("the audit log writer has stopped; try again".into());
+        self.inbox
+            .send(writer::Job { prepared, reply })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Events in sequence order, optionally only those of one resource type and/or id,
+    /// skipping `offset` and returning at most `limit`.
+    pub async fn events(
+        &self,
+        resource_type: Option<&str>,
+        resource_id: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<AuditEvent>, ApiError> {
+        let mut binds = Vec::new();
+        let mut conditions = Vec::new();
+        for (column, value) in [
+            ("resource_type", resource_type),
+            ("resource_id", resource_id),
+        ] {
+            if let Some(value) = value {
+                binds.push(value);
+                conditions.push(format!("{column} = ${}", binds.len()));
+            }
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_events {filter} ORDER BY sequence LIMIT ${} OFFSET ${}",
+            binds.len() + 1,
+            binds.len() + 2
+        );
+        // SQL takes signed 64-bit limits; anything larger means "all".
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let rows = on_pool!(self.db, pool => {
+            let mut query = sqlx::query_as::<_, StoredEvent>(&sql);
+            for value in &binds {
+                query = query.bind(*value);
+            }
+            query.bind(limit).bind(offset).fetch_all(pool).await
+        })?;
+        rows.into_iter().map(StoredEvent::into_event).collect()
+    }
+
+    /// Walks the whole chain in sequence order and recomputes every hash.
+    ///
+    /// Reads one consistent snapshot, so events appended meanwhile are simply not part of
+    /// this report. A broken chain is a report with `valid: false`, not an error; errors are
+    /// failures to read.
+    pub async fn verify(&self) -> Result<ChainReport, ApiError> {
+        let backend = self.db.backend();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_events WHERE sequence > $1 ORDER BY sequence LIMIT $2"
+        );
+        let mut walk = ChainWalk::default();
+        on_pool!(self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            // PostgreSQL's default isolation takes a new snapshot per statement; SQLite's
+            // deferred transaction already reads one snapshot throughout.
+            if backend == Backend::Postgres {
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            // Pages by key rather than by offset: each page starts after the last sequence
+            // seen, so the walk costs one index range scan per page whatever the length.
+            let mut after = 0_i64;
+            loop {
+                let page = sqlx::query_as::<_, StoredEvent>(&sql)
+                    .bind(after)
+                    .bind(VERIFY_PAGE)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let Some(last) = page.last() else { break };
+                after = last.sequence;
+                for row in &page {
+                    walk.step(row);
+                }
+            }
+            tx.commit().await
+        }
+        .await)?;
+        Ok(walk.report())
+    }
+}
+
+/// The state of [`AuditLog::verify`]'s walk: what the next event must look like.
+struct ChainWalk {
+    events: u64,
+    expected_sequence: i64,
+    expected_previous: String,
+    first_invalid: Option<i64>,
+}
+
+impl Default for ChainWalk {
+    fn default() -> Self {
+        ChainWalk {
+            events: 0,
+            expected_sequence: 1,
+            expected_previous: GENESIS_HASH.to_owned(),
+            first_invalid: None,
+        }
+    }
+}
+
+impl ChainWalk {
+    /// Checks the next stored event. After the first break the rest are only counted: the
+    /// links beyond it are meaningless.
+    fn step(&mut self, row: &StoredEvent) {
+        self.events += 1;
+        if self.first_invalid.is_some() {
+            return;
+        }
+        if row.sequence != self.expected_sequence
+            || row.previous_hash != self.expected_previous
+            || !row.seals_itself()
+        {
+            // A sequence that skips ahead means the expected one is missing (or was
+            // renumbered), so the break is reported at the number that should be there.
+            self.first_invalid = Some(self.expected_sequence);
+            return;
+        }
+        self.expected_sequence += 1;
+        self.expected_previous.clone_from(&row.event_hash);
+    }
+
+    fn report(self) -> ChainReport {
+        ChainReport {
+            valid: self.first_invalid.is_none(),
+            events: self.events,
+            first_invalid_sequence: self.first_invalid,
+        }
+    }
+}
+
+/// One row of `audit_events`, with the metadata still as stored text.
+#[derive(sqlx::FromRow)]
+struct StoredEvent {
+    sequence: i64,
+    event_type: String,
+    actor: String,
+    resource_type: String,
+    resource_id: String,
+    action: String,
+    metadata: String,
+    timestamp: String,
+    previous_hash: String,
+    event_hash: String,
+}
+
+impl StoredEvent {
+    /// Whether the stored hash is the hash of the stored fields, and the metadata text is
+    /// the canonical text of its own value (so that the hash covers those exact bytes).
+    fn seals_itself(&self) -> bool {
+        let Ok(metadata) = serde_json::from_str::<Value>(&self.metadata) else {
+            return false;
+        };
+        let canonical = canonical_bytes(&metadata);
+        if canonical.as_deref().ok() != Some(self.metadata.as_bytes()) {
+            return false;
+        }
+        let event = self.to_event(metadata);
+        event
+            .computed_hash()
+            .is_ok_and(|hash| hash == self.event_hash)
+    }
+
+    fn into_event(self) -> Result<AuditEvent, ApiError> {
+        let metadata = serde_json::from_str(&self.metadata).map_err(|err| {
+            ApiError::Internal(format!(
+                "audit event {} holds metadata that is not JSON: {err}",
+                self.sequence
+            ))
+        })?;
+        Ok(self.to_event(metadata))
+    }
+
+    fn to_event(&self, metadata: Value) -> AuditEvent {
+        AuditEvent {
+            sequence: self.sequence,
+            event_type: self.event_type.clone(),
+            actor: self.actor.clone(),
+            resource_type: self.resource_type.clone(),
+            resource_id: self.resource_id.clone(),
+            action: self.action.clone(),
+            metadata,
+            timestamp: self.timestamp.clone(),
+            previous_hash: self.previous_hash.clone(),
+            event_hash: self.event_hash.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

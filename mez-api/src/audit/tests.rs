@@ -1,0 +1,2 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! placeholder

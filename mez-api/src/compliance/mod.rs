@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! Compliance: which domains apply where, sanctions screening, and the evaluation every
+//! orchestrated write runs before and after its Mass operation.
+//!
+//! The facts (the 20 domains, the hard-block domains, the categories, the per-jurisdiction
+//! domain sets and the currency table) live in the spec; the code generator emits them as a
+//! [`ComplianceRules`] static, and this module only reads them. The parts:
+//!
+//! - [`state`]: the five [`ComplianceState`]s and their lattice (meet = the worse of two);
+//! - [`rules`]: [`ComplianceRules::applicable`] (case-insensitive, sub-zones inherit their
+//!   parent, unknown jurisdictions fail closed to every domain) and
+//!   [`ComplianceRules::jurisdiction_for_currency`];
+//! - [`sanctions`]: the [`SanctionsList`] loaded at start-up and its exact, folded matching;
+//! - [`evaluate`](mod@evaluate): [`evaluate()`], which gives every domain a state, and the
+//!   [`ComplianceSummary`] the envelope carries, with its [`tensor_commitment`].
+//!
+//! Unlike the earlier implementation, whose evaluation could never block, a sanctions hit
+//! here makes `sanctions` non-compliant and fills `hard_blocks`, which the pipeline turns
+//! into a refusal. Domains the zone has no evidence for stay `pending`; see [`evaluate()`].
+
+pub mod evaluate;
+pub mod rules;
+pub mod sanctions;
+pub mod state;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+
+pub use evaluate::{
+    COMMITMENT_SCHEMA_VERSION, ComplianceSummary, SANCTIONS_DOMAIN, evaluate, tensor_commitment,
+};
+pub use rules::{ComplianceRules, UNKNOWN_JURISDICTION};
+pub use sanctions::{SanctionsError, SanctionsHit, SanctionsList, fold_name};
+pub use state::ComplianceState;

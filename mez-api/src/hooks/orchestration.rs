@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! Mass hooks of the `/v1` surface: operations that take more than one Mass call.
+//!
+//! Each runs over a [`MassCall`], so it is the same code in both modes: a sovereign zone plans
+//! the calls against its own store (committed together with the attestation and audit event),
+//! a proxy zone sends them upstream. They fix the earlier implementation's shortcuts
+//! (reference §12.16, §12.21): an account is opened in the entity's own treasury (found or
+//! created, never the entity id passed as a treasury id), a payment must come from an
+//! existing account in its currency, and it records its withholding tax event against the
+//! account's real entity.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::db::Record;
+use crate::error::ApiError;
+use crate::pipeline::MassCall;
+use crate::runtime::ops::CallArgs;
+
+fn text<'r>(request: &'r Record, key: &str) -> Option<&'r str> {
+    request.get(key).and_then(Value::as_str)
+}
+
+fn required<'r>(request: &'r Record, key: &str) -> Result<&'r str, ApiError> {
+    text(request, key).ok_or_else(|| ApiError::field(key, "is required"))
+}
+
+/// Calls a route that takes its input from the query string.
+async fn call_with_query(
+    mass: &mut MassCall<'_>,
+    method: &str,
+    path: &str,
+    query: BTreeMap<String, String>,
+) -> Result<Value, ApiError> {
+    let index = crate::surface::ROUTES
+        .iter()
+        .position(|r| r.method == method && r.path == path)
+        .ok_or_else(|| ApiError::internal(format!("no direct route {method} {path}")))?;
+    mass.call_index(
+        index,
+        CallArgs {
+            query,
+            ..CallArgs::default()
+        },
+    )
+    .await
+}
+
+/// `POST /v1/fiscal/accounts`: an account in the entity's treasury, creating the treasury on
+/// the entity's first account.
+pub async fn open_account(mass: &mut MassCall<'_>, request: &Record) -> Result<Value, ApiError> {
+    let entity_id = required(request, "entity_id")?;
+    let organization = mass.organization(entity_id).await?.ok_or_else(|| {
+        ApiError::field("entity_id", "does not reference an existing organization")
+    })?;
+    let treasury = match mass
+        .call(
+            "GET",
+            "/treasury-info/api/v1/treasury/entity/{entityId}",
+            &[entity_id],
+            None,
+        )
+        .await
+    {
+        Ok(treasury) => treasury,
+        Err(ApiError::NotFound(_)) => {
+            let body = json!({
+                "entityId": entity_id,
+                "entityName": organization.get("name").cloned().unwrap_or(Value::Null),
+                "context": "MASS",
+            });
+            mass.call(
+                "POST",
+                "/treasury-info/api/v1/treasury/create",
+                &[],
+                Some(body),
+            )
+            .await?
+        }
+        Err(err) => return Err(err),
+    };
+    let treasury_id = treasury
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::internal("a treasury without an id"))?;
+    let mut query = BTreeMap::new();
+    query.insert("treasuryId".to_string(), treasury_id.to_string());
+    query.insert(
+        "idempotencyKey".to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    query.insert(
+        "name".to_string(),
+        required(request, "account_type")?.to_string(),
+    );
+    query.insert(
+        "currency".to_string(),
+        required(request, "currency")?.to_string(),
+    );
+    call_with_query(mass, "POST", "/treasury-info/api/v1/account/create", query).await
+}
+
+/// The Pakistani fiscal year (July to June) a date falls in: `2025-2026`.
+pub fn fiscal_year(year: i32, month: u8) -> String {
+    if month >= 7 {
+        format!("{year}-{}", year + 1)
+    } else {
+        format!("{}-{year}", year - 1)
+    }
+}
+
+/// `POST /v1/fiscal/payments`: a payment from an existing account in its own currency, and
+/// the withholding tax event it gives rise to for the account's entity.
+pub async fn initiate_payment(
+    mass: &mut MassCall<'_>,
+    request: &Record,
+) -> Result<Value, ApiError> {
+    let account_id = required(request, "from_account_id")?;
+    let account = match mass
+        .call(
+            "GET",
+            "/treasury-info/api/v1/account/{id}",
+            &[account_id],
+            None,
+        )
+        .await
+    {
+        Ok(account) => account,
+        Err(ApiError::NotFound(_)) => {
+            return Err(ApiError::field(
+                "from_account_id",
+                "does not reference an existing account",
+            ));
+        }
+        Err(err) => return Err(err),
+    };
+    let currency = required(request, "currency")?;
+    if let Some(own) = account.get("currency").and_then(Value::as_str) {
+        if !own.eq_ignore_ascii_case(currency) {
+            return Err(ApiError::field(
+                "currency",
+                format!("does not match the account's currency ({own})"),
+            ));
+        }
+    }
+    let amount = required(request, "amount")?;
+    let payment = mass
+        .call(
+            "POST",
+            "/treasury-info/api/v1/transaction/create/payment",
+            &[],
+            Some(json!({
+                "sourceAccountId": account_id,
+                "amount": amount,
+                "currency": currency,
+                "reference": request.get("reference").cloned().unwrap_or(Value::Null),
+            })),
+        )
+        .await?;
+    let Some(entity_id) = account.get("entityId").and_then(Value::as_str) else {
+        return Err(ApiError::Conflict(format!(
+            "account {account_id} belongs to no entity, so its payment's tax cannot be recorded"
+        )));
+    };
+    let withholding = mass
+        .call(
+            "POST",
+            "/treasury-info/api/v1/withholding/compute",
+            &[],
+            Some(json!({
+                "entity_id": entity_id,
+                "transaction_amount": amount,
+                "currency": currency,
+                "transaction_type": "payment_for_goods",
+                "ntn": request.get("ntn").cloned().unwrap_or(Value::Null),
+            })),
+        )
+        .await?;
+    let today = time::OffsetDateTime::now_utc();
+    mass.call(
+        "POST",
+        "/treasury-info/api/v1/tax-events",
+        &[],
+        Some(json!({
+            "entity_id": entity_id,
+            "event_type": "WITHHOLDING_AT_SOURCE",
+            "amount": withholding.get("withholding_amount").cloned().unwrap_or(json!("0.00")),
+            "currency": currency,
+            "tax_year": fiscal_year(today.year(), u8::from(today.month())),
+            "source_transaction_id": payment.get("id").cloned().unwrap_or(Value::Null),
+            "details": { "withholding": withholding },
+        })),
+    )
+    .await?;
+    Ok(payment)
+}
+
+/// `POST /v1/identity/verify`: the check the first linked id asks for (CNIC or NTN).
+pub async fn verify_identity(mass: &mut MassCall<'_>, request: &Record) -> Result<Value, ApiError> {
+    let first = request
+        .get("linked_ids")
+        .and_then(Value::as_array)
+        .and_then(|ids| ids.first())
+        .ok_or_else(|| {
+            ApiError::field("linked_ids", "must hold at least one {id_type, id_value}")
+        })?;
+    let id_type = first
+        .get("id_type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let id_value = first
+        .get("id_value")
+        .and_then(Value::as_str)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ApiError::field("linked_ids[0].id_value", "must be a non-empty string"))?;
+    let name = request.get("full_name").cloned().unwrap_or(Value::Null);
+    let entity_id = request.get("entity_id").cloned().unwrap_or(Value::Null);
+    match id_type.to_ascii_uppercase().as_str() {
+        "CNIC" => {
+            mass.call(
+                "POST",
+                "/organization-info/api/v1/identity/cnic/verify",
+                &[],
+                Some(json!({ "cnic": id_value, "full_name": name, "entity_id": entity_id })),
+            )
+            .await
+        }
+        "NTN" => {
+            mass.call(
+                "POST",
+                "/organization-info/api/v1/identity/ntn/verify",
+                &[],
+                Some(json!({ "ntn": id_value, "entity_name": name, "entity_id": entity_id })),
+            )
+            .await
+        }
+        other => Err(ApiError::field(
+            "linked_ids[0].id_type",
+            format!("unsupported identity type {other:?} (supported: CNIC, NTN)"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fiscal_year;
+
+    #[test]
+    fn fiscal_years_run_july_to_june() {
+        assert_eq!(fiscal_year(2025, 7), "2025-2026");
+        assert_eq!(fiscal_year(2026, 6), "2025-2026");
+        assert_eq!(fiscal_year(2026, 1), "2025-2026");
+    }
+}
