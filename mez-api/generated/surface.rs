@@ -2013,6 +2013,8 @@ pub mod data {
 pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     crate::runtime::model::RouteInfo {
         service: "consent-info",
+        url_env: Some("MASS_CONSENT_INFO_URL"),
+        example: None,
         method: "POST",
         path: "/consent-info/api/v1/consents",
         op: "create",
@@ -2025,6 +2027,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "consent-info",
+        url_env: Some("MASS_CONSENT_INFO_URL"),
+        example: Some("{\"id\":\"$consent\"}"),
         method: "POST",
         path: "/consent-info/api/v1/consents/approve/{id}",
         op: "hook",
@@ -2037,6 +2041,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "consent-info",
+        url_env: Some("MASS_CONSENT_INFO_URL"),
+        example: Some("{\"id\":\"$consent\"}"),
         method: "POST",
         path: "/consent-info/api/v1/consents/reject/{id}",
         op: "hook",
@@ -2049,6 +2055,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "consent-info",
+        url_env: Some("MASS_CONSENT_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/consent-info/api/v1/consents/organization/{organizationId}",
         op: "list_by",
@@ -2061,6 +2069,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "consent-info",
+        url_env: Some("MASS_CONSENT_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/consent-info/api/v1/consents/{id}",
         op: "get",
@@ -2073,6 +2083,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "consent-info",
+        url_env: Some("MASS_CONSENT_INFO_URL"),
+        example: None,
         method: "DELETE",
         path: "/consent-info/api/v1/consents/{id}",
         op: "transition",
@@ -2085,6 +2097,10 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "consent-info",
+        url_env: Some("MASS_CONSENT_INFO_URL"),
+        example: Some(
+            "{\"organizationId\":\"$entity\",\"authorizedShares\":1000000,\"shareholders\":[{\"email\":\"founder@example.com\",\"shares\":600000}]}",
+        ),
         method: "POST",
         path: "/consent-info/api/v1/capTables",
         op: "create",
@@ -2097,6 +2113,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "consent-info",
+        url_env: Some("MASS_CONSENT_INFO_URL"),
+        example: Some("{\"organizationId\":\"$cap_table.organizationId\"}"),
         method: "GET",
         path: "/consent-info/api/v1/capTables/organization/{organizationId}",
         op: "get_by",
@@ -2109,6 +2127,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "consent-info",
+        url_env: Some("MASS_CONSENT_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/consent-info/api/v1/capTables/{id}",
         op: "get",
@@ -2121,6 +2141,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "consent-info",
+        url_env: Some("MASS_CONSENT_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/consent-info/api/v1/shareClasses/organization/{organizationId}",
         op: "hook",
@@ -2133,6 +2155,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "consent-info",
+        url_env: Some("MASS_CONSENT_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/consent-info/api/v1/shareholders/organization/{organizationId}",
         op: "list_by",
@@ -2145,6 +2169,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "consent-info",
+        url_env: Some("MASS_CONSENT_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/consent-info/api/v1/identities",
         op: "list",
@@ -2157,6 +2183,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "consent-info",
+        url_env: Some("MASS_CONSENT_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/consent-info/api/v1/identities/{id}",
         op: "get",
@@ -2169,6 +2197,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "investment-info",
+        url_env: Some("MASS_INVESTMENT_INFO_URL"),
+        example: None,
         method: "POST",
         path: "/investment-info/api/v1/investment",
         op: "create",
@@ -2181,6 +2211,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "investment-info",
+        url_env: Some("MASS_INVESTMENT_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/investment-info/api/v1/investment/{id}",
         op: "get",
@@ -2193,6 +2225,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
         method: "POST",
         path: "/organization-info/api/v1/organization/create",
         op: "create",
@@ -2205,6 +2239,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
         method: "POST",
         path: "/organization-info/api/v1/organization/search",
         op: "search",
@@ -2217,6 +2253,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/organization-info/api/v1/organization/supported-jurisdictions",
         op: "static",
@@ -2229,6 +2267,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/organization-info/api/v1/organization/{id}",
         op: "get",
@@ -2241,6 +2281,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
         method: "PUT",
         path: "/organization-info/api/v1/organization/{id}",
         op: "update",
@@ -2253,6 +2295,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
         method: "DELETE",
         path: "/organization-info/api/v1/organization/{id}",
         op: "delete",
@@ -2265,6 +2309,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/organization-info/api/v1/organization",
         op: "list",
@@ -2277,6 +2323,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/organization-info/api/v1/membership/{organizationId}/members",
         op: "list_by",
@@ -2289,6 +2337,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/organization-info/api/v1/board/{organizationId}",
         op: "list_by",
@@ -2301,6 +2351,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: Some("{\"cnic\":\"12345-1234567-1\",\"full_name\":\"Ali Khan\"}"),
         method: "POST",
         path: "/organization-info/api/v1/identity/cnic/verify",
         op: "hook",
@@ -2313,6 +2365,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: Some("{\"ntn\":\"1234567\",\"entity_name\":\"Parity Trading Ltd\"}"),
         method: "POST",
         path: "/organization-info/api/v1/identity/ntn/verify",
         op: "hook",
@@ -2325,6 +2379,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "templating-engine",
+        url_env: Some("MASS_TEMPLATING_URL"),
+        example: None,
         method: "POST",
         path: "/templating-engine/api/v1/template/sign",
         op: "create",
@@ -2337,6 +2393,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "templating-engine",
+        url_env: Some("MASS_TEMPLATING_URL"),
+        example: None,
         method: "GET",
         path: "/templating-engine/api/v1/template/available",
         op: "static",
@@ -2349,6 +2407,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "templating-engine",
+        url_env: Some("MASS_TEMPLATING_URL"),
+        example: Some("{\"id\":\"tpl-sha-001\"}"),
         method: "GET",
         path: "/templating-engine/api/v1/template/{id}",
         op: "static",
@@ -2361,6 +2421,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "templating-engine",
+        url_env: Some("MASS_TEMPLATING_URL"),
+        example: None,
         method: "GET",
         path: "/templating-engine/api/v1/submission/{id}",
         op: "get",
@@ -2373,6 +2435,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "treasury-info",
+        url_env: Some("MASS_TREASURY_INFO_URL"),
+        example: None,
         method: "POST",
         path: "/treasury-info/api/v1/treasury/create",
         op: "create",
@@ -2385,6 +2449,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "treasury-info",
+        url_env: Some("MASS_TREASURY_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/treasury-info/api/v1/treasury/{id}",
         op: "get",
@@ -2397,6 +2463,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "treasury-info",
+        url_env: Some("MASS_TREASURY_INFO_URL"),
+        example: Some("{\"entityId\":\"$account.entityId\"}"),
         method: "GET",
         path: "/treasury-info/api/v1/treasury/entity/{entityId}",
         op: "get_by",
@@ -2409,6 +2477,10 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "treasury-info",
+        url_env: Some("MASS_TREASURY_INFO_URL"),
+        example: Some(
+            "{\"treasuryId\":\"$account.treasuryId\",\"idempotencyKey\":\"parity-account-1\",\"name\":\"Payroll\",\"currency\":\"PKR\"}",
+        ),
         method: "POST",
         path: "/treasury-info/api/v1/account/create",
         op: "create",
@@ -2421,6 +2493,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "treasury-info",
+        url_env: Some("MASS_TREASURY_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/treasury-info/api/v1/account/{id}",
         op: "get",
@@ -2433,6 +2507,10 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "treasury-info",
+        url_env: Some("MASS_TREASURY_INFO_URL"),
+        example: Some(
+            "{\"sourceAccountId\":\"$account\",\"amount\":\"10.00\",\"currency\":\"PKR\",\"reference\":\"parity\"}",
+        ),
         method: "POST",
         path: "/treasury-info/api/v1/transaction/create/payment",
         op: "create",
@@ -2445,6 +2523,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "treasury-info",
+        url_env: Some("MASS_TREASURY_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/treasury-info/api/v1/transaction/{id}",
         op: "get",
@@ -2457,6 +2537,10 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "treasury-info",
+        url_env: Some("MASS_TREASURY_INFO_URL"),
+        example: Some(
+            "{\"entity_id\":\"$entity\",\"event_type\":\"TAX_PAYMENT\",\"amount\":\"10.00\",\"tax_year\":\"2025-2026\"}",
+        ),
         method: "POST",
         path: "/treasury-info/api/v1/tax-events",
         op: "create",
@@ -2469,6 +2553,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "treasury-info",
+        url_env: Some("MASS_TREASURY_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/treasury-info/api/v1/tax-events",
         op: "list",
@@ -2481,6 +2567,10 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "treasury-info",
+        url_env: Some("MASS_TREASURY_INFO_URL"),
+        example: Some(
+            "{\"entity_id\":\"$entity\",\"transaction_amount\":\"100000.00\",\"ntn\":\"1234567\"}",
+        ),
         method: "POST",
         path: "/treasury-info/api/v1/withholding/compute",
         op: "hook",
@@ -2493,6 +2583,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     },
     crate::runtime::model::RouteInfo {
         service: "zone",
+        url_env: None,
+        example: None,
         method: "GET",
         path: "/health",
         op: "static",
@@ -2746,6 +2838,7 @@ pub static COMPLIANCE: crate::compliance::ComplianceRules = crate::compliance::C
 /// Every orchestrated `/v1` route of the spec.
 pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
     crate::runtime::model::V1Route {
+        example: Some("{}"),
         method: "GET",
         path: "/v1/entities",
         request: None,
@@ -2767,6 +2860,9 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        example: Some(
+            "{\"entity_type\":\"llc\",\"legal_name\":\"Parity Trading Ltd\",\"jurisdiction_id\":\"pk\",\"beneficial_owners\":[{\"name\":\"Ali Khan\",\"ownership_percentage\":\"60\"}]}",
+        ),
         method: "POST",
         path: "/v1/entities",
         request: Some(&models::CREATE_ENTITY_REQUEST),
@@ -2795,6 +2891,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        example: Some("{\"id\":\"$entity\"}"),
         method: "GET",
         path: "/v1/entities/{id}",
         request: None,
@@ -2816,6 +2913,9 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        example: Some(
+            "{\"id\":\"$entity\",\"legal_name\":\"Parity Trading Renamed Ltd\",\"tags\":[\"renamed\"]}",
+        ),
         method: "PUT",
         path: "/v1/entities/{id}",
         request: Some(&models::UPDATE_ENTITY_REQUEST),
@@ -2844,6 +2944,9 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        example: Some(
+            "{\"entity_id\":\"$entity\",\"share_classes\":[{\"name\":\"Common\",\"authorized_shares\":1000000,\"issued_shares\":250000,\"par_value\":\"1.00\",\"voting_rights\":true}]}",
+        ),
         method: "POST",
         path: "/v1/ownership/cap-tables",
         request: Some(&models::CREATE_CAP_TABLE_REQUEST),
@@ -2872,6 +2975,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        example: Some("{\"id\":\"$cap_table\"}"),
         method: "GET",
         path: "/v1/ownership/cap-tables/{id}",
         request: None,
@@ -2893,6 +2997,9 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        example: Some(
+            "{\"entity_id\":\"$entity\",\"account_type\":\"operating\",\"currency\":\"PKR\"}",
+        ),
         method: "POST",
         path: "/v1/fiscal/accounts",
         request: Some(&models::CREATE_ACCOUNT_REQUEST),
@@ -2916,6 +3023,9 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        example: Some(
+            "{\"from_account_id\":\"$account\",\"amount\":\"50000.00\",\"currency\":\"PKR\",\"reference\":\"invoice-1\",\"ntn\":\"1234567\"}",
+        ),
         method: "POST",
         path: "/v1/fiscal/payments",
         request: Some(&models::CREATE_PAYMENT_REQUEST),
@@ -2943,6 +3053,9 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        example: Some(
+            "{\"identity_type\":\"individual\",\"linked_ids\":[{\"id_type\":\"CNIC\",\"id_value\":\"12345-1234567-1\"}],\"full_name\":\"Ali Khan\",\"entity_id\":\"$entity\"}",
+        ),
         method: "POST",
         path: "/v1/identity/verify",
         request: Some(&models::VERIFY_IDENTITY_REQUEST),
@@ -2966,6 +3079,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        example: Some("{\"id\":\"$identity\"}"),
         method: "GET",
         path: "/v1/identity/{id}",
         request: None,
@@ -2987,6 +3101,9 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        example: Some(
+            "{\"cnic\":\"12345-1234567-1\",\"full_name\":\"Ali Khan\",\"entity_id\":\"$entity\"}",
+        ),
         method: "POST",
         path: "/v1/identity/cnic/verify",
         request: Some(&models::CNIC_CHECK_REQUEST),
@@ -3015,6 +3132,9 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        example: Some(
+            "{\"ntn\":\"1234567\",\"entity_name\":\"Parity Trading Ltd\",\"entity_id\":\"$entity\"}",
+        ),
         method: "POST",
         path: "/v1/identity/ntn/verify",
         request: Some(&models::NTN_CHECK_REQUEST),
@@ -3043,6 +3163,9 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        example: Some(
+            "{\"consent_type\":\"EQUITY_OFFER\",\"description\":\"Seed round\",\"parties\":[{\"entity_id\":\"$entity\",\"role\":\"issuer\"}],\"num_votes_required\":1}",
+        ),
         method: "POST",
         path: "/v1/consent",
         request: Some(&models::CREATE_CONSENT_REQUEST),
@@ -3071,6 +3194,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        example: Some("{\"id\":\"$consent\"}"),
         method: "GET",
         path: "/v1/consent/{id}",
         request: None,
@@ -3154,6 +3278,7 @@ mod v1 {
             params: vec![],
             query,
             body: None,
+            idempotency_key: None,
         };
         crate::pipeline::run(&state, &V1_ROUTES[0], args).await
     }
@@ -3167,6 +3292,7 @@ mod v1 {
             params: vec![],
             query,
             body: Some(body),
+            idempotency_key: None,
         };
         crate::pipeline::run(&state, &V1_ROUTES[1], args).await
     }
@@ -3180,6 +3306,7 @@ mod v1 {
             params: vec![id],
             query,
             body: None,
+            idempotency_key: None,
         };
         crate::pipeline::run(&state, &V1_ROUTES[2], args).await
     }
@@ -3194,6 +3321,7 @@ mod v1 {
             params: vec![id],
             query,
             body: Some(body),
+            idempotency_key: None,
         };
         crate::pipeline::run(&state, &V1_ROUTES[3], args).await
     }
@@ -3207,6 +3335,7 @@ mod v1 {
             params: vec![],
             query,
             body: Some(body),
+            idempotency_key: None,
         };
         crate::pipeline::run(&state, &V1_ROUTES[4], args).await
     }
@@ -3220,6 +3349,7 @@ mod v1 {
             params: vec![id],
             query,
             body: None,
+            idempotency_key: None,
         };
         crate::pipeline::run(&state, &V1_ROUTES[5], args).await
     }
@@ -3233,6 +3363,7 @@ mod v1 {
             params: vec![],
             query,
             body: Some(body),
+            idempotency_key: None,
         };
         crate::pipeline::run(&state, &V1_ROUTES[6], args).await
     }
@@ -3246,6 +3377,7 @@ mod v1 {
             params: vec![],
             query,
             body: Some(body),
+            idempotency_key: None,
         };
         crate::pipeline::run(&state, &V1_ROUTES[7], args).await
     }
@@ -3259,6 +3391,7 @@ mod v1 {
             params: vec![],
             query,
             body: Some(body),
+            idempotency_key: None,
         };
         crate::pipeline::run(&state, &V1_ROUTES[8], args).await
     }
@@ -3272,6 +3405,7 @@ mod v1 {
             params: vec![id],
             query,
             body: None,
+            idempotency_key: None,
         };
         crate::pipeline::run(&state, &V1_ROUTES[9], args).await
     }
@@ -3285,6 +3419,7 @@ mod v1 {
             params: vec![],
             query,
             body: Some(body),
+            idempotency_key: None,
         };
         crate::pipeline::run(&state, &V1_ROUTES[10], args).await
     }
@@ -3298,6 +3433,7 @@ mod v1 {
             params: vec![],
             query,
             body: Some(body),
+            idempotency_key: None,
         };
         crate::pipeline::run(&state, &V1_ROUTES[11], args).await
     }
@@ -3311,6 +3447,7 @@ mod v1 {
             params: vec![],
             query,
             body: Some(body),
+            idempotency_key: None,
         };
         crate::pipeline::run(&state, &V1_ROUTES[12], args).await
     }
@@ -3324,8 +3461,357 @@ mod v1 {
             params: vec![id],
             query,
             body: None,
+            idempotency_key: None,
         };
         crate::pipeline::run(&state, &V1_ROUTES[13], args).await
+    }
+}
+/// The typed Mass client: every direct route of the spec, answering its spec type.
+impl crate::client::MassClient {
+    /// `POST /consent-info/api/v1/consents` on the upstream.
+    pub async fn consent_info_post_consents(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Consent, crate::error::ApiError> {
+        self.call_typed(&ROUTES[0], args).await
+    }
+    /// `POST /consent-info/api/v1/consents/approve/{id}` on the upstream.
+    pub async fn consent_info_post_consents_approve_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        self.call_typed(&ROUTES[1], args).await
+    }
+    /// `POST /consent-info/api/v1/consents/reject/{id}` on the upstream.
+    pub async fn consent_info_post_consents_reject_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        self.call_typed(&ROUTES[2], args).await
+    }
+    /// `GET /consent-info/api/v1/consents/organization/{organizationId}` on the upstream.
+    pub async fn consent_info_get_consents_organization_organization_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<Vec<types::Consent>, crate::error::ApiError> {
+        self.call_typed(&ROUTES[3], args).await
+    }
+    /// `GET /consent-info/api/v1/consents/{id}` on the upstream.
+    pub async fn consent_info_get_consents_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Consent, crate::error::ApiError> {
+        self.call_typed(&ROUTES[4], args).await
+    }
+    /// `DELETE /consent-info/api/v1/consents/{id}` on the upstream.
+    pub async fn consent_info_delete_consents_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Consent, crate::error::ApiError> {
+        self.call_typed(&ROUTES[5], args).await
+    }
+    /// `POST /consent-info/api/v1/capTables` on the upstream.
+    pub async fn consent_info_post_cap_tables(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::CapTable, crate::error::ApiError> {
+        self.call_typed(&ROUTES[6], args).await
+    }
+    /// `GET /consent-info/api/v1/capTables/organization/{organizationId}` on the upstream.
+    pub async fn consent_info_get_cap_tables_organization_organization_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::CapTable, crate::error::ApiError> {
+        self.call_typed(&ROUTES[7], args).await
+    }
+    /// `GET /consent-info/api/v1/capTables/{id}` on the upstream.
+    pub async fn consent_info_get_cap_tables_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::CapTable, crate::error::ApiError> {
+        self.call_typed(&ROUTES[8], args).await
+    }
+    /// `GET /consent-info/api/v1/shareClasses/organization/{organizationId}` on the upstream.
+    pub async fn consent_info_get_share_classes_organization_organization_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        self.call_typed(&ROUTES[9], args).await
+    }
+    /// `GET /consent-info/api/v1/shareholders/organization/{organizationId}` on the upstream.
+    pub async fn consent_info_get_shareholders_organization_organization_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<Vec<types::Shareholder>, crate::error::ApiError> {
+        self.call_typed(&ROUTES[10], args).await
+    }
+    /// `GET /consent-info/api/v1/identities` on the upstream.
+    pub async fn consent_info_get_identities(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<Vec<types::Identity>, crate::error::ApiError> {
+        self.call_typed(&ROUTES[11], args).await
+    }
+    /// `GET /consent-info/api/v1/identities/{id}` on the upstream.
+    pub async fn consent_info_get_identities_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Identity, crate::error::ApiError> {
+        self.call_typed(&ROUTES[12], args).await
+    }
+    /// `POST /investment-info/api/v1/investment` on the upstream.
+    pub async fn investment_info_post_investment(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Investment, crate::error::ApiError> {
+        self.call_typed(&ROUTES[13], args).await
+    }
+    /// `GET /investment-info/api/v1/investment/{id}` on the upstream.
+    pub async fn investment_info_get_investment_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Investment, crate::error::ApiError> {
+        self.call_typed(&ROUTES[14], args).await
+    }
+    /// `POST /organization-info/api/v1/organization/create` on the upstream.
+    pub async fn organization_info_post_organization_create(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Organization, crate::error::ApiError> {
+        self.call_typed(&ROUTES[15], args).await
+    }
+    /// `POST /organization-info/api/v1/organization/search` on the upstream.
+    pub async fn organization_info_post_organization_search(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<
+        crate::runtime::model::SearchPage<types::Organization>,
+        crate::error::ApiError,
+    > {
+        self.call_typed(&ROUTES[16], args).await
+    }
+    /// `GET /organization-info/api/v1/organization/supported-jurisdictions` on the upstream.
+    pub async fn organization_info_get_organization_supported_jurisdictions(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        self.call_typed(&ROUTES[17], args).await
+    }
+    /// `GET /organization-info/api/v1/organization/{id}` on the upstream.
+    pub async fn organization_info_get_organization_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Organization, crate::error::ApiError> {
+        self.call_typed(&ROUTES[18], args).await
+    }
+    /// `PUT /organization-info/api/v1/organization/{id}` on the upstream.
+    pub async fn organization_info_put_organization_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Organization, crate::error::ApiError> {
+        self.call_typed(&ROUTES[19], args).await
+    }
+    /// `DELETE /organization-info/api/v1/organization/{id}` on the upstream.
+    pub async fn organization_info_delete_organization_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<(), crate::error::ApiError> {
+        self.call_typed(&ROUTES[20], args).await
+    }
+    /// `GET /organization-info/api/v1/organization` on the upstream.
+    pub async fn organization_info_get_organization(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<Vec<types::Organization>, crate::error::ApiError> {
+        self.call_typed(&ROUTES[21], args).await
+    }
+    /// `GET /organization-info/api/v1/membership/{organizationId}/members` on the upstream.
+    pub async fn organization_info_get_membership_organization_id_members(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<Vec<types::Member>, crate::error::ApiError> {
+        self.call_typed(&ROUTES[22], args).await
+    }
+    /// `GET /organization-info/api/v1/board/{organizationId}` on the upstream.
+    pub async fn organization_info_get_board_organization_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<Vec<types::BoardMember>, crate::error::ApiError> {
+        self.call_typed(&ROUTES[23], args).await
+    }
+    /// `POST /organization-info/api/v1/identity/cnic/verify` on the upstream.
+    pub async fn organization_info_post_identity_cnic_verify(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        self.call_typed(&ROUTES[24], args).await
+    }
+    /// `POST /organization-info/api/v1/identity/ntn/verify` on the upstream.
+    pub async fn organization_info_post_identity_ntn_verify(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        self.call_typed(&ROUTES[25], args).await
+    }
+    /// `POST /templating-engine/api/v1/template/sign` on the upstream.
+    pub async fn templating_engine_post_template_sign(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Submission, crate::error::ApiError> {
+        self.call_typed(&ROUTES[26], args).await
+    }
+    /// `GET /templating-engine/api/v1/template/available` on the upstream.
+    pub async fn templating_engine_get_template_available(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        self.call_typed(&ROUTES[27], args).await
+    }
+    /// `GET /templating-engine/api/v1/template/{id}` on the upstream.
+    pub async fn templating_engine_get_template_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        self.call_typed(&ROUTES[28], args).await
+    }
+    /// `GET /templating-engine/api/v1/submission/{id}` on the upstream.
+    pub async fn templating_engine_get_submission_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Submission, crate::error::ApiError> {
+        self.call_typed(&ROUTES[29], args).await
+    }
+    /// `POST /treasury-info/api/v1/treasury/create` on the upstream.
+    pub async fn treasury_info_post_treasury_create(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Treasury, crate::error::ApiError> {
+        self.call_typed(&ROUTES[30], args).await
+    }
+    /// `GET /treasury-info/api/v1/treasury/{id}` on the upstream.
+    pub async fn treasury_info_get_treasury_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Treasury, crate::error::ApiError> {
+        self.call_typed(&ROUTES[31], args).await
+    }
+    /// `GET /treasury-info/api/v1/treasury/entity/{entityId}` on the upstream.
+    pub async fn treasury_info_get_treasury_entity_entity_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Treasury, crate::error::ApiError> {
+        self.call_typed(&ROUTES[32], args).await
+    }
+    /// `POST /treasury-info/api/v1/account/create` on the upstream.
+    pub async fn treasury_info_post_account_create(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Account, crate::error::ApiError> {
+        self.call_typed(&ROUTES[33], args).await
+    }
+    /// `GET /treasury-info/api/v1/account/{id}` on the upstream.
+    pub async fn treasury_info_get_account_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Account, crate::error::ApiError> {
+        self.call_typed(&ROUTES[34], args).await
+    }
+    /// `POST /treasury-info/api/v1/transaction/create/payment` on the upstream.
+    pub async fn treasury_info_post_transaction_create_payment(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Transaction, crate::error::ApiError> {
+        self.call_typed(&ROUTES[35], args).await
+    }
+    /// `GET /treasury-info/api/v1/transaction/{id}` on the upstream.
+    pub async fn treasury_info_get_transaction_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Transaction, crate::error::ApiError> {
+        self.call_typed(&ROUTES[36], args).await
+    }
+    /// `POST /treasury-info/api/v1/tax-events` on the upstream.
+    pub async fn treasury_info_post_tax_events(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::TaxEvent, crate::error::ApiError> {
+        self.call_typed(&ROUTES[37], args).await
+    }
+    /// `GET /treasury-info/api/v1/tax-events` on the upstream.
+    pub async fn treasury_info_get_tax_events(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<Vec<types::TaxEvent>, crate::error::ApiError> {
+        self.call_typed(&ROUTES[38], args).await
+    }
+    /// `POST /treasury-info/api/v1/withholding/compute` on the upstream.
+    pub async fn treasury_info_post_withholding_compute(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        self.call_typed(&ROUTES[39], args).await
+    }
+    /// `GET /health` on the upstream.
+    pub async fn zone_get_health(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        self.call_typed(&ROUTES[40], args).await
+    }
+}
+/// Decodes a direct route's answer into its spec type and encodes it again, so that a
+/// test can see that the type keeps every field under its own name.
+pub fn roundtrip(
+    index: usize,
+    value: serde_json::Value,
+) -> Result<serde_json::Value, serde_json::Error> {
+    match index {
+        0 => crate::client::through::<types::Consent>(value),
+        1 => crate::client::through::<serde_json::Value>(value),
+        2 => crate::client::through::<serde_json::Value>(value),
+        3 => crate::client::through::<Vec<types::Consent>>(value),
+        4 => crate::client::through::<types::Consent>(value),
+        5 => crate::client::through::<types::Consent>(value),
+        6 => crate::client::through::<types::CapTable>(value),
+        7 => crate::client::through::<types::CapTable>(value),
+        8 => crate::client::through::<types::CapTable>(value),
+        9 => crate::client::through::<serde_json::Value>(value),
+        10 => crate::client::through::<Vec<types::Shareholder>>(value),
+        11 => crate::client::through::<Vec<types::Identity>>(value),
+        12 => crate::client::through::<types::Identity>(value),
+        13 => crate::client::through::<types::Investment>(value),
+        14 => crate::client::through::<types::Investment>(value),
+        15 => crate::client::through::<types::Organization>(value),
+        16 => {
+            crate::client::through::<
+                crate::runtime::model::SearchPage<types::Organization>,
+            >(value)
+        }
+        17 => crate::client::through::<serde_json::Value>(value),
+        18 => crate::client::through::<types::Organization>(value),
+        19 => crate::client::through::<types::Organization>(value),
+        20 => crate::client::through::<()>(value),
+        21 => crate::client::through::<Vec<types::Organization>>(value),
+        22 => crate::client::through::<Vec<types::Member>>(value),
+        23 => crate::client::through::<Vec<types::BoardMember>>(value),
+        24 => crate::client::through::<serde_json::Value>(value),
+        25 => crate::client::through::<serde_json::Value>(value),
+        26 => crate::client::through::<types::Submission>(value),
+        27 => crate::client::through::<serde_json::Value>(value),
+        28 => crate::client::through::<serde_json::Value>(value),
+        29 => crate::client::through::<types::Submission>(value),
+        30 => crate::client::through::<types::Treasury>(value),
+        31 => crate::client::through::<types::Treasury>(value),
+        32 => crate::client::through::<types::Treasury>(value),
+        33 => crate::client::through::<types::Account>(value),
+        34 => crate::client::through::<types::Account>(value),
+        35 => crate::client::through::<types::Transaction>(value),
+        36 => crate::client::through::<types::Transaction>(value),
+        37 => crate::client::through::<types::TaxEvent>(value),
+        38 => crate::client::through::<Vec<types::TaxEvent>>(value),
+        39 => crate::client::through::<serde_json::Value>(value),
+        40 => crate::client::through::<serde_json::Value>(value),
+        _ => Ok(value),
     }
 }
 /// Plans the direct route at `index` of [`ROUTES`]: the sovereign Mass operation that
@@ -3433,11 +3919,13 @@ mod handlers {
     /// `POST /consent-info/api/v1/consents`: op create.
     pub(super) async fn consent_info_post_consents(
         axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 0, args).await
@@ -3446,9 +3934,11 @@ mod handlers {
     pub(super) async fn consent_info_post_consents_approve_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![id],
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 1, args).await
@@ -3457,9 +3947,11 @@ mod handlers {
     pub(super) async fn consent_info_post_consents_reject_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![id],
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 2, args).await
@@ -3492,9 +3984,11 @@ mod handlers {
     pub(super) async fn consent_info_delete_consents_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![id],
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 5, args).await
@@ -3502,11 +3996,13 @@ mod handlers {
     /// `POST /consent-info/api/v1/capTables`: op create.
     pub(super) async fn consent_info_post_cap_tables(
         axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 6, args).await
@@ -3583,11 +4079,13 @@ mod handlers {
     /// `POST /investment-info/api/v1/investment`: op create.
     pub(super) async fn investment_info_post_investment(
         axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 13, args).await
@@ -3606,11 +4104,13 @@ mod handlers {
     /// `POST /organization-info/api/v1/organization/create`: op create.
     pub(super) async fn organization_info_post_organization_create(
         axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 15, args).await
@@ -3652,11 +4152,13 @@ mod handlers {
     pub(super) async fn organization_info_put_organization_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![id],
             body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 19, args).await
@@ -3665,9 +4167,11 @@ mod handlers {
     pub(super) async fn organization_info_delete_organization_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![id],
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 20, args).await
@@ -3713,11 +4217,13 @@ mod handlers {
     /// `POST /organization-info/api/v1/identity/cnic/verify`: op hook.
     pub(super) async fn organization_info_post_identity_cnic_verify(
         axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 24, args).await
@@ -3725,11 +4231,13 @@ mod handlers {
     /// `POST /organization-info/api/v1/identity/ntn/verify`: op hook.
     pub(super) async fn organization_info_post_identity_ntn_verify(
         axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 25, args).await
@@ -3737,11 +4245,13 @@ mod handlers {
     /// `POST /templating-engine/api/v1/template/sign`: op create.
     pub(super) async fn templating_engine_post_template_sign(
         axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 26, args).await
@@ -3781,11 +4291,13 @@ mod handlers {
     /// `POST /treasury-info/api/v1/treasury/create`: op create.
     pub(super) async fn treasury_info_post_treasury_create(
         axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 30, args).await
@@ -3816,10 +4328,12 @@ mod handlers {
     pub(super) async fn treasury_info_post_account_create(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
+        headers: axum::http::HeaderMap,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![],
             query,
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 33, args).await
@@ -3838,11 +4352,13 @@ mod handlers {
     /// `POST /treasury-info/api/v1/transaction/create/payment`: op create.
     pub(super) async fn treasury_info_post_transaction_create_payment(
         axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 35, args).await
@@ -3861,11 +4377,13 @@ mod handlers {
     /// `POST /treasury-info/api/v1/tax-events`: op create.
     pub(super) async fn treasury_info_post_tax_events(
         axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers),
             ..Default::default()
         };
         ops::serve(&state, 37, args).await

@@ -42,6 +42,27 @@ pub struct Config {
     pub signing_key_hex: Option<String>,
     /// `MEZ_SANCTIONS_FILE`: a YAML sanctions list replacing the sample in spec/data/.
     pub sanctions_file: Option<PathBuf>,
+    /// The upstream Mass API of a proxy zone.
+    pub upstream: UpstreamConfig,
+}
+
+/// Where a proxy zone sends its Mass operations.
+#[derive(Clone, Debug, Default)]
+pub struct UpstreamConfig {
+    /// Base URL per service variable (`MASS_ORG_INFO_URL` -> `http://zone-b:8080`): every
+    /// `MASS_*_URL` variable that is set. The spec names which variable serves which service.
+    pub urls: std::collections::BTreeMap<String, String>,
+    /// `MASS_API_TOKEN`: the bearer token sent upstream.
+    pub token: Option<String>,
+    /// `MASS_TIMEOUT_SECS` (default 30): the whole-request timeout.
+    pub timeout: std::time::Duration,
+    /// `MASS_CONNECT_TIMEOUT_SECS` (default 5).
+    pub connect_timeout: std::time::Duration,
+}
+
+impl UpstreamConfig {
+    pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+    pub const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 }
 
 /// A configuration variable that is set to something unusable.
@@ -77,8 +98,21 @@ impl Config {
             None => DEFAULT_MAX_BODY_BYTES,
         };
         let signing_key_hex = get("ZONE_SIGNING_KEY_HEX");
+        let upstream = UpstreamConfig {
+            urls: upstream_urls(&lookup),
+            token: get("MASS_API_TOKEN"),
+            timeout: match get("MASS_TIMEOUT_SECS") {
+                Some(v) => parse_secs("MASS_TIMEOUT_SECS", &v)?,
+                None => UpstreamConfig::DEFAULT_TIMEOUT,
+            },
+            connect_timeout: match get("MASS_CONNECT_TIMEOUT_SECS") {
+                Some(v) => parse_secs("MASS_CONNECT_TIMEOUT_SECS", &v)?,
+                None => UpstreamConfig::DEFAULT_CONNECT_TIMEOUT,
+            },
+        };
         let sanctions_file = get("MEZ_SANCTIONS_FILE").map(PathBuf::from);
         Ok(Config {
+            upstream,
             signing_key_hex,
             sanctions_file,
             bind,
@@ -107,6 +141,11 @@ impl Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             signing_key_hex: None,
             sanctions_file: None,
+            upstream: UpstreamConfig {
+                timeout: UpstreamConfig::DEFAULT_TIMEOUT,
+                connect_timeout: UpstreamConfig::DEFAULT_CONNECT_TIMEOUT,
+                ..UpstreamConfig::default()
+            },
         }
     }
 
@@ -134,7 +173,51 @@ impl fmt::Debug for Config {
                 &self.signing_key_hex.as_ref().map(|_| "<redacted>"),
             )
             .field("sanctions_file", &self.sanctions_file)
+            .field("upstream_urls", &self.upstream.urls)
+            .field(
+                "upstream_token",
+                &self.upstream.token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
+    }
+}
+
+/// Every set `MASS_*_URL` variable of the process (a lookup cannot enumerate, so the known
+/// Mass service variables are asked for by name, plus any the environment holds).
+fn upstream_urls(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> std::collections::BTreeMap<String, String> {
+    const KNOWN: [&str; 6] = [
+        "MASS_ORG_INFO_URL",
+        "MASS_TREASURY_INFO_URL",
+        "MASS_CONSENT_INFO_URL",
+        "MASS_INVESTMENT_INFO_URL",
+        "MASS_TEMPLATING_URL",
+        "MASS_IDENTITY_INFO_URL",
+    ];
+    let mut names: Vec<String> = KNOWN.iter().map(|s| s.to_string()).collect();
+    names.extend(
+        std::env::vars()
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with("MASS_") && k.ends_with("_URL")),
+    );
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let value = lookup(&name).filter(|v| !v.is_empty())?;
+            Some((name, value.trim_end_matches('/').to_string()))
+        })
+        .collect()
+}
+
+fn parse_secs(variable: &'static str, value: &str) -> Result<std::time::Duration, ConfigError> {
+    match value.trim().parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(std::time::Duration::from_secs_f64(secs)),
+        _ => Err(ConfigError {
+            variable,
+            value: value.to_string(),
+            problem: "must be a positive number of seconds".into(),
+        }),
     }
 }
 

@@ -585,7 +585,7 @@ pub(crate) fn encode(record: &Record) -> Result<String, ApiError> {
     serde_json::to_string(record).map_err(ApiError::internal)
 }
 
-pub(crate) fn decode(body: &str) -> Result<Record, ApiError> {
+fn decode(body: &str) -> Result<Record, ApiError> {
     serde_json::from_str(body)
         .map_err(|err| ApiError::Internal(format!("stored record is not a JSON object: {err}")))
 }

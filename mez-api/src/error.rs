@@ -29,6 +29,15 @@ impl FieldError {
     }
 }
 
+/// An upstream 4xx answer, kept whole so the caller sees the upstream's reason.
+#[derive(Debug)]
+pub struct UpstreamRefusal {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub details: Option<serde_json::Value>,
+}
+
 /// Every way a request can fail.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -60,6 +69,10 @@ pub enum ApiError {
     BadGateway(String),
     #[error("{0}")]
     GatewayTimeout(String),
+    /// An upstream Mass API refused the request with a 4xx; passed on with its status and
+    /// message.
+    #[error("{}", .0.message)]
+    Upstream(Box<UpstreamRefusal>),
     /// A failure of the server itself. The string is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -76,6 +89,15 @@ impl ApiError {
         Self::Internal(cause.to_string())
     }
 
+    /// Whether the error says the thing asked for does not exist, here or upstream.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Self::NotFound(_) => true,
+            Self::Upstream(refusal) => refusal.status == 404,
+            _ => false,
+        }
+    }
+
     pub fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -90,12 +112,15 @@ impl ApiError {
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Upstream(refusal) => {
+                StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::BAD_GATEWAY)
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The stable machine-readable code in the body.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             Self::BadRequest(_) => "BAD_REQUEST",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
@@ -109,6 +134,7 @@ impl ApiError {
             Self::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
             Self::BadGateway(_) => "UPSTREAM_ERROR",
             Self::GatewayTimeout(_) => "UPSTREAM_TIMEOUT",
+            Self::Upstream(refusal) => &refusal.code,
             Self::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -130,8 +156,14 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let mut error = json!({ "code": self.code(), "message": message });
-        if let Self::Validation(errors) = &self {
-            error["details"] = json!(errors);
+        match &self {
+            Self::Validation(errors) => error["details"] = json!(errors),
+            Self::Upstream(refusal) => {
+                if let Some(details) = &refusal.details {
+                    error["details"] = details.clone();
+                }
+            }
+            _ => {}
         }
         (status, axum::Json(json!({ "error": error }))).into_response()
     }

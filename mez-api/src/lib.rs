@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod auth;
 pub mod canonical;
+pub mod client;
 pub mod clock;
 pub mod compliance;
 pub mod config;
@@ -54,6 +55,8 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("database: {0}")]
     Database(#[from] DbError),
+    #[error("upstream Mass API: {0}")]
+    Upstream(String),
     #[error("zone signing key: {0}")]
     ZoneKey(crate::credentials::KeyError),
     #[error("sanctions list: {0}")]
@@ -87,7 +90,15 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
         .map_err(StartupError::ZoneKey)?;
     let sanctions =
         SanctionsList::load(config.sanctions_file.as_deref()).map_err(StartupError::Sanctions)?;
+    let mass_client = if config.sovereign {
+        None
+    } else {
+        client::MassClient::new(&config.upstream)
+            .map_err(|e| StartupError::Upstream(e.to_string()))?
+            .map(Arc::new)
+    };
     Ok(AppState {
+        mass_client,
         db,
         audit,
         config: Arc::new(config),

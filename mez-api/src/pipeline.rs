@@ -40,6 +40,10 @@ pub struct MassCall<'a> {
     state: &'a AppState,
     /// The records a sovereign zone's Mass operations plan to change.
     pub plan: Plan,
+    /// A proxy zone's idempotency keys for its upstream POSTs: this request's key and a
+    /// counter, so each call is safe to retry and distinct from the request's other calls.
+    request_key: String,
+    calls: usize,
 }
 
 impl<'a> MassCall<'a> {
@@ -47,6 +51,8 @@ impl<'a> MassCall<'a> {
         Self {
             state,
             plan: Plan::new(),
+            request_key: uuid::Uuid::new_v4().to_string(),
+            calls: 0,
         }
     }
 
@@ -77,12 +83,21 @@ impl<'a> MassCall<'a> {
     /// Calls the direct route at `index` of the route table.
     pub async fn call_index(&mut self, index: usize, args: CallArgs) -> Result<Value, ApiError> {
         if self.state.config.sovereign {
-            crate::surface::sovereign_call(self.state, &mut self.plan, index, args).await
-        } else {
-            Err(ApiError::ServiceUnavailable(
-                "this zone runs in proxy mode and no upstream Mass API is configured".into(),
-            ))
+            return crate::surface::sovereign_call(self.state, &mut self.plan, index, args).await;
         }
+        let client = self.state.mass_client.as_ref().ok_or_else(|| {
+            ApiError::ServiceUnavailable(
+                "this zone runs in proxy mode and no upstream Mass API is configured \
+                 (set the MASS_*_URL variables)"
+                    .into(),
+            )
+        })?;
+        let route = ROUTES
+            .get(index)
+            .ok_or_else(|| ApiError::internal("unknown route index"))?;
+        self.calls += 1;
+        let key = (route.method == "POST").then(|| format!("{}-{}", self.request_key, self.calls));
+        client.call(route, &args, key.as_deref()).await
     }
 
     /// Reads the organization `id`, or `None` when there is none.
@@ -97,7 +112,7 @@ impl<'a> MassCall<'a> {
             .await
         {
             Ok(org) => Ok(Some(org)),
-            Err(ApiError::NotFound(_)) => Ok(None),
+            Err(err) if err.is_not_found() => Ok(None),
             Err(err) => Err(err),
         }
     }
@@ -134,6 +149,7 @@ async fn mass_operation(
                 params,
                 query: args.query.clone(),
                 body,
+                idempotency_key: None,
             };
             mass.call_index(index, call).await
         }

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use crate::audit::AuditLog;
+use crate::client::MassClient;
 use crate::compliance::SanctionsList;
 use crate::config::Config;
 use crate::credentials::ZoneKey;
@@ -30,6 +31,9 @@ pub struct AppState {
     pub zone_key: Arc<ZoneKey>,
     /// The sanctions list writes are screened against.
     pub sanctions: Arc<SanctionsList>,
+    /// The upstream Mass API of a proxy zone (`None` when no `MASS_*_URL` is set, and never
+    /// used by a sovereign zone, which does not call itself).
+    pub mass_client: Option<Arc<MassClient>>,
 }
 
 impl AppState {

@@ -95,6 +95,7 @@ pub fn check(spec: &Spec, diags: &mut Diagnostics) {
     }
     let compliance = check_compliance(spec, diags);
     check_orchestrated(spec, compliance.as_ref(), diags);
+    check_examples(spec, diags);
 }
 
 /// Paths equal up to parameter names collide in the router: `/a/{id}` and `/a/{x}`.
@@ -960,6 +961,78 @@ fn check_map(
                 }
             }
             _ => diags.push(pos, format!("{what}: map key \"{key}\" must be a field name, {{const: value}} or {{each: field, map: {{...}}}}")),
+        }
+    }
+}
+
+/// Checks every `example`: an object whose keys are request fields or path parameters, whose
+/// `$resource` placeholders name a resource that some `/v1` write creates.
+pub fn check_examples(spec: &Spec, diags: &mut Diagnostics) {
+    let resources: BTreeSet<&str> = spec
+        .services
+        .iter()
+        .flat_map(|s| &s.orchestrated)
+        .filter_map(|o| o.audit.as_ref().map(|a| a.resource.as_str()))
+        .collect();
+    let check_one = |what: &str,
+                     example: &Value,
+                     keys: &dyn Fn(&str) -> bool,
+                     pos: &Pos,
+                     diags: &mut Diagnostics| {
+        let Some(obj) = example.as_object() else {
+            diags.push(pos, format!("{what}: \"example\" must be a mapping"));
+            return;
+        };
+        for key in obj.keys() {
+            if !keys(key) {
+                diags.push(pos, format!("{what}: example key \"{key}\" is neither a request field nor a path parameter"));
+            }
+        }
+        let mut stack = vec![example];
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::String(s) if s.starts_with('$') => {
+                    let name = s[1..].split('.').next().unwrap_or_default();
+                    if !resources.contains(name) {
+                        diags.push(pos, format!("{what}: example placeholder \"{s}\" names no resource a /v1 write creates"));
+                    }
+                }
+                Value::Array(items) => stack.extend(items),
+                Value::Object(map) => stack.extend(map.values()),
+                _ => {}
+            }
+        }
+    };
+    for (_, r) in spec.routes() {
+        if let Some(example) = &r.example {
+            let what = format!("route {} {}", r.method.as_str(), r.path);
+            let params = r.params();
+            let model = r.request_model().and_then(|m| spec.model(m));
+            let keys = |k: &str| {
+                params.iter().any(|p| p == k)
+                    || model.is_some_and(|m| m.fields.iter().any(|f| f.input == k && !f.server_set))
+            };
+            check_one(&what, example, &keys, &r.pos, diags);
+        }
+    }
+    for o in spec.services.iter().flat_map(|s| &s.orchestrated) {
+        if let Some(example) = &o.example {
+            let what = format!("route {} {}", o.method.as_str(), o.path);
+            let params = o.params();
+            let model = o.request.as_deref().and_then(|m| spec.model(m));
+            let keys = |k: &str| {
+                params.iter().any(|p| p == k) || model.is_some_and(|m| m.field(k).is_some())
+            };
+            check_one(&what, example, &keys, &o.pos, diags);
+        } else {
+            diags.push(
+                &o.pos,
+                format!(
+                    "route {} {} needs an \"example\" for the generated parity suite",
+                    o.method.as_str(),
+                    o.path
+                ),
+            );
         }
     }
 }

@@ -90,6 +90,8 @@ pub struct Orchestrated {
     pub audit: Option<OrchestratedAudit>,
     pub status: u16,
     pub doc: Option<String>,
+    /// A valid request (fields and path parameters by name) for the parity suite.
+    pub example: Option<serde_json::Value>,
     pub pos: Pos,
 }
 
@@ -276,6 +278,9 @@ pub struct Route {
     /// The success status.
     pub status: u16,
     pub doc: Option<String>,
+    /// A valid request (body or query fields, and path parameters by name) for the generated
+    /// parity suite; `$resource` names the id of a record the `/v1` examples create.
+    pub example: Option<serde_json::Value>,
     pub pos: Pos,
 }
 

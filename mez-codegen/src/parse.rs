@@ -106,6 +106,7 @@ const ORCHESTRATED_KEYS: &[&str] = &[
     "credential",
     "audit",
     "status",
+    "example",
 ];
 const MASS_KEYS: &[&str] = &["call", "map", "hook"];
 const JURISDICTION_KEYS: &[&str] = &["field", "currency", "entity", "value"];
@@ -145,6 +146,7 @@ const ROUTE_KEYS: &[&str] = &[
     "to",
     "data",
     "key",
+    "example",
 ];
 const OPS: &[&str] = &[
     "create",
@@ -556,6 +558,7 @@ impl Parser<'_> {
             credential: self.string(map, "credential", &what),
             audit,
             doc: self.string(map, "doc", &what),
+            example: map.get_node("example").map(to_json),
             pos,
         })
     }
@@ -870,6 +873,7 @@ impl Parser<'_> {
             audit: self.string(map, "audit", &what),
             status,
             doc: self.string(map, "doc", &what),
+            example: map.get_node("example").map(to_json),
             pos,
         })
     }

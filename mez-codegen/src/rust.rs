@@ -108,6 +108,7 @@ pub fn surface(spec: &Spec) -> TokenStream {
     });
     let route_count = proc_macro2::Literal::usize_unsuffixed(spec.routes().count());
     let compliance = compliance_static(spec.services.iter().find_map(|s| s.compliance.as_ref()));
+    let client = typed_client(spec);
     let v1 = orchestrated(spec);
 
     quote! {
@@ -141,6 +142,7 @@ pub fn surface(spec: &Spec) -> TokenStream {
 
         #compliance
         #v1
+        #client
 
         /// Plans the direct route at `index` of [`ROUTES`]: the sovereign Mass operation that
         /// both the direct handlers and the `/v1` pipeline run.
@@ -407,9 +409,13 @@ fn route_info(spec: &Spec, s: &Service, r: &Route) -> TokenStream {
     });
     let audit = opt(r.audit.as_deref());
     let status = proc_macro2::Literal::u16_unsuffixed(r.status);
+    let url_env = opt(s.url_env.as_deref());
+    let example = opt(r.example.as_ref().map(|e| e.to_string()));
     quote! {
         crate::runtime::model::RouteInfo {
             service: #service,
+            url_env: #url_env,
+            example: #example,
             method: #method,
             path: #path,
             op: #op,
@@ -479,7 +485,14 @@ fn handler(index: usize, s: &Service, r: &Route) -> TokenStream {
     } else {
         quote!()
     };
-    let rest = if takes_query && takes_body {
+    let writes = r.op.writes(r.method);
+    let headers_arg = writes.then(|| quote!(headers: axum::http::HeaderMap,));
+    let key_field = if writes {
+        quote!(idempotency_key: ops::idempotency_key(&headers),)
+    } else {
+        quote!()
+    };
+    let rest = if takes_query && takes_body && writes {
         quote!()
     } else {
         quote!(..Default::default())
@@ -488,9 +501,9 @@ fn handler(index: usize, s: &Service, r: &Route) -> TokenStream {
         #[doc = #doc]
         pub(super) async fn #name(
             axum::extract::State(state): axum::extract::State<AppState>,
-            #path_arg #query_arg #body_arg
+            #path_arg #query_arg #headers_arg #body_arg
         ) -> Result<Response, ApiError> {
-            let args = ops::CallArgs { params: vec![#(#params),*], #query_field #body_field #rest };
+            let args = ops::CallArgs { params: vec![#(#params),*], #query_field #body_field #key_field #rest };
             ops::serve(&state, #index, args).await
         }
     }
@@ -694,8 +707,10 @@ fn orchestrated(spec: &Spec) -> TokenStream {
             None => quote!(None),
         };
         let status = proc_macro2::Literal::u16_unsuffixed(o.status);
+        let example = opt(o.example.as_ref().map(|e| e.to_string()));
         quote! {
             crate::runtime::model::V1Route {
+                example: #example,
                 method: #method,
                 path: #path,
                 request: #request,
@@ -764,7 +779,7 @@ fn orchestrated(spec: &Spec) -> TokenStream {
                 crate::extract::QueryMap(query): crate::extract::QueryMap,
                 #body_arg
             ) -> Result<Response, ApiError> {
-                let args = ops::CallArgs { params: vec![#(#params),*], query, #body_field };
+                let args = ops::CallArgs { params: vec![#(#params),*], query, #body_field idempotency_key: None };
                 crate::pipeline::run(&state, &V1_ROUTES[#index], args).await
             }
         }
@@ -812,6 +827,66 @@ fn orchestrated(spec: &Spec) -> TokenStream {
             use crate::runtime::ops;
             use axum::response::Response;
             #(#handlers)*
+        }
+    }
+}
+
+/// The Rust type a direct route answers with, from the spec.
+fn response_type(spec: &Spec, r: &Route) -> TokenStream {
+    let model = r
+        .model()
+        .and_then(|m| spec.model(m))
+        .map(|m| format_ident!("{}", m.name));
+    match (&r.op, model) {
+        (
+            Op::Create { .. }
+            | Op::Get { .. }
+            | Op::Update { .. }
+            | Op::Transition { .. }
+            | Op::GetBy { .. },
+            Some(m),
+        ) => {
+            quote!(types::#m)
+        }
+        (Op::List { .. } | Op::ListBy { .. }, Some(m)) => quote!(Vec<types::#m>),
+        (Op::Search { .. }, Some(m)) => quote!(crate::runtime::model::SearchPage<types::#m>),
+        (Op::Delete { .. }, _) => quote!(()),
+        _ => quote!(serde_json::Value),
+    }
+}
+
+/// The typed client (one method per direct route) and the round trip through its types.
+fn typed_client(spec: &Spec) -> TokenStream {
+    let methods = spec.routes().enumerate().map(|(i, (s, r))| {
+        let name = format_ident!("{}", handler_name(s, r));
+        let index = proc_macro2::Literal::usize_unsuffixed(i);
+        let ty = response_type(spec, r);
+        let doc = format!(" `{} {}` on the upstream.", r.method.as_str(), full_path(s, r));
+        quote! {
+            #[doc = #doc]
+            pub async fn #name(&self, args: &crate::runtime::ops::CallArgs) -> Result<#ty, crate::error::ApiError> {
+                self.call_typed(&ROUTES[#index], args).await
+            }
+        }
+    });
+    let arms = spec.routes().enumerate().map(|(i, (_, r))| {
+        let index = proc_macro2::Literal::usize_unsuffixed(i);
+        let ty = response_type(spec, r);
+        quote!(#index => crate::client::through::<#ty>(value),)
+    });
+    quote! {
+        /// The typed Mass client: every direct route of the spec, answering its spec type.
+        impl crate::client::MassClient {
+            #(#methods)*
+        }
+
+        /// Decodes a direct route's answer into its spec type and encodes it again, so that a
+        /// test can see that the type keeps every field under its own name.
+        pub fn roundtrip(index: usize, value: serde_json::Value) -> Result<serde_json::Value, serde_json::Error> {
+            match index {
+                #(#arms)*
+                _ => Ok(value),
+            }
         }
     }
 }

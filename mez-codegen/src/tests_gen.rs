@@ -115,3 +115,48 @@ pub fn tests(spec: &Spec, harness: &TokenStream) -> TokenStream {
         #(#fns)*
     }
 }
+
+/// The parity suite the `parity_tests!` macro expands to: one test per `/v1` route (sovereign
+/// and proxy answers have the same shape) and one per direct route (its answer survives a
+/// round trip through the typed client's type).
+pub fn parity(spec: &Spec, harness: &TokenStream) -> TokenStream {
+    let v1: Vec<_> = spec.services.iter().flat_map(|s| &s.orchestrated).collect();
+    let v1_count = v1.len();
+    let direct_count = spec.routes().count();
+    let v1_tests = v1.iter().map(|o| {
+        let name = format_ident!(
+            "v1__{}",
+            snake(&format!(
+                "{} {}",
+                o.method.as_str(),
+                o.path.replace(['{', '}'], "")
+            ))
+        );
+        let method = o.method.as_str();
+        let path = &o.path;
+        quote! {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn #name() {
+                #harness::v1_parity(#method, #path).await;
+            }
+        }
+    });
+    let direct_tests = spec.routes().map(|(s, r)| {
+        let name = format_ident!("direct__{}", handler_name(s, r));
+        let method = r.method.as_str();
+        let path = full_path(s, r);
+        quote! {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn #name() {
+                #harness::direct_roundtrip(#method, #path).await;
+            }
+        }
+    });
+    quote! {
+        /// How many `/v1` routes and direct routes the spec declares.
+        pub const SPEC_V1_ROUTE_COUNT: usize = #v1_count;
+        pub const SPEC_DIRECT_ROUTE_COUNT: usize = #direct_count;
+        #(#v1_tests)*
+        #(#direct_tests)*
+    }
+}

@@ -31,6 +31,22 @@ impl Parse for Args {
 #[proc_macro]
 pub fn surface_tests(input: TokenStream) -> TokenStream {
     let args = syn::parse_macro_input!(input as Args);
+    expand(&args, mez_codegen::tests_gen::tests)
+}
+
+/// Expands to the spec-derived parity suite: every `/v1` route on a sovereign and a proxy
+/// zone, every direct route through the typed client's types.
+#[proc_macro]
+pub fn parity_tests(input: TokenStream) -> TokenStream {
+    let args = syn::parse_macro_input!(input as Args);
+    expand(&args, mez_codegen::tests_gen::parity)
+}
+
+/// Loads the spec named by `args` and expands it with `generate`, or reports its errors.
+fn expand(
+    args: &Args,
+    generate: fn(&mez_codegen::Spec, &proc_macro2::TokenStream) -> proc_macro2::TokenStream,
+) -> TokenStream {
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     let rel = args.dir.value();
     let dir = std::path::Path::new(&manifest).join(&rel);
@@ -59,6 +75,6 @@ pub fn surface_tests(input: TokenStream) -> TokenStream {
             )
         });
     let harness = &args.harness;
-    let tests = mez_codegen::tests_gen::tests(&spec, &quote!(#harness));
+    let tests = generate(&spec, &quote!(#harness));
     quote!(#(#tracked)* #tests).into()
 }

@@ -8,16 +8,25 @@
 //! - [`on_sqlite_and_postgres!`]: writes a scenario once and runs it as two tests, one per
 //!   backend, so the backends cannot drift apart unnoticed.
 //! - [`json`]: assertions on the shapes every answer shares (the error body, ids, timestamps).
+//! - [`v1`]: the orchestrated `/v1` surface's envelope and audit chain, read through the API.
+//! - [`RawDb`]: a raw SQL connection to a test's database, for counting and tampering.
+//! - [`DataDir`]: a zone data directory shared by zones started one after another.
+//! - [`proxy`]: proxy zones pointed at an upstream (another zone, a closed port, a mock).
 //!
 //! The scenarios themselves live in `tests/tests/*.rs`.
 
 pub mod db;
 pub mod json;
+pub mod parity;
+pub mod proxy;
+pub mod raw;
 pub mod surface_checks;
+pub mod v1;
 pub mod zone;
 
 pub use db::{Backend, TestDb};
-pub use zone::{Auth, RawRequest, RawResponse, TestZone};
+pub use raw::RawDb;
+pub use zone::{Auth, DataDir, RawRequest, RawResponse, TestZone};
 
 /// Turns each named `async fn scenario(db: &TestDb)` into a module of two tests, `sqlite` and
 /// `postgres`, that give it a fresh database of that kind and clean it up afterwards.

@@ -5,6 +5,7 @@
 //! TCP listener, reached with reqwest. Nothing is re-implemented here, so a passing test says
 //! something about the product rather than about a copy of it.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mez_api::config::Config;
@@ -44,6 +45,15 @@ impl TestZone {
     pub async fn start(db: &TestDb, sovereign: bool) -> TestZone {
         let token = format!("test-token-{}", uuid::Uuid::new_v4().simple());
         let config = Config::for_tests(db.url(), sovereign, &token);
+        TestZone::start_with_config(config).await
+    }
+
+    /// Starts a zone on `db` whose own files (the zone key above all) live in `data_dir`, so
+    /// that a zone started later in the same directory is the same zone, with the same DID.
+    pub async fn start_in(db: &TestDb, sovereign: bool, data_dir: &DataDir) -> TestZone {
+        let token = format!("test-token-{}", uuid::Uuid::new_v4().simple());
+        let mut config = Config::for_tests(db.url(), sovereign, &token);
+        config.data_dir = data_dir.path().to_path_buf();
         TestZone::start_with_config(config).await
     }
 
@@ -188,6 +198,48 @@ impl Drop for TestZone {
         // closed channel); it is not awaited here because Drop cannot await.
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
+        }
+    }
+}
+
+/// A zone data directory that outlives the zones started in it and is removed when dropped
+/// (kept, and named, when the test failed).
+#[derive(Debug)]
+pub struct DataDir {
+    path: PathBuf,
+}
+
+impl DataDir {
+    /// A new, empty directory under the system temp dir.
+    pub fn new() -> DataDir {
+        let path = std::env::temp_dir()
+            .join("mez-tests")
+            .join(format!("data-{}", uuid::Uuid::new_v4().simple()));
+        if let Err(err) = std::fs::create_dir_all(&path) {
+            panic!("cannot create data directory {}: {err}", path.display());
+        }
+        DataDir { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Default for DataDir {
+    fn default() -> Self {
+        DataDir::new()
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("test failed; its zone data directory is kept at {}", self.path.display());
+        } else if let Err(err) = std::fs::remove_dir_all(&self.path) {
+            if err.kind() != std::io::ErrorKind::NotFound {
+                eprintln!("warning: could not remove {}: {err}", self.path.display());
+            }
         }
     }
 }

@@ -16,7 +16,8 @@
 //! A batch that fails as a whole (a lock timeout, a lost connection, another writer that
 //! appended at the same place) is run again from a fresh head, a few times, before its units
 //! fail. If the `COMMIT` itself fails, the transaction may or may not have taken effect; the
-//! next attempt first looks for the batch's last event, so a batch is never applied twice.
+//! next attempt, once it holds the chain lock, first looks for the batch's last event, so a
+//! batch is never applied twice.
 
 use std::time::Duration;
 
@@ -188,9 +189,9 @@ fn inexact_integer(value: &Value, path: &str) -> Option<String> {
 
 /// The newest event of the chain, or the genesis position when it is empty.
 #[derive(Clone, Debug)]
-struct Head {
-    sequence: i64,
-    hash: String,
+pub(super) struct Head {
+    pub(super) sequence: i64,
+    pub(super) hash: String,
 }
 
 impl Head {
@@ -202,8 +203,17 @@ impl Head {
     }
 }
 
+/// How a run of a batch ended, when it did not fail.
+pub(super) enum Outcome {
+    /// The batch committed (or every unit was refused); one answer per unit.
+    Answered(Vec<Answer>),
+    /// The earlier run whose commit was uncertain did commit: its answers stand, and this
+    /// run wrote nothing.
+    AlreadyCommitted,
+}
+
 /// Why a whole batch did not commit.
-enum Failure {
+pub(super) enum Failure {
     /// Nothing was written, and running the batch again may succeed: a lock wait ran out, a
     /// connection was lost, or another writer appended where this batch meant to.
     Retry(String),
@@ -262,30 +272,23 @@ pub(super) async fn run(db: Db, mut inbox: mpsc::Receiver<Job>) {
 
 /// Runs one batch to completion, retrying as a whole when that may help, and returns one
 /// answer per unit, in order.
-async fn commit_batch(db: &Db, units: &[Prepared]) -> Vec<Answer> {
+pub(super) async fn commit_batch(db: &Db, units: &[Prepared]) -> Vec<Answer> {
+    // The last event and the answers of a run whose COMMIT failed without saying whether it
+    // took effect; the next run checks for that event before doing anything.
     let mut uncertain: Option<(Head, Vec<Answer>)> = None;
     let mut cause = String::new();
     for attempt in 0..BATCH_ATTEMPTS {
         if attempt > 0 {
             pause(attempt).await;
         }
-        if let Some((last, answers)) = uncertain.take() {
-            match holds_event(db, &last).await {
-                Ok(true) => return answers,
-                Ok(false) => {}
-                Err(err) => {
-                    cause = format!("checking an uncertain commit: {err}");
-                    uncertain = Some((last, answers));
-                    continue;
+        let earlier = uncertain.as_ref().map(|(last, _)| last);
+        match run_once(db, units, earlier).await {
+            Ok(Outcome::Answered(answers)) => return answers,
+            Ok(Outcome::AlreadyCommitted) => {
+                if let Some((_, answers)) = uncertain.take() {
+                    return answers;
                 }
             }
-        }
-        let outcome = match db.pool() {
-            Pool::Sqlite(pool) => on_sqlite::run(pool, units).await,
-            Pool::Postgres(pool) => on_postgres::run(pool, units).await,
-        };
-        match outcome {
-            Ok(answers) => return answers,
             Err(Failure::Retry(why)) => {
                 tracing::warn!(attempt, units = units.len(), cause = %why, "audit batch will be retried");
                 cause = why;
@@ -304,6 +307,7 @@ async fn commit_batch(db: &Db, units: &[Prepared]) -> Vec<Answer> {
             }
         }
     }
+    // Out of attempts with a commit still in doubt: one last look before giving up.
     if let Some((last, answers)) = uncertain {
         if let Ok(true) = holds_event(db, &last).await {
             return answers;
@@ -313,6 +317,18 @@ async fn commit_batch(db: &Db, units: &[Prepared]) -> Vec<Answer> {
     fail_all(units, || {
         ApiError::ServiceUnavailable("the audit log could not be written; try again".into())
     })
+}
+
+/// Runs the batch once, on whichever engine the store uses.
+pub(super) async fn run_once(
+    db: &Db,
+    units: &[Prepared],
+    earlier: Option<&Head>,
+) -> Result<Outcome, Failure> {
+    match db.pool() {
+        Pool::Sqlite(pool) => on_sqlite::run(pool, units, earlier).await,
+        Pool::Postgres(pool) => on_postgres::run(pool, units, earlier).await,
+    }
 }
 
 fn fail_all(units: &[Prepared], error: impl Fn() -> ApiError) -> Vec<Answer> {
@@ -362,10 +378,14 @@ macro_rules! batch_module {
             use super::*;
 
             /// Runs `units` in one transaction and answers each, or fails as a whole.
+            ///
+            /// `earlier` is the last event of an earlier run whose commit is in doubt; if
+            /// the chain holds it, that run committed and this one writes nothing.
             pub(super) async fn run(
                 pool: &sqlx::Pool<$engine>,
                 units: &[Prepared],
-            ) -> Result<Vec<Answer>, Failure> {
+                earlier: Option<&Head>,
+            ) -> Result<Outcome, Failure> {
                 let backend: Backend = $backend;
                 let mut tx = pool
                     .begin_with(backend.begin_write())
@@ -388,6 +408,19 @@ macro_rules! batch_module {
                     .await
                     .map_err(|err| Failure::of(&err))?
                     .map_or_else(Head::genesis, |(sequence, hash)| Head { sequence, hash });
+                if let Some(earlier) = earlier {
+                    // Under the lock, so a commit still finishing elsewhere has finished.
+                    let stored = sqlx::query_scalar::<_, String>(EVENT_HASH_AT_SQL)
+                        .bind(earlier.sequence)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(|err| Failure::of(&err))?;
+                    if stored.as_deref() == Some(earlier.hash.as_str()) {
+                        // Nothing was written; ending the transaction is all that is left.
+                        let _ = tx.rollback().await;
+                        return Ok(Outcome::AlreadyCommitted);
+                    }
+                }
                 let compare_and_swap = backend.compare_and_swap_sql();
 
                 let mut answers = Vec::with_capacity(units.len());
@@ -422,10 +455,10 @@ macro_rules! batch_module {
                 }
 
                 match tx.commit().await {
-                    Ok(()) => Ok(answers),
+                    Ok(()) => Ok(Outcome::Answered(answers)),
                     // With every unit refused the transaction wrote nothing, so whether its
                     // commit went through does not matter.
-                    Err(_) if !appended => Ok(answers),
+                    Err(_) if !appended => Ok(Outcome::Answered(answers)),
                     Err(err) => Err(Failure::Uncertain {
                         cause: err.to_string(),
                         last: head,

@@ -64,7 +64,7 @@ pub async fn open_account(mass: &mut MassCall<'_>, request: &Record) -> Result<V
         .await
     {
         Ok(treasury) => treasury,
-        Err(ApiError::NotFound(_)) => {
+        Err(err) if err.is_not_found() => {
             let body = json!({
                 "entityId": entity_id,
                 "entityName": organization.get("name").cloned().unwrap_or(Value::Null),
@@ -127,7 +127,7 @@ pub async fn initiate_payment(
         .await
     {
         Ok(account) => account,
-        Err(ApiError::NotFound(_)) => {
+        Err(err) if err.is_not_found() => {
             return Err(ApiError::field(
                 "from_account_id",
                 "does not reference an existing account",

@@ -126,6 +126,10 @@ impl DefaultValue {
 #[derive(Debug)]
 pub struct RouteInfo {
     pub service: &'static str,
+    /// The variable naming the upstream base URL of the route's service, in proxy mode.
+    pub url_env: Option<&'static str>,
+    /// A valid request from the spec (JSON text), for the generated parity suite.
+    pub example: Option<&'static str>,
     pub method: &'static str,
     /// The full axum path: `/organization-info/api/v1/organization/{id}`.
     pub path: &'static str,
@@ -143,6 +147,8 @@ pub struct RouteInfo {
 /// One orchestrated `/v1` route, as the spec declares it.
 #[derive(Debug)]
 pub struct V1Route {
+    /// A valid request from the spec (JSON text), for the generated parity suite.
+    pub example: Option<&'static str>,
     pub method: &'static str,
     pub path: &'static str,
     /// The request model (absent for reads).
@@ -190,4 +196,17 @@ pub struct V1Audit {
     pub action: &'static str,
     /// Metadata key -> request path (`$jurisdiction` for the evaluated jurisdiction).
     pub metadata: &'static [(&'static str, &'static str)],
+}
+
+/// The answer of a search route.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchPage<T> {
+    pub content: Vec<T>,
+    #[serde(rename = "totalElements")]
+    pub total_elements: u64,
+    #[serde(rename = "totalPages")]
+    pub total_pages: u64,
+    pub number: u64,
+    pub size: u64,
 }

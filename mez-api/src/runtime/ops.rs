@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::model::{DefaultValue, FieldSpec, FieldType, ModelSpec};
 use super::plan::Plan;
@@ -398,6 +398,9 @@ pub struct CallArgs {
     pub params: Vec<String>,
     pub query: BTreeMap<String, String>,
     pub body: Option<Value>,
+    /// The client's `Idempotency-Key`: a repeated key answers the first result again and
+    /// writes nothing new.
+    pub idempotency_key: Option<String>,
 }
 
 impl CallArgs {
@@ -417,6 +420,16 @@ impl CallArgs {
     }
 }
 
+/// The `Idempotency-Key` header of a request, if it sent a usable one.
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .map(str::to_string)
+}
+
 /// How often a write is planned again after another writer changed a record it read.
 const MAX_ATTEMPTS: usize = 8;
 
@@ -426,6 +439,22 @@ pub async fn serve(state: &AppState, index: usize, args: CallArgs) -> Result<Res
     let route = crate::surface::ROUTES
         .get(index)
         .ok_or_else(|| ApiError::internal("unknown route index"))?;
+    // A create taking its input from the query names its key there (`idempotencyKey`).
+    let key = args.idempotency_key.clone().or_else(|| {
+        route
+            .query_input
+            .then(|| args.query.get("idempotencyKey").cloned())
+            .flatten()
+    });
+    let remembered = match (&key, route.audit) {
+        (Some(key), Some(_)) => Some(idempotency_id(route, key)),
+        _ => None,
+    };
+    if let Some(id) = &remembered {
+        if let Some(first) = replay(state, id).await? {
+            return Ok(first);
+        }
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -446,23 +475,72 @@ pub async fn serve(state: &AppState, index: usize, args: CallArgs) -> Result<Res
             .or_else(|| value.get("id").and_then(Value::as_str).map(str::to_string))
             .unwrap_or_default();
         let (resource_type, action) = event.split_once('.').unwrap_or((event, event));
+        let mut ops = std::mem::take(&mut plan.ops);
+        if let (Some(id), Some(key)) = (&remembered, &key) {
+            let mut record = Map::new();
+            record.insert(
+                "route".into(),
+                json!(format!("{} {}", route.method, route.path)),
+            );
+            record.insert("key".into(), json!(key));
+            record.insert("status".into(), json!(route.status));
+            record.insert("response".into(), value.clone());
+            record.insert("createdAt".into(), json!(now_rfc3339()));
+            ops.push(crate::audit::RecordOp::Insert {
+                collection: IDEMPOTENCY.into(),
+                id: id.clone(),
+                record,
+            });
+        }
         let unit = WriteUnit {
-            ops: std::mem::take(&mut plan.ops),
+            ops,
             audit: AuditDraft {
                 event_type: event.to_string(),
                 actor: state.zone_did().to_string(),
                 resource_type: resource_type.to_string(),
                 resource_id,
                 action: action.to_string(),
-                metadata: serde_json::json!({ "route": format!("{} {}", route.method, route.path) }),
+                metadata: json!({ "route": format!("{} {}", route.method, route.path) }),
             },
         };
         match state.audit.commit(unit).await {
             Ok(_) => return Ok(respond(route.status, value)),
             Err(err) if attempt < MAX_ATTEMPTS && crate::audit::is_stale_read(&err) => continue,
+            Err(err @ ApiError::Conflict(_)) => {
+                // Two requests with the same key raced and the other one committed first:
+                // answer what it answered.
+                if let Some(id) = &remembered {
+                    if let Some(first) = replay(state, id).await? {
+                        return Ok(first);
+                    }
+                }
+                return Err(err);
+            }
             Err(err) => return Err(err),
         }
     }
+}
+
+/// The collection remembering the first answer to each idempotency key.
+const IDEMPOTENCY: &str = "idempotency_keys";
+
+/// The stored id of a route's idempotency key.
+fn idempotency_id(route: &crate::runtime::model::RouteInfo, key: &str) -> String {
+    crate::canonical::sha256_hex(format!("{} {}\n{key}", route.method, route.path).as_bytes())
+}
+
+/// The first answer given for an idempotency key, if there was one.
+async fn replay(state: &AppState, id: &str) -> Result<Option<Response>, ApiError> {
+    let Some(first) = state.db.get(IDEMPOTENCY, id).await? else {
+        return Ok(None);
+    };
+    let status = first
+        .get("status")
+        .and_then(Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(200);
+    let response = first.get("response").cloned().unwrap_or(Value::Null);
+    Ok(Some(respond(status, response)))
 }
 
 /// The response for a route's answer: no body for `null`, JSON otherwise.
