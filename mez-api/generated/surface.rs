@@ -708,6 +708,7 @@ pub mod models {
                 input: "entityId",
                 ty: FieldType::Uuid,
                 required: true,
+                unique: true,
                 ..FieldSpec::BASE
             },
             FieldSpec {
@@ -3925,7 +3926,7 @@ mod handlers {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 0, args).await
@@ -3938,7 +3939,7 @@ mod handlers {
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![id],
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 1, args).await
@@ -3951,7 +3952,7 @@ mod handlers {
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![id],
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 2, args).await
@@ -3988,7 +3989,7 @@ mod handlers {
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![id],
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 5, args).await
@@ -4002,7 +4003,7 @@ mod handlers {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 6, args).await
@@ -4085,7 +4086,7 @@ mod handlers {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 13, args).await
@@ -4110,7 +4111,7 @@ mod handlers {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 15, args).await
@@ -4158,7 +4159,7 @@ mod handlers {
         let args = ops::CallArgs {
             params: vec![id],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 19, args).await
@@ -4171,7 +4172,7 @@ mod handlers {
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![id],
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 20, args).await
@@ -4223,7 +4224,7 @@ mod handlers {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 24, args).await
@@ -4237,7 +4238,7 @@ mod handlers {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 25, args).await
@@ -4251,7 +4252,7 @@ mod handlers {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 26, args).await
@@ -4297,7 +4298,7 @@ mod handlers {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 30, args).await
@@ -4333,7 +4334,7 @@ mod handlers {
         let args = ops::CallArgs {
             params: vec![],
             query,
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 33, args).await
@@ -4358,7 +4359,7 @@ mod handlers {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 35, args).await
@@ -4383,7 +4384,7 @@ mod handlers {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 37, args).await

@@ -73,6 +73,13 @@ impl MassClient {
                     let value = params
                         .next()
                         .ok_or_else(|| ApiError::internal("missing path parameter"))?;
+                    // A dot segment would be removed from the URL (it means "this" or "parent"
+                    // directory), sending the request to another route; no record has such an
+                    // id, so there is nothing upstream to ask for.
+                    if value == "." || value == ".." {
+                        let what = route.model.map(|m| m.name).unwrap_or("record");
+                        return Err(ApiError::NotFound(format!("{what} {value} not found")));
+                    }
                     segments.push(value);
                 } else {
                     segments.push(segment);

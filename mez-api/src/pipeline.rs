@@ -22,7 +22,7 @@ use crate::db::Record;
 use crate::error::ApiError;
 use crate::runtime::mapping;
 use crate::runtime::model::{MassOp, V1Route};
-use crate::runtime::ops::{self, CallArgs};
+use crate::runtime::ops::{self, CallArgs, MAX_ATTEMPTS};
 use crate::runtime::plan::Plan;
 use crate::runtime::validate::{Mode, validate};
 use crate::state::AppState;
@@ -31,9 +31,6 @@ use axum::response::Response;
 
 /// The collection attestations are stored in.
 pub const ATTESTATIONS: &str = "attestations";
-
-/// How often a write is planned again after a concurrent writer changed a record it read.
-const MAX_ATTEMPTS: usize = 8;
 
 /// The Mass operations of one request, in whichever mode the zone runs.
 pub struct MassCall<'a> {
@@ -418,7 +415,15 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
         };
         match state.audit.commit(unit).await {
             Ok(_) => {}
-            Err(err) if attempt < MAX_ATTEMPTS && crate::audit::is_stale_read(&err) => continue,
+            // A record read was changed meanwhile, or a unique value (an entity's treasury) was
+            // taken meanwhile: plan again from fresh reads, which will see the winner's record.
+            Err(err)
+                if attempt < MAX_ATTEMPTS
+                    && (crate::audit::is_stale_read(&err) || ops::is_unique_conflict(&err)) =>
+            {
+                ops::back_off(attempt).await;
+                continue;
+            }
             Err(err) => return Err(err),
         }
         let envelope = json!({

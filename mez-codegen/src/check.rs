@@ -189,6 +189,9 @@ fn check_model(model: &Model, diags: &mut Diagnostics) {
                 format!("{what}: transient applies only to request fields of stored models"),
             );
         }
+        if field.unique && (model.store.is_none() || !field.ty.is_textual() || field.transient) {
+            diags.push(&field.pos, format!("{what}: unique applies to stored text fields (string, uuid, enum, decimal, datetime)"));
+        }
         check_field_limits(&what, field, diags);
         if let Some(default) = &field.default {
             if let Err(why) = value_fits(field, default) {

@@ -175,6 +175,8 @@ pub struct Field {
     pub server_set: bool,
     /// Accepted and checked, never stored.
     pub transient: bool,
+    /// At most one record of the model holds a given value (enforced in the commit).
+    pub unique: bool,
     pub trim: bool,
     pub min_len: Option<u64>,
     pub max_len: Option<u64>,

@@ -127,6 +127,7 @@ const FIELD_KEYS: &[&str] = &[
     "max",
     "values",
     "doc",
+    "unique",
 ];
 const ROUTE_KEYS: &[&str] = &[
     "route",
@@ -724,6 +725,7 @@ impl Parser<'_> {
             required: self.bool(map, "required", &what),
             server_set: self.bool(map, "server_set", &what),
             transient: self.bool(map, "transient", &what),
+            unique: self.bool(map, "unique", &what),
             trim: self.bool(map, "trim", &what),
             min_len: self.uint(map, "min_len", &what),
             max_len: self.uint(map, "max_len", &what),

@@ -245,6 +245,9 @@ fn field_spec(f: &Field) -> TokenStream {
     if f.transient {
         extra.push(quote!(transient: true,));
     }
+    if f.unique {
+        extra.push(quote!(unique: true,));
+    }
     if f.trim {
         extra.push(quote!(trim: true,));
     }
@@ -488,7 +491,7 @@ fn handler(index: usize, s: &Service, r: &Route) -> TokenStream {
     let writes = r.op.writes(r.method);
     let headers_arg = writes.then(|| quote!(headers: axum::http::HeaderMap,));
     let key_field = if writes {
-        quote!(idempotency_key: ops::idempotency_key(&headers),)
+        quote!(idempotency_key: ops::idempotency_key(&headers)?,)
     } else {
         quote!()
     };

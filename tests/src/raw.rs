@@ -113,6 +113,30 @@ impl RawDb {
         }
     }
 
+    /// Every text value a one-column query answers, in order.
+    pub async fn texts(&mut self, sql: &str, params: &[&str]) -> Vec<String> {
+        let answer = match self {
+            RawDb::Sqlite(conn) => {
+                let mut query = sqlx::query_scalar::<_, String>(sql);
+                for param in params {
+                    query = query.bind(*param);
+                }
+                query.fetch_all(conn).await
+            }
+            RawDb::Postgres(conn) => {
+                let mut query = sqlx::query_scalar::<_, String>(sql);
+                for param in params {
+                    query = query.bind(*param);
+                }
+                query.fetch_all(conn).await
+            }
+        };
+        match answer {
+            Ok(values) => values,
+            Err(err) => panic!("`{sql}` failed: {err}"),
+        }
+    }
+
     pub async fn close(self) {
         let closed = match self {
             RawDb::Sqlite(conn) => conn.close().await,

@@ -84,7 +84,12 @@ pub fn assert_envelope(body: &Value, credential_type: &str, domains: &[&str]) ->
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["attestation_id", "compliance", "credential", "mass_response"],
+        [
+            "attestation_id",
+            "compliance",
+            "credential",
+            "mass_response"
+        ],
         "envelope keys: {body}"
     );
 

@@ -33,6 +33,9 @@ pub struct TestZone {
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    /// The data directory [`TestZone::start`] made for this zone alone (it holds the zone's
+    /// private key), removed with the zone.
+    own_data_dir: Option<DataDir>,
 }
 
 impl TestZone {
@@ -41,11 +44,13 @@ impl TestZone {
         TestZone::start(db, true).await
     }
 
-    /// Starts a zone on `db` in the given mode, with a fresh random token.
+    /// Starts a zone on `db` in the given mode, with a fresh random token and a data
+    /// directory of its own that is removed with it.
     pub async fn start(db: &TestDb, sovereign: bool) -> TestZone {
-        let token = format!("test-token-{}", uuid::Uuid::new_v4().simple());
-        let config = Config::for_tests(db.url(), sovereign, &token);
-        TestZone::start_with_config(config).await
+        let data_dir = DataDir::new();
+        let mut zone = TestZone::start_in(db, sovereign, &data_dir).await;
+        zone.own_data_dir = Some(data_dir);
+        zone
     }
 
     /// Starts a zone on `db` whose own files (the zone key above all) live in `data_dir`, so
@@ -91,6 +96,7 @@ impl TestZone {
             client,
             shutdown: Some(shutdown),
             task: Some(task),
+            own_data_dir: None,
         }
     }
 
@@ -235,7 +241,10 @@ impl Default for DataDir {
 impl Drop for DataDir {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("test failed; its zone data directory is kept at {}", self.path.display());
+            eprintln!(
+                "test failed; its zone data directory is kept at {}",
+                self.path.display()
+            );
         } else if let Err(err) = std::fs::remove_dir_all(&self.path) {
             if err.kind() != std::io::ErrorKind::NotFound {
                 eprintln!("warning: could not remove {}: {err}", self.path.display());

@@ -288,7 +288,10 @@ async fn sovereign_entity_creation_produces_orchestration_envelope(db: &TestDb) 
         .unwrap_or_default();
     assert_eq!(listed_ids, [entity.attestation_id.as_str()]);
 
-    assert_eq!(zone.stored("organizations").await, [org.clone()]);
+    assert_eq!(
+        zone.stored("organizations").await,
+        std::slice::from_ref(org)
+    );
     assert_eq!(zone.stored("attestations").await.len(), 1);
     zone.close().await;
 }
@@ -358,7 +361,11 @@ async fn sovereign_payment_produces_orchestration_envelope(db: &TestDb) {
     let Some(tax_events) = tax_events.as_array() else {
         panic!("tax events are a list: {tax_events}");
     };
-    assert_eq!(tax_events.len(), 1, "one tax event per payment: {tax_events:?}");
+    assert_eq!(
+        tax_events.len(),
+        1,
+        "one tax event per payment: {tax_events:?}"
+    );
     let tax = &tax_events[0];
     assert_eq!(tax["entityId"], entity_id.as_str());
     assert_eq!(tax["eventType"], "WITHHOLDING_AT_SOURCE");
@@ -414,7 +421,10 @@ async fn sovereign_consent_produces_orchestration_envelope(db: &TestDb) {
         consent.compliance["jurisdiction_id"], "PK",
         "the jurisdiction is the first party's"
     );
-    assert_eq!(consent.compliance["domain_results"]["sanctions"], "compliant");
+    assert_eq!(
+        consent.compliance["domain_results"]["sanctions"],
+        "compliant"
+    );
     assert_attested(&zone, &consent, "consent", "MezConsentComplianceCredential").await;
 
     let (status, fetched) = zone.get(&format!("/v1/consent/{consent_id}")).await;
@@ -434,7 +444,11 @@ async fn proxy_mode_unaffected(db: &TestDb) {
     // Every /v1 write needs the Mass API; with none configured each is a 503 in the one
     // error shape, before anything is written.
     let writes = [
-        (Method::POST, "/v1/entities".to_owned(), entity_request("Proxy Test Ltd")),
+        (
+            Method::POST,
+            "/v1/entities".to_owned(),
+            entity_request("Proxy Test Ltd"),
+        ),
         (
             Method::PUT,
             format!("/v1/entities/{entity_id}"),
@@ -510,7 +524,11 @@ async fn proxy_mode_unaffected(db: &TestDb) {
     let (status, events) = zone.get("/v1/audit/events").await;
     assert_eq!((status, &events), (200, &json!([])), "no audit events");
     let (status, attestations) = zone.get("/v1/attestations").await;
-    assert_eq!((status, &attestations), (200, &json!([])), "no attestations");
+    assert_eq!(
+        (status, &attestations),
+        (200, &json!([])),
+        "no attestations"
+    );
     let (status, report) = zone.get("/v1/audit/verify").await;
     assert_eq!(
         (status, &report),
@@ -576,7 +594,10 @@ async fn sovereign_direct_and_orchestrated_routes_coexist(db: &TestDb) {
     assert_eq!(uuid_at(record, "id"), id);
     assert_eq!(record["name"], "Gulf Bridge Holdings FZE");
     for kept in ["jurisdiction", "entityType", "tags", "address", "createdAt"] {
-        assert_eq!(record[kept], org[kept], "`{kept}` is untouched by the update");
+        assert_eq!(
+            record[kept], org[kept],
+            "`{kept}` is untouched by the update"
+        );
     }
     assert_eq!(
         updated.compliance["jurisdiction_id"], "ae",

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 
-use mez_tests::json::{assert_error, str_at, uuid_at};
+use mez_tests::json::{assert_error, str_at};
 use mez_tests::proxy::{count_rows, start_proxy};
 use mez_tests::v1::{Envelope, assert_chain_valid, assert_envelope, audit_events};
 use mez_tests::{TestDb, TestZone};
@@ -224,7 +224,10 @@ async fn every_v1_write_on_the_proxy_lands_on_the_sovereign_zone(db_a: &TestDb, 
     let did_a = zone_a.state.zone_did().to_owned();
     let did_b = zone_b.state.zone_did().to_owned();
     assert_ne!(did_a, did_b, "the two zones have keys of their own");
-    assert_ne!(zone_a.token, zone_b.token, "the two zones have tokens of their own");
+    assert_ne!(
+        zone_a.token, zone_b.token,
+        "the two zones have tokens of their own"
+    );
 
     // 1. The entity.
     let created = write_on_a(
@@ -250,7 +253,10 @@ async fn every_v1_write_on_the_proxy_lands_on_the_sovereign_zone(db_a: &TestDb, 
     )
     .await;
     assert_eq!(updated.resource_id, entity_id);
-    assert_eq!(updated.mass_response["name"], "Two Zone Trading Renamed Ltd");
+    assert_eq!(
+        updated.mass_response["name"],
+        "Two Zone Trading Renamed Ltd"
+    );
     assert_eq!(updated.mass_response["tags"], json!(["renamed"]));
     assert_eq!(
         updated.mass_response["jurisdiction"], "pk",
@@ -269,7 +275,10 @@ async fn every_v1_write_on_the_proxy_lands_on_the_sovereign_zone(db_a: &TestDb, 
     )
     .await;
     let cap_table_id = cap_table.resource_id.clone();
-    assert_eq!(cap_table.mass_response["organizationId"], entity_id.as_str());
+    assert_eq!(
+        cap_table.mass_response["organizationId"],
+        entity_id.as_str()
+    );
     assert_eq!(cap_table.mass_response["authorizedShares"], 1_000_000);
     assert_eq!(cap_table.mass_response["outstandingShares"], 250_000);
 
@@ -355,6 +364,28 @@ async fn every_v1_write_on_the_proxy_lands_on_the_sovereign_zone(db_a: &TestDb, 
         &created, &updated, &cap_table, &account, &payment, &identity, &cnic, &ntn, &consent,
     ];
 
+    // A's credentials stand on their own: B, which shares no secret with A, verifies them
+    // from the did:key alone, and a credential altered after signing fails on A.
+    for envelope in envelopes {
+        let (status, verdict) = zone_b
+            .post("/v1/credentials/verify", envelope.credential.clone())
+            .await;
+        assert_eq!(
+            (status, verdict),
+            (200, json!({"verified": true, "reason": null})),
+            "B verifies A's credential about {}",
+            envelope.resource_id
+        );
+    }
+    let mut tampered = created.credential.clone();
+    tampered["credentialSubject"]["resource_id"] = json!(uuid::Uuid::new_v4().to_string());
+    let (status, verdict) = zone_a.post("/v1/credentials/verify", tampered).await;
+    assert_eq!(status, 200, "{verdict}");
+    assert_eq!(
+        verdict["verified"], false,
+        "an altered credential fails: {verdict}"
+    );
+
     // The records live on B's direct surface, exactly as A's envelopes reported them.
     let org_on_b = on_b(&zone_b, &format!("{ORG}/organization/{entity_id}")).await;
     assert_eq!(
@@ -372,7 +403,11 @@ async fn every_v1_write_on_the_proxy_lands_on_the_sovereign_zone(db_a: &TestDb, 
     );
     let payment_on_b = on_b(&zone_b, &format!("{TREASURY}/transaction/{payment_id}")).await;
     assert_eq!(payment_on_b, payment.mass_response);
-    let tax_on_b = on_b(&zone_b, &format!("{TREASURY}/tax-events?entity_id={entity_id}")).await;
+    let tax_on_b = on_b(
+        &zone_b,
+        &format!("{TREASURY}/tax-events?entity_id={entity_id}"),
+    )
+    .await;
     let tax_events = tax_on_b.as_array().cloned().unwrap_or_default();
     assert_eq!(tax_events.len(), 1, "one withholding event: {tax_on_b}");
     assert_eq!(tax_events[0]["sourceTransactionId"], payment_id.as_str());
@@ -433,7 +468,11 @@ async fn every_v1_write_on_the_proxy_lands_on_the_sovereign_zone(db_a: &TestDb, 
 
     // A holds one attestation per write, each carrying the credential it answered with.
     let attestations = zone_a.stored("attestations").await;
-    assert_eq!(attestations.len(), WRITES.len(), "one attestation per write");
+    assert_eq!(
+        attestations.len(),
+        WRITES.len(),
+        "one attestation per write"
+    );
     for ((attestation, envelope), write) in attestations.iter().zip(envelopes).zip(WRITES) {
         assert_eq!(attestation["id"], envelope.attestation_id.as_str());
         assert_eq!(attestation["resourceType"], write.resource);
@@ -454,7 +493,11 @@ async fn every_v1_write_on_the_proxy_lands_on_the_sovereign_zone(db_a: &TestDb, 
     for ((event, envelope), write) in a_events.iter().zip(envelopes).zip(WRITES) {
         assert_eq!(event["actor"], did_a.as_str(), "{event}");
         assert_eq!(event["resource_type"], write.resource, "{event}");
-        assert_eq!(event["resource_id"], envelope.resource_id.as_str(), "{event}");
+        assert_eq!(
+            event["resource_id"],
+            envelope.resource_id.as_str(),
+            "{event}"
+        );
     }
     assert_chain_valid(&zone_a, WRITES.len()).await;
 
@@ -475,13 +518,19 @@ async fn every_v1_write_on_the_proxy_lands_on_the_sovereign_zone(db_a: &TestDb, 
 
     // Reads through A answer B's records.
     for (a_path, b_path) in [
-        (format!("/v1/entities/{entity_id}"), format!("{ORG}/organization/{entity_id}")),
+        (
+            format!("/v1/entities/{entity_id}"),
+            format!("{ORG}/organization/{entity_id}"),
+        ),
         ("/v1/entities".to_owned(), format!("{ORG}/organization")),
         (
             format!("/v1/ownership/cap-tables/{cap_table_id}"),
             format!("{CONSENT}/capTables/{cap_table_id}"),
         ),
-        (format!("/v1/consent/{consent_id}"), format!("{CONSENT}/consents/{consent_id}")),
+        (
+            format!("/v1/consent/{consent_id}"),
+            format!("{CONSENT}/consents/{consent_id}"),
+        ),
         (
             format!("/v1/identity/{}", identity_ids[0]),
             format!("{CONSENT}/identities/{}", identity_ids[0]),
@@ -533,16 +582,168 @@ async fn every_v1_write_on_the_proxy_lands_on_the_sovereign_zone(db_a: &TestDb, 
     }
     // The resource ids are the Mass records' real ids (UUIDs), all distinct apart from the
     // entity, which the create and the update share.
-    let mut ids: Vec<String> = envelopes
-        .iter()
-        .map(|e| uuid_at(&json!({"id": e.resource_id}), "id"))
-        .collect();
-    ids.sort();
+    let mut ids: Vec<&str> = Vec::new();
+    for envelope in envelopes {
+        assert!(
+            uuid::Uuid::parse_str(&envelope.resource_id).is_ok(),
+            "a resource id is a UUID: {}",
+            envelope.resource_id
+        );
+        ids.push(&envelope.resource_id);
+    }
+    ids.sort_unstable();
     ids.dedup();
-    assert_eq!(ids.len(), WRITES.len() - 1);
+    assert_eq!(ids.len(), WRITES.len() - 1, "distinct resources: {ids:?}");
 
     zone_a.stop().await;
     zone_b.stop().await;
 }
 
-mez_tests::on_sqlite_and_postgres_pairs!(every_v1_write_on_the_proxy_lands_on_the_sovereign_zone);
+/// The hard block comes before the Mass operation in both modes: a proxy zone refuses a
+/// sanctioned name with a 403 it records in its own chain, and never calls its upstream.
+async fn a_hard_blocked_write_on_the_proxy_never_reaches_the_upstream(
+    db_a: &TestDb,
+    db_b: &TestDb,
+) {
+    let zone_b = TestZone::sovereign(db_b).await;
+    let zone_a = start_proxy(db_a, &zone_b).await;
+    // A name from the sample sanctions list in spec/data/sanctions.yaml (a fictional entry).
+    let (status, answer) = zone_a
+        .post(
+            "/v1/entities",
+            json!({"entity_type": "llc", "legal_name": "Blocked Trading Co LLC",
+                   "jurisdiction_id": "pk"}),
+        )
+        .await;
+    assert_eq!(status, 403, "a sanctioned name through the proxy: {answer}");
+    assert_error(&answer, "FORBIDDEN");
+    let events = audit_events(&zone_a).await;
+    let types: Vec<&str> = events.iter().map(|e| str_at(e, "event_type")).collect();
+    assert_eq!(types, ["compliance.blocked"], "the denial is audited on A");
+    assert_eq!(events[0]["actor"], zone_a.state.zone_did());
+    assert_chain_valid(&zone_a, 1).await;
+    assert!(
+        zone_a.stored("attestations").await.is_empty(),
+        "no credential"
+    );
+    assert_eq!(
+        count_rows(db_a, "records", None).await,
+        0,
+        "A stored nothing"
+    );
+    assert!(
+        zone_b.stored("organizations").await.is_empty(),
+        "the upstream never saw the blocked entity"
+    );
+    assert!(audit_events(&zone_b).await.is_empty(), "B wrote nothing");
+    zone_a.stop().await;
+    zone_b.stop().await;
+}
+
+mez_tests::on_sqlite_and_postgres_pairs!(
+    every_v1_write_on_the_proxy_lands_on_the_sovereign_zone,
+    a_hard_blocked_write_on_the_proxy_never_reaches_the_upstream,
+);
+
+/// Sends `GET path` over a bare HTTP/1.1 connection, so that the path reaches the zone byte
+/// for byte (an HTTP client library would resolve `%2E%2E` segments before sending), and
+/// returns the status and the JSON body.
+async fn get_verbatim(zone: &TestZone, path: &str) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let addr = zone.base_url.trim_start_matches("http://");
+    let mut stream = match tokio::net::TcpStream::connect(addr).await {
+        Ok(stream) => stream,
+        Err(err) => panic!("cannot connect to {addr}: {err}"),
+    };
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Connection: close\r\n\r\n",
+        zone.token
+    );
+    if let Err(err) = stream.write_all(request.as_bytes()).await {
+        panic!("cannot send GET {path}: {err}");
+    }
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut answer),
+    );
+    match read.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => panic!("reading the answer to GET {path} failed: {err}"),
+        Err(_) => panic!("GET {path} was not answered within 30s"),
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        panic!("GET {path}: not an HTTP answer: {text:?}");
+    };
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "GET {path}: a chunked answer needs a real HTTP client: {head}"
+    );
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("GET {path}: no status line in {head:?}"));
+    match serde_json::from_str(body) {
+        Ok(json) => (status, json),
+        Err(err) => {
+            panic!("GET {path} answered {status} with a body that is not JSON ({err}): {body:?}")
+        }
+    }
+}
+
+/// A path parameter reaches the upstream as one segment, whatever it holds: the proxy zone
+/// answers a read exactly as the sovereign zone answers the same `/v1` read. An id of `.` or
+/// `..` must not be resolved away into another route (the list of every organization).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_path_parameter_reaches_the_upstream_as_one_segment() {
+    let (db_a, db_b) = (TestDb::sqlite(), TestDb::sqlite());
+    let zone_b = TestZone::sovereign(&db_b).await;
+    let zone_a = start_proxy(&db_a, &zone_b).await;
+    let (status, org) = zone_b
+        .post(
+            &format!("{ORG}/organization/create"),
+            json!({"name": "Segment Ltd"}),
+        )
+        .await;
+    assert_eq!(status, 201, "organization on the sovereign zone: {org}");
+
+    let mut mismatches = Vec::new();
+    for read in [
+        "/v1/entities",
+        "/v1/ownership/cap-tables",
+        "/v1/consent",
+        "/v1/identity",
+    ] {
+        for id in ["%2E", "%2E%2E", "a%2Fb", "a%3Fb%3Dc", "%25", "a%20b"] {
+            let path = format!("{read}/{id}");
+            let sovereign = get_verbatim(&zone_b, &path).await;
+            let proxied = get_verbatim(&zone_a, &path).await;
+            assert_eq!(
+                sovereign.0, 404,
+                "GET {path} on the sovereign zone: {}",
+                sovereign.1
+            );
+            if proxied != sovereign {
+                mismatches.push(format!(
+                    "GET {path}: proxy answered {} {}, sovereign {} {}",
+                    proxied.0, proxied.1, sovereign.0, sovereign.1
+                ));
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "the proxy zone resolves path parameters differently:\n{}",
+        mismatches.join("\n")
+    );
+    zone_a.stop().await;
+    zone_b.stop().await;
+    db_a.cleanup().await;
+    db_b.cleanup().await;
+}

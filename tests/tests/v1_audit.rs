@@ -424,7 +424,7 @@ async fn direct_route_writes_are_audited(db: &TestDb) {
     let id = uuid_at(&org, "id");
     let event = one_direct_event(&zone, &before, "organization.created", &id).await;
     assert_eq!(event["resource_type"], "organization", "{event}");
-    assert_eq!(event["action"], "created", "{event}");
+    assert_eq!(event["action"], "create", "{event}");
     assert_eq!(
         event["metadata"],
         json!({"route": "POST /organization-info/api/v1/organization/create"})
@@ -439,7 +439,7 @@ async fn direct_route_writes_are_audited(db: &TestDb) {
         .await;
     assert_eq!(status, 200, "{updated}");
     let event = one_direct_event(&zone, &before, "organization.updated", &id).await;
-    assert_eq!(event["action"], "updated", "{event}");
+    assert_eq!(event["action"], "update", "{event}");
 
     let before = audit_events(&zone).await;
     let (status, treasury) = zone
@@ -525,14 +525,7 @@ async fn sanctioned_names_are_refused_and_the_denial_audited(db: &TestDb) {
                    "jurisdiction_id": "PK"}),
         )
         .await;
-    let event = assert_blocked(
-        &zone,
-        &before,
-        answer,
-        "entity",
-        "Blocked Trading Co LLC",
-    )
-    .await;
+    let event = assert_blocked(&zone, &before, answer, "entity", "Blocked Trading Co LLC").await;
     assert_eq!(event["metadata"]["route"], "POST /v1/entities");
     assert_eq!(event["metadata"]["jurisdiction"], "PK");
 

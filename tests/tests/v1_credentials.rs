@@ -205,8 +205,11 @@ fn one_char_changed(s: &str, at: usize) -> String {
     chars.into_iter().collect()
 }
 
+/// One change to a credential.
+type Edit = Box<dyn Fn(&mut Value)>;
+
 /// The single-field edits a verifier must notice, each as (what, edit).
-fn edits() -> Vec<(&'static str, Box<dyn Fn(&mut Value)>)> {
+fn edits() -> Vec<(&'static str, Edit)> {
     vec![
         (
             "credentialSubject.resource_id",
@@ -239,7 +242,8 @@ fn edits() -> Vec<(&'static str, Box<dyn Fn(&mut Value)>)> {
             "issuer and verificationMethod (another did:key throughout)",
             Box::new(|c: &mut Value| {
                 c["issuer"] = json!(format!("did:key:{OTHER_KEY}"));
-                c["proof"]["verificationMethod"] = json!(format!("did:key:{OTHER_KEY}#{OTHER_KEY}"));
+                c["proof"]["verificationMethod"] =
+                    json!(format!("did:key:{OTHER_KEY}#{OTHER_KEY}"));
             }),
         ),
         (

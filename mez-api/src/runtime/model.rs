@@ -45,6 +45,8 @@ pub struct FieldSpec {
     pub server_set: bool,
     /// Accepted and checked, never stored.
     pub transient: bool,
+    /// At most one record of the model holds a given value of this field.
+    pub unique: bool,
     pub trim: bool,
     pub min_len: Option<usize>,
     pub max_len: Option<usize>,
@@ -63,6 +65,7 @@ impl FieldSpec {
         default: DefaultValue::Null,
         server_set: false,
         transient: false,
+        unique: false,
         trim: false,
         min_len: None,
         max_len: None,

@@ -76,6 +76,41 @@ pub fn new_record(model: &ModelSpec, input: Value) -> Result<Record, ApiError> {
     Ok(record)
 }
 
+/// The collection holding one guard record per value of a unique field, so that the commit
+/// itself refuses a second record with the same value (a duplicate guard insert fails the
+/// whole unit), whichever replica or request races to write it.
+pub const UNIQUE_KEYS: &str = "unique_keys";
+
+/// The guard ids of a record's unique field values.
+fn guards(model: &ModelSpec, record: &Record) -> Result<Vec<String>, ApiError> {
+    let collection = model.collection()?;
+    Ok(model
+        .fields
+        .iter()
+        .filter(|f| f.unique)
+        .filter_map(|f| {
+            record
+                .get(f.name)
+                .and_then(Value::as_str)
+                .map(|v| format!("{collection}/{}/{v}", f.name))
+        })
+        .collect())
+}
+
+fn plan_guard(plan: &mut Plan, guard: String, record_id: &str) {
+    let mut body = Map::new();
+    body.insert("recordId".into(), json!(record_id));
+    let keep = plan.resource_id.clone();
+    plan.insert(UNIQUE_KEYS, &guard, body);
+    plan.resource_id = keep.or_else(|| Some(record_id.to_string()));
+}
+
+/// Whether a commit failed because a unique value is taken (by a record committed after
+/// this request read the store).
+pub fn is_unique_conflict(err: &ApiError) -> bool {
+    matches!(err, ApiError::Conflict(message) if message.starts_with(UNIQUE_KEYS))
+}
+
 /// Plans the insertion of a new record and answers with it.
 pub fn insert(plan: &mut Plan, model: &ModelSpec, record: Record) -> Result<Value, ApiError> {
     let id = record
@@ -84,6 +119,9 @@ pub fn insert(plan: &mut Plan, model: &ModelSpec, record: Record) -> Result<Valu
         .ok_or_else(|| ApiError::internal("record without an id"))?
         .to_string();
     plan.insert(model.collection()?, &id, record.clone());
+    for guard in guards(model, &record)? {
+        plan_guard(plan, guard, &id);
+    }
     Ok(Value::Object(record))
 }
 
@@ -125,8 +163,16 @@ pub async fn update(
 ) -> Result<Value, ApiError> {
     let patch = validate(model, body, Mode::Update)?;
     let (mut record, version) = read_for_change(state, plan, model, id).await?;
+    let before = guards(model, &record)?;
     for (key, value) in patch {
         record.insert(key, value);
+    }
+    let after = guards(model, &record)?;
+    for gone in before.iter().filter(|g| !after.contains(g)) {
+        plan.delete(UNIQUE_KEYS, gone);
+    }
+    for new in after.into_iter().filter(|g| !before.contains(g)) {
+        plan_guard(plan, new, id);
     }
     if model.updated_at {
         record.insert("updatedAt".into(), Value::String(now_rfc3339()));
@@ -142,8 +188,11 @@ pub async fn delete(
     model: &ModelSpec,
     id: &str,
 ) -> Result<Value, ApiError> {
-    read_for_change(state, plan, model, id).await?;
+    let (record, _) = read_for_change(state, plan, model, id).await?;
     plan.delete(model.collection()?, id);
+    for guard in guards(model, &record)? {
+        plan.delete(UNIQUE_KEYS, &guard);
+    }
     Ok(Value::Null)
 }
 
@@ -420,18 +469,37 @@ impl CallArgs {
     }
 }
 
-/// The `Idempotency-Key` header of a request, if it sent a usable one.
-pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255)
-        .map(str::to_string)
+/// The `Idempotency-Key` header of a request. A key the zone cannot honour is refused rather
+/// than ignored, since ignoring it would let the client's retries create duplicates.
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(raw) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = raw.to_str().ok().map(str::trim).unwrap_or_default();
+    let usable = !key.is_empty()
+        && key.len() <= 255
+        && key.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+    if usable {
+        Ok(Some(key.to_string()))
+    } else {
+        Err(ApiError::field(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        ))
+    }
 }
 
 /// How often a write is planned again after another writer changed a record it read.
-const MAX_ATTEMPTS: usize = 8;
+pub const MAX_ATTEMPTS: usize = 32;
+
+/// A short random pause before planning a write again, so that writers racing for one record
+/// spread out instead of colliding in lockstep.
+pub async fn back_off(attempt: usize) {
+    use rand::Rng;
+    let ceiling = 2 * attempt.min(16) as u64 + 1;
+    let millis = rand::rng().random_range(0..ceiling);
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}
 
 /// Serves one direct route: plans it, commits its changes with its audit event in one unit
 /// (retrying from fresh reads when a concurrent writer got there first), and answers.
@@ -474,7 +542,12 @@ pub async fn serve(state: &AppState, index: usize, args: CallArgs) -> Result<Res
             .clone()
             .or_else(|| value.get("id").and_then(Value::as_str).map(str::to_string))
             .unwrap_or_default();
-        let (resource_type, action) = event.split_once('.').unwrap_or((event, event));
+        let (resource_type, suffix) = event.split_once('.').unwrap_or((event, event));
+        // CRUD writes name their operation; others (votes, checks, transitions) their event.
+        let action = match route.op {
+            "create" | "update" | "delete" => route.op,
+            _ => suffix,
+        };
         let mut ops = std::mem::take(&mut plan.ops);
         if let (Some(id), Some(key)) = (&remembered, &key) {
             let mut record = Map::new();
@@ -505,7 +578,10 @@ pub async fn serve(state: &AppState, index: usize, args: CallArgs) -> Result<Res
         };
         match state.audit.commit(unit).await {
             Ok(_) => return Ok(respond(route.status, value)),
-            Err(err) if attempt < MAX_ATTEMPTS && crate::audit::is_stale_read(&err) => continue,
+            Err(err) if attempt < MAX_ATTEMPTS && crate::audit::is_stale_read(&err) => {
+                back_off(attempt).await;
+                continue;
+            }
             Err(err @ ApiError::Conflict(_)) => {
                 // Two requests with the same key raced and the other one committed first:
                 // answer what it answered.

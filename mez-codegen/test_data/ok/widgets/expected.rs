@@ -116,6 +116,8 @@ pub mod data {
 pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
     crate::runtime::model::RouteInfo {
         service: "widget-info",
+        url_env: Some("MASS_WIDGET_INFO_URL"),
+        example: None,
         method: "POST",
         path: "/widget-info/api/v1/widget",
         op: "create",
@@ -128,6 +130,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
     },
     crate::runtime::model::RouteInfo {
         service: "widget-info",
+        url_env: Some("MASS_WIDGET_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/widget-info/api/v1/widget/{id}",
         op: "get",
@@ -140,6 +144,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
     },
     crate::runtime::model::RouteInfo {
         service: "widget-info",
+        url_env: Some("MASS_WIDGET_INFO_URL"),
+        example: None,
         method: "PUT",
         path: "/widget-info/api/v1/widget/{id}",
         op: "update",
@@ -152,6 +158,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
     },
     crate::runtime::model::RouteInfo {
         service: "widget-info",
+        url_env: Some("MASS_WIDGET_INFO_URL"),
+        example: None,
         method: "DELETE",
         path: "/widget-info/api/v1/widget/{id}",
         op: "delete",
@@ -164,6 +172,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
     },
     crate::runtime::model::RouteInfo {
         service: "widget-info",
+        url_env: Some("MASS_WIDGET_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/widget-info/api/v1/widget",
         op: "list",
@@ -176,6 +186,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
     },
     crate::runtime::model::RouteInfo {
         service: "widget-info",
+        url_env: Some("MASS_WIDGET_INFO_URL"),
+        example: None,
         method: "POST",
         path: "/widget-info/api/v1/widget/search",
         op: "search",
@@ -188,6 +200,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
     },
     crate::runtime::model::RouteInfo {
         service: "widget-info",
+        url_env: Some("MASS_WIDGET_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/widget-info/api/v1/widget/owner/{ownerId}",
         op: "list_by",
@@ -200,6 +214,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
     },
     crate::runtime::model::RouteInfo {
         service: "widget-info",
+        url_env: Some("MASS_WIDGET_INFO_URL"),
+        example: None,
         method: "POST",
         path: "/widget-info/api/v1/widget/{id}/poke",
         op: "hook",
@@ -212,6 +228,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
     },
     crate::runtime::model::RouteInfo {
         service: "widget-info",
+        url_env: Some("MASS_WIDGET_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/widget-info/api/v1/widget-kinds",
         op: "static",
@@ -285,6 +303,98 @@ mod v1 {
     use crate::runtime::ops;
     use axum::response::Response;
 }
+/// The typed Mass client: every direct route of the spec, answering its spec type.
+impl crate::client::MassClient {
+    /// `POST /widget-info/api/v1/widget` on the upstream.
+    pub async fn widget_info_post_widget(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Widget, crate::error::ApiError> {
+        self.call_typed(&ROUTES[0], args).await
+    }
+    /// `GET /widget-info/api/v1/widget/{id}` on the upstream.
+    pub async fn widget_info_get_widget_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Widget, crate::error::ApiError> {
+        self.call_typed(&ROUTES[1], args).await
+    }
+    /// `PUT /widget-info/api/v1/widget/{id}` on the upstream.
+    pub async fn widget_info_put_widget_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Widget, crate::error::ApiError> {
+        self.call_typed(&ROUTES[2], args).await
+    }
+    /// `DELETE /widget-info/api/v1/widget/{id}` on the upstream.
+    pub async fn widget_info_delete_widget_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<(), crate::error::ApiError> {
+        self.call_typed(&ROUTES[3], args).await
+    }
+    /// `GET /widget-info/api/v1/widget` on the upstream.
+    pub async fn widget_info_get_widget(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<Vec<types::Widget>, crate::error::ApiError> {
+        self.call_typed(&ROUTES[4], args).await
+    }
+    /// `POST /widget-info/api/v1/widget/search` on the upstream.
+    pub async fn widget_info_post_widget_search(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<
+        crate::runtime::model::SearchPage<types::Widget>,
+        crate::error::ApiError,
+    > {
+        self.call_typed(&ROUTES[5], args).await
+    }
+    /// `GET /widget-info/api/v1/widget/owner/{ownerId}` on the upstream.
+    pub async fn widget_info_get_widget_owner_owner_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<Vec<types::Widget>, crate::error::ApiError> {
+        self.call_typed(&ROUTES[6], args).await
+    }
+    /// `POST /widget-info/api/v1/widget/{id}/poke` on the upstream.
+    pub async fn widget_info_post_widget_id_poke(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        self.call_typed(&ROUTES[7], args).await
+    }
+    /// `GET /widget-info/api/v1/widget-kinds` on the upstream.
+    pub async fn widget_info_get_widget_kinds(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        self.call_typed(&ROUTES[8], args).await
+    }
+}
+/// Decodes a direct route's answer into its spec type and encodes it again, so that a
+/// test can see that the type keeps every field under its own name.
+pub fn roundtrip(
+    index: usize,
+    value: serde_json::Value,
+) -> Result<serde_json::Value, serde_json::Error> {
+    match index {
+        0 => crate::client::through::<types::Widget>(value),
+        1 => crate::client::through::<types::Widget>(value),
+        2 => crate::client::through::<types::Widget>(value),
+        3 => crate::client::through::<()>(value),
+        4 => crate::client::through::<Vec<types::Widget>>(value),
+        5 => {
+            crate::client::through::<
+                crate::runtime::model::SearchPage<types::Widget>,
+            >(value)
+        }
+        6 => crate::client::through::<Vec<types::Widget>>(value),
+        7 => crate::client::through::<serde_json::Value>(value),
+        8 => crate::client::through::<serde_json::Value>(value),
+        _ => Ok(value),
+    }
+}
 /// Plans the direct route at `index` of [`ROUTES`]: the sovereign Mass operation that
 /// both the direct handlers and the `/v1` pipeline run.
 pub async fn sovereign_call(
@@ -314,11 +424,13 @@ mod handlers {
     /// `POST /widget-info/api/v1/widget`: op create.
     pub(super) async fn widget_info_post_widget(
         axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![],
             body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 0, args).await
@@ -338,11 +450,13 @@ mod handlers {
     pub(super) async fn widget_info_put_widget_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![id],
             body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 2, args).await
@@ -351,9 +465,11 @@ mod handlers {
     pub(super) async fn widget_info_delete_widget_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![id],
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 3, args).await
@@ -399,11 +515,13 @@ mod handlers {
     pub(super) async fn widget_info_post_widget_id_poke(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![id],
             body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
         ops::serve(&state, 7, args).await
