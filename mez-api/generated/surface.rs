@@ -2856,6 +2856,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         domains: &[],
         screen: &[],
         screen_entities: &[],
+        screen_accounts: &[],
         credential: None,
         audit: None,
         status: 200,
@@ -2882,6 +2883,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         domains: &["aml", "kyc", "sanctions", "tax", "corporate", "licensing"],
         screen: &["legal_name", "beneficial_owners[].name"],
         screen_entities: &[],
+        screen_accounts: &[],
         credential: Some("MezFormationComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "entity.created",
@@ -2909,6 +2911,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         domains: &[],
         screen: &[],
         screen_entities: &[],
+        screen_accounts: &[],
         credential: None,
         audit: None,
         status: 200,
@@ -2935,6 +2938,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         domains: &["aml", "kyc", "sanctions", "tax", "corporate", "licensing"],
         screen: &["legal_name", "beneficial_owners[].name"],
         screen_entities: &["id"],
+        screen_accounts: &[],
         credential: Some("MezFormationComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "entity.updated",
@@ -2966,6 +2970,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         domains: &["aml", "kyc", "sanctions", "securities", "corporate"],
         screen: &[],
         screen_entities: &["entity_id"],
+        screen_accounts: &[],
         credential: Some("MezOwnershipComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "ownership.cap_table_created",
@@ -2993,6 +2998,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         domains: &[],
         screen: &[],
         screen_entities: &[],
+        screen_accounts: &[],
         credential: None,
         audit: None,
         status: 200,
@@ -3014,6 +3020,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         domains: &["aml", "kyc", "sanctions", "tax", "banking"],
         screen: &[],
         screen_entities: &["entity_id"],
+        screen_accounts: &[],
         credential: Some("MezFiscalComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "fiscal.account_created",
@@ -3040,6 +3047,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         domains: &["aml", "sanctions", "tax", "payments", "banking"],
         screen: &[],
         screen_entities: &[],
+        screen_accounts: &["from_account_id"],
         credential: Some("MezPaymentComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "fiscal.payment_initiated",
@@ -3070,6 +3078,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         domains: &["kyc", "sanctions", "data_privacy"],
         screen: &["full_name"],
         screen_entities: &["entity_id"],
+        screen_accounts: &[],
         credential: Some("MezIdentityComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "identity.verified",
@@ -3097,6 +3106,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         domains: &[],
         screen: &[],
         screen_entities: &[],
+        screen_accounts: &[],
         credential: None,
         audit: None,
         status: 200,
@@ -3123,6 +3133,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         domains: &["kyc", "sanctions", "data_privacy"],
         screen: &["full_name"],
         screen_entities: &["entity_id"],
+        screen_accounts: &[],
         credential: Some("MezIdentityComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "identity.cnic_verified",
@@ -3154,6 +3165,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         domains: &["kyc", "sanctions", "data_privacy"],
         screen: &["entity_name"],
         screen_entities: &["entity_id"],
+        screen_accounts: &[],
         credential: Some("MezIdentityComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "identity.ntn_verified",
@@ -3185,6 +3197,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         domains: &["aml", "sanctions", "corporate"],
         screen: &[],
         screen_entities: &["parties[].entity_id"],
+        screen_accounts: &[],
         credential: Some("MezConsentComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "consent.created",
@@ -3212,6 +3225,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         domains: &[],
         screen: &[],
         screen_entities: &[],
+        screen_accounts: &[],
         credential: None,
         audit: None,
         status: 200,

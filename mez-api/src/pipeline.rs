@@ -232,6 +232,15 @@ async fn referenced_organization(
     }
 }
 
+/// The strings a request path names.
+fn strings_at(src: &Value, path: &str) -> Vec<String> {
+    mapping::resolve(src, path)
+        .into_iter()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
 /// The names a route screens: request values, and the stored names of referenced entities.
 async fn screened_names(
     mass: &mut MassCall<'_>,
@@ -246,15 +255,37 @@ async fn screened_names(
         .map(str::to_string)
         .collect();
     for path in route.screen_entities {
-        let ids: Vec<String> = mapping::resolve(src, path)
-            .into_iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect();
-        for id in ids {
+        for id in strings_at(src, path) {
             let org = referenced_organization(mass, path, &id).await?;
-            if let Some(name) = org.get("name").and_then(Value::as_str) {
-                names.push(name.to_string());
+            names.extend(org.get("name").and_then(Value::as_str).map(str::to_string));
+        }
+    }
+    // An account is screened through the organization that owns it, so that a payment from a
+    // listed entity's account is blocked even when the entity was listed after it was made.
+    for path in route.screen_accounts {
+        for id in strings_at(src, path) {
+            let account = match mass
+                .call(
+                    "GET",
+                    "/treasury-info/api/v1/account/{id}",
+                    &[id.as_str()],
+                    None,
+                )
+                .await
+            {
+                Ok(account) => account,
+                Err(err) if err.is_not_found() => {
+                    return Err(ApiError::field(
+                        *path,
+                        "does not reference an existing account",
+                    ));
+                }
+                Err(err) => return Err(err),
+            };
+            if let Some(owner) = account.get("entityId").and_then(Value::as_str) {
+                if let Some(org) = mass.organization(owner).await? {
+                    names.extend(org.get("name").and_then(Value::as_str).map(str::to_string));
+                }
             }
         }
     }

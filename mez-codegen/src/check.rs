@@ -870,7 +870,12 @@ pub fn check_orchestrated(spec: &Spec, compliance: Option<&Compliance>, diags: &
                     format!("{what} writes but does not say where its \"jurisdiction\" comes from"),
                 );
             }
-            for source in o.screen.iter().chain(&o.screen_entities) {
+            for source in o
+                .screen
+                .iter()
+                .chain(&o.screen_entities)
+                .chain(&o.screen_accounts)
+            {
                 if !is_source(source) {
                     diags.push(
                         &o.pos,

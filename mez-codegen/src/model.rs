@@ -86,6 +86,8 @@ pub struct Orchestrated {
     pub screen: Vec<String>,
     /// Request paths holding organization ids whose stored names are screened.
     pub screen_entities: Vec<String>,
+    /// Request paths holding account ids whose owning organization's name is screened.
+    pub screen_accounts: Vec<String>,
     pub credential: Option<String>,
     pub audit: Option<OrchestratedAudit>,
     pub status: u16,

@@ -700,6 +700,7 @@ fn orchestrated(spec: &Spec) -> TokenStream {
         let domains = strs(&o.domains);
         let screen = strs(&o.screen);
         let screen_entities = strs(&o.screen_entities);
+        let screen_accounts = strs(&o.screen_accounts);
         let credential = opt(o.credential.as_deref());
         let audit = match &o.audit {
             Some(a) => {
@@ -722,6 +723,7 @@ fn orchestrated(spec: &Spec) -> TokenStream {
                 domains: #domains,
                 screen: #screen,
                 screen_entities: #screen_entities,
+                screen_accounts: #screen_accounts,
                 credential: #credential,
                 audit: #audit,
                 status: #status,

@@ -206,7 +206,7 @@ pub fn tensor_commitment(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compliance::fixtures::RULES;
+    use crate::surface::COMPLIANCE as RULES;
     use ComplianceState::*;
 
     const ENTITY: &[&str] = &["aml", "kyc", "sanctions", "tax", "corporate", "licensing"];

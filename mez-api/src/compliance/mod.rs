@@ -23,9 +23,6 @@ pub mod rules;
 pub mod sanctions;
 pub mod state;
 
-#[cfg(test)]
-pub(crate) mod fixtures;
-
 pub use evaluate::{
     COMMITMENT_SCHEMA_VERSION, ComplianceSummary, SANCTIONS_DOMAIN, evaluate, tensor_commitment,
 };

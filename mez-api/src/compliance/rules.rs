@@ -126,7 +126,7 @@ impl ComplianceRules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compliance::fixtures::RULES;
+    use crate::surface::COMPLIANCE as RULES;
 
     const FINANCIAL: [&str; 8] = [
         "aml",

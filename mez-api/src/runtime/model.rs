@@ -164,6 +164,8 @@ pub struct V1Route {
     pub screen: &'static [&'static str],
     /// Request paths holding organization ids whose stored names are screened.
     pub screen_entities: &'static [&'static str],
+    /// Request paths holding account ids whose owning organization's name is screened.
+    pub screen_accounts: &'static [&'static str],
     pub credential: Option<&'static str>,
     pub audit: Option<V1Audit>,
     pub status: u16,
