@@ -24,6 +24,11 @@ pub mod state;
 pub mod surface;
 pub mod zone_routes;
 
+/// Fresh SQLite and PostgreSQL databases for the unit tests (shared with the integration tests).
+#[cfg(test)]
+#[path = "../tests/support/mod.rs"]
+mod test_support;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;

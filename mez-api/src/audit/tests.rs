@@ -3,15 +3,12 @@
 //! one batch treats its units. The chain as a whole (concurrency, replicas, tampering,
 //! restarts) is tested through the public API in `tests/audit_chain.rs`.
 
-use std::future::Future;
-
 use serde_json::json;
-use sqlx::Connection;
-use uuid::Uuid;
 
 use super::writer::{Head, Outcome, Prepared, commit_batch, run_once};
 use super::*;
 use crate::canonical::sha256_hex;
+use crate::test_support::{on_postgres, on_sqlite};
 
 fn event() -> AuditEvent {
     AuditEvent {
@@ -154,78 +151,6 @@ fn stale_reads_are_told_apart_from_other_conflicts() {
 }
 
 // ---- One batch, on real databases ----
-
-/// Runs `checks` against a database URL for a new SQLite file, then removes the file.
-async fn on_sqlite<F, Fut>(checks: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let dir = std::env::temp_dir().join(format!("mez-audit-unit-{}", Uuid::new_v4().simple()));
-    let url = format!("sqlite://{}", dir.join("mez.db").display());
-    let outcome = tokio::spawn(checks(url)).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    rethrow(outcome);
-}
-
-/// Runs `checks` against a new PostgreSQL database, then drops it, or skips when none is set.
-async fn on_postgres<F, Fut>(test: &str, checks: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let required = std::env::var("MEZ_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-    let Some(admin_url) = std::env::var("MEZ_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|url| !url.trim().is_empty())
-    else {
-        assert!(
-            !required,
-            "{test}: MEZ_REQUIRE_POSTGRES=1 but MEZ_TEST_POSTGRES_URL is not set"
-        );
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: MEZ_TEST_POSTGRES_URL is not set"
-        );
-        return;
-    };
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|err| panic!("{test}: PostgreSQL at MEZ_TEST_POSTGRES_URL: {err}"));
-    let name = format!("mez_audit_{}", Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create the test database");
-    let url = match admin_url.split_once('?') {
-        Some((base, query)) => format!("{}/{name}?{query}", server_part(base)),
-        None => format!("{}/{name}", server_part(&admin_url)),
-    };
-    let outcome = tokio::spawn(checks(url)).await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("drop the test database");
-    rethrow(outcome);
-}
-
-/// `postgres://user@host:port` without the database path.
-fn server_part(base: &str) -> &str {
-    let host_start = base.find("://").map_or(0, |at| at + 3);
-    base[host_start..]
-        .find('/')
-        .map_or(base, |at| &base[..host_start + at])
-}
-
-fn rethrow(outcome: Result<(), tokio::task::JoinError>) {
-    if let Err(err) = outcome {
-        if err.is_panic() {
-            std::panic::resume_unwind(err.into_panic());
-        }
-        panic!("check did not finish: {err}");
-    }
-}
 
 /// One batch holding good units and refused ones: each refused unit leaves nothing behind
 /// (not even the ops before the one that failed), the others commit in order with no gap.

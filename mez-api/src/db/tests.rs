@@ -5,14 +5,12 @@
 //! database when `MEZ_TEST_POSTGRES_URL` names a server to create it on; without it they are
 //! skipped with a note on stderr, unless `MEZ_REQUIRE_POSTGRES=1` makes that a failure.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use serde_json::json;
-use sqlx::Connection;
-use uuid::Uuid;
 
 use super::*;
+use crate::test_support::{on_postgres, on_sqlite, with_database};
 
 fn record(value: Value) -> Record {
     match value {
@@ -26,86 +24,6 @@ fn ids_of(page: &Page) -> Vec<&str> {
         .iter()
         .map(|item| item["id"].as_str().unwrap_or("<no id>"))
         .collect()
-}
-
-/// Runs `checks` against a database URL for a new SQLite file, then removes the file.
-async fn on_sqlite<F, Fut>(checks: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let dir = std::env::temp_dir().join(format!("mez-db-test-{}", Uuid::new_v4().simple()));
-    // The nested directory proves that connect creates missing parent directories.
-    let url = format!("sqlite://{}", dir.join("nested").join("mez.db").display());
-    let outcome = tokio::spawn(checks(url)).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    rethrow(outcome);
-}
-
-/// Runs `checks` against a new PostgreSQL database, then drops it, or skips when none is set.
-async fn on_postgres<F, Fut>(test: &str, checks: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let required = std::env::var("MEZ_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-    let Some(admin_url) = std::env::var("MEZ_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-    else {
-        assert!(
-            !required,
-            "{test}: MEZ_REQUIRE_POSTGRES=1 but MEZ_TEST_POSTGRES_URL is not set"
-        );
-        eprintln!("SKIPPED (no MEZ_TEST_POSTGRES_URL): {test}");
-        return;
-    };
-    let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
-        Ok(admin) => admin,
-        Err(err) => {
-            assert!(
-                !required,
-                "{test}: MEZ_REQUIRE_POSTGRES=1 but PostgreSQL is unreachable: {err}"
-            );
-            eprintln!("SKIPPED (PostgreSQL unreachable: {err}): {test}");
-            return;
-        }
-    };
-    let name = format!("mez_unit_{}", Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create the test database");
-    let outcome = tokio::spawn(checks(with_database(&admin_url, &name))).await;
-    // FORCE ends connections a failed check may have left open, so the drop cannot hang.
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("drop the test database");
-    rethrow(outcome);
-}
-
-/// Re-raises a panic from a spawned check after the caller has cleaned up.
-fn rethrow(outcome: Result<(), tokio::task::JoinError>) {
-    if let Err(err) = outcome {
-        if err.is_panic() {
-            std::panic::resume_unwind(err.into_panic());
-        }
-        panic!("check did not finish: {err}");
-    }
-}
-
-/// Replaces the database name in a PostgreSQL URL, keeping its query string.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let host_start = base.find("://").map_or(0, |at| at + 3);
-    let host_end = base[host_start..]
-        .find('/')
-        .map_or(base.len(), |at| host_start + at);
-    format!("{}/{name}{query}", &base[..host_end])
 }
 
 #[test]
