@@ -1078,9 +1078,54 @@ pub mod models {
             FieldSpec {
                 name: "beneficial_owners",
                 input: "beneficial_owners",
-                ty: FieldType::JsonList,
+                ty: FieldType::ModelList(&BENEFICIAL_OWNER),
                 default: DefaultValue::EmptyList,
                 max_items: Some(100),
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// A beneficial owner named in an entity request.
+    pub static BENEFICIAL_OWNER: ModelSpec = ModelSpec {
+        name: "BeneficialOwner",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "name",
+                input: "name",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(500),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "ownership_percentage",
+                input: "ownership_percentage",
+                ty: FieldType::Decimal,
+                required: true,
+                min: Some(Bound::Decimal("0")),
+                max: Some(Bound::Decimal("100")),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "cnic",
+                input: "cnic",
+                ty: FieldType::String,
+                trim: true,
+                max_len: Some(32),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "ntn",
+                input: "ntn",
+                ty: FieldType::String,
+                trim: true,
+                max_len: Some(32),
                 ..FieldSpec::BASE
             },
         ],
@@ -1123,7 +1168,7 @@ pub mod models {
             FieldSpec {
                 name: "beneficial_owners",
                 input: "beneficial_owners",
-                ty: FieldType::JsonList,
+                ty: FieldType::ModelList(&BENEFICIAL_OWNER),
                 max_items: Some(100),
                 ..FieldSpec::BASE
             },
@@ -1162,9 +1207,62 @@ pub mod models {
             FieldSpec {
                 name: "share_classes",
                 input: "share_classes",
-                ty: FieldType::JsonList,
+                ty: FieldType::ModelList(&SHARE_CLASS_INPUT),
                 required: true,
+                min_items: Some(1),
                 max_items: Some(50),
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// One share class of a cap table request; issued shares may not exceed authorized ones.
+    pub static SHARE_CLASS_INPUT: ModelSpec = ModelSpec {
+        name: "ShareClassInput",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "name",
+                input: "name",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(200),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "authorized_shares",
+                input: "authorized_shares",
+                ty: FieldType::Integer,
+                required: true,
+                min: Some(Bound::Int(1i64)),
+                max: Some(Bound::Int(1000000000000000i64)),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "issued_shares",
+                input: "issued_shares",
+                ty: FieldType::Integer,
+                default: DefaultValue::Int(0i64),
+                min: Some(Bound::Int(0i64)),
+                max: Some(Bound::Int(1000000000000000i64)),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "par_value",
+                input: "par_value",
+                ty: FieldType::Decimal,
+                min: Some(Bound::Decimal("0")),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "voting_rights",
+                input: "voting_rights",
+                ty: FieldType::Boolean,
+                default: DefaultValue::Bool(true),
                 ..FieldSpec::BASE
             },
         ],
@@ -1292,7 +1390,7 @@ pub mod models {
             FieldSpec {
                 name: "linked_ids",
                 input: "linked_ids",
-                ty: FieldType::JsonList,
+                ty: FieldType::ModelList(&LINKED_ID),
                 required: true,
                 max_items: Some(50),
                 ..FieldSpec::BASE
@@ -1309,6 +1407,63 @@ pub mod models {
                 name: "entity_id",
                 input: "entity_id",
                 ty: FieldType::Uuid,
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// An identity document linked to an identity check.
+    pub static LINKED_ID: ModelSpec = ModelSpec {
+        name: "LinkedId",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "id_type",
+                input: "id_type",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(50),
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "id_value",
+                input: "id_value",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(100),
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// A party to a consent request.
+    pub static CONSENT_PARTY: ModelSpec = ModelSpec {
+        name: "ConsentParty",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "entity_id",
+                input: "entity_id",
+                ty: FieldType::Uuid,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "role",
+                input: "role",
+                ty: FieldType::String,
+                required: true,
+                trim: true,
+                min_len: Some(1),
+                max_len: Some(100),
                 ..FieldSpec::BASE
             },
         ],
@@ -1352,8 +1507,9 @@ pub mod models {
             FieldSpec {
                 name: "parties",
                 input: "parties",
-                ty: FieldType::JsonList,
+                ty: FieldType::ModelList(&CONSENT_PARTY),
                 required: true,
+                min_items: Some(1),
                 max_items: Some(100),
                 ..FieldSpec::BASE
             },
@@ -1853,7 +2009,24 @@ pub mod types {
         pub jurisdiction_id: String,
         #[serde(rename = "beneficial_owners")]
         #[serde(default)]
-        pub beneficial_owners: Option<Vec<serde_json::Value>>,
+        pub beneficial_owners: Option<Vec<BeneficialOwner>>,
+    }
+    /// A beneficial owner named in an entity request.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct BeneficialOwner {
+        #[serde(rename = "name")]
+        #[serde(default)]
+        pub name: String,
+        #[serde(rename = "ownership_percentage")]
+        #[serde(default)]
+        pub ownership_percentage: String,
+        #[serde(rename = "cnic")]
+        #[serde(default)]
+        pub cnic: Option<String>,
+        #[serde(rename = "ntn")]
+        #[serde(default)]
+        pub ntn: Option<String>,
     }
     /// PUT /v1/entities/{id}; absent fields stay as they are.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1870,7 +2043,7 @@ pub mod types {
         pub jurisdiction_id: Option<String>,
         #[serde(rename = "beneficial_owners")]
         #[serde(default)]
-        pub beneficial_owners: Option<Vec<serde_json::Value>>,
+        pub beneficial_owners: Option<Vec<BeneficialOwner>>,
         #[serde(rename = "address")]
         #[serde(default)]
         pub address: Option<String>,
@@ -1887,7 +2060,27 @@ pub mod types {
         pub entity_id: String,
         #[serde(rename = "share_classes")]
         #[serde(default)]
-        pub share_classes: Vec<serde_json::Value>,
+        pub share_classes: Vec<ShareClassInput>,
+    }
+    /// One share class of a cap table request; issued shares may not exceed authorized ones.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ShareClassInput {
+        #[serde(rename = "name")]
+        #[serde(default)]
+        pub name: String,
+        #[serde(rename = "authorized_shares")]
+        #[serde(default)]
+        pub authorized_shares: i64,
+        #[serde(rename = "issued_shares")]
+        #[serde(default)]
+        pub issued_shares: Option<i64>,
+        #[serde(rename = "par_value")]
+        #[serde(default)]
+        pub par_value: Option<String>,
+        #[serde(rename = "voting_rights")]
+        #[serde(default)]
+        pub voting_rights: Option<bool>,
     }
     /// POST /v1/fiscal/accounts.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1938,13 +2131,35 @@ pub mod types {
         pub identity_type: String,
         #[serde(rename = "linked_ids")]
         #[serde(default)]
-        pub linked_ids: Vec<serde_json::Value>,
+        pub linked_ids: Vec<LinkedId>,
         #[serde(rename = "full_name")]
         #[serde(default)]
         pub full_name: Option<String>,
         #[serde(rename = "entity_id")]
         #[serde(default)]
         pub entity_id: Option<String>,
+    }
+    /// An identity document linked to an identity check.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct LinkedId {
+        #[serde(rename = "id_type")]
+        #[serde(default)]
+        pub id_type: String,
+        #[serde(rename = "id_value")]
+        #[serde(default)]
+        pub id_value: String,
+    }
+    /// A party to a consent request.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ConsentParty {
+        #[serde(rename = "entity_id")]
+        #[serde(default)]
+        pub entity_id: String,
+        #[serde(rename = "role")]
+        #[serde(default)]
+        pub role: String,
     }
     /// POST /v1/consent; the first party is the organization asked for consent.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1958,7 +2173,7 @@ pub mod types {
         pub description: String,
         #[serde(rename = "parties")]
         #[serde(default)]
-        pub parties: Vec<serde_json::Value>,
+        pub parties: Vec<ConsentParty>,
         #[serde(rename = "num_votes_required")]
         #[serde(default)]
         pub num_votes_required: Option<i64>,

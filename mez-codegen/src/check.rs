@@ -78,6 +78,19 @@ pub fn check(spec: &Spec, diags: &mut Diagnostics) {
         }
     }
 
+    for (_, model) in spec.models() {
+        for field in &model.fields {
+            if let FieldType::ModelList(item) = &field.ty {
+                match spec.model(item) {
+                    None => diags.push(&field.pos, format!("field \"{}.{}\" lists unknown model \"{item}\"", model.name, field.name)),
+                    Some(m) if m.store.is_some() => diags.push(&field.pos, format!("field \"{}.{}\" lists \"{item}\", which is stored; list items must be request-only models", model.name, field.name)),
+                    Some(m) if m.name == model.name => diags.push(&field.pos, format!("field \"{}.{}\" lists its own model", model.name, field.name)),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+
     let mut routes: BTreeMap<(String, String), &Pos> = BTreeMap::new();
     for (service, route) in spec.routes() {
         let full = format!("{}{}", service.context_path, route.path);
@@ -212,8 +225,28 @@ fn check_field_limits(what: &str, field: &Field, diags: &mut Diagnostics) {
             ),
         );
     }
-    if field.max_items.is_some() && !matches!(field.ty, FieldType::StringList | FieldType::JsonList)
-    {
+    let is_list = matches!(
+        field.ty,
+        FieldType::StringList | FieldType::JsonList | FieldType::ModelList(_)
+    );
+    if field.min_items.is_some() && !is_list {
+        diags.push(
+            &field.pos,
+            format!(
+                "{what}: min_items applies to list fields, not {}",
+                field.ty.spec_name()
+            ),
+        );
+    }
+    if let (Some(min), Some(max)) = (field.min_items, field.max_items) {
+        if min > max {
+            diags.push(
+                &field.pos,
+                format!("{what}: min_items {min} is greater than max_items {max}"),
+            );
+        }
+    }
+    if field.max_items.is_some() && !is_list {
         diags.push(
             &field.pos,
             format!(
@@ -339,6 +372,11 @@ fn value_fits(field: &Field, value: &Value) -> Result<(), String> {
                     _ => return Err("must hold only strings".into()),
                 }
             }
+            Ok(())
+        }
+        (FieldType::JsonList | FieldType::ModelList(_), Value::Array(items))
+            if items.is_empty() =>
+        {
             Ok(())
         }
         (FieldType::JsonList, Value::Array(_)) => Ok(()),

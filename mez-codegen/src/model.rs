@@ -182,6 +182,7 @@ pub struct Field {
     pub trim: bool,
     pub min_len: Option<u64>,
     pub max_len: Option<u64>,
+    pub min_items: Option<u64>,
     pub max_items: Option<u64>,
     /// Bounds: integers for `integer`, decimal strings for `decimal`.
     pub min: Option<Bound>,
@@ -210,6 +211,8 @@ pub enum FieldType {
     Enum(Vec<String>),
     StringList,
     JsonList,
+    /// A list of objects, each checked against a request-only model of the spec.
+    ModelList(String),
 }
 
 impl FieldType {
@@ -227,6 +230,7 @@ impl FieldType {
             Self::Enum(_) => "enum",
             Self::StringList => "list<string>",
             Self::JsonList => "list<json>",
+            Self::ModelList(_) => "list<Model>",
         }
     }
 

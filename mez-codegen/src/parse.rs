@@ -123,6 +123,7 @@ const FIELD_KEYS: &[&str] = &[
     "trim",
     "min_len",
     "max_len",
+    "min_items",
     "max_items",
     "min",
     "max",
@@ -175,6 +176,7 @@ const TYPES: &[&str] = &[
     "enum",
     "list<string>",
     "list<json>",
+    "list<ModelName>",
 ];
 
 impl Parser<'_> {
@@ -640,6 +642,13 @@ impl Parser<'_> {
             "object" => FieldType::Object,
             "list<string>" => FieldType::StringList,
             "list<json>" => FieldType::JsonList,
+            other
+                if other.starts_with("list<")
+                    && other.ends_with('>')
+                    && other[5..other.len() - 1].starts_with(|c: char| c.is_ascii_uppercase()) =>
+            {
+                FieldType::ModelList(other[5..other.len() - 1].to_string())
+            }
             "enum" => {
                 let mut values = Vec::new();
                 match map.get_node("values") {
@@ -731,6 +740,7 @@ impl Parser<'_> {
             trim: self.bool(map, "trim", &what),
             min_len: self.uint(map, "min_len", &what),
             max_len: self.uint(map, "max_len", &what),
+            min_items: self.uint(map, "min_items", &what),
             max_items: self.uint(map, "max_items", &what),
             doc: self.string(map, "doc", &what),
             name,

@@ -223,6 +223,10 @@ fn field_type(ty: &FieldType) -> TokenStream {
         FieldType::StringList => quote!(FieldType::StringList),
         FieldType::JsonList => quote!(FieldType::JsonList),
         FieldType::Enum(values) => quote!(FieldType::Enum(&[#(#values),*])),
+        FieldType::ModelList(item) => {
+            let k = upper(item);
+            quote!(FieldType::ModelList(&#k))
+        }
     }
 }
 
@@ -257,6 +261,9 @@ fn field_spec(f: &Field) -> TokenStream {
     }
     if let Some(v) = f.max_len.map(lit) {
         extra.push(quote!(max_len: Some(#v),));
+    }
+    if let Some(v) = f.min_items.map(lit) {
+        extra.push(quote!(min_items: Some(#v),));
     }
     if let Some(v) = f.max_items.map(lit) {
         extra.push(quote!(max_items: Some(#v),));
@@ -317,6 +324,10 @@ fn rust_type(f: &Field) -> TokenStream {
         FieldType::Object => quote!(serde_json::Map<String, serde_json::Value>),
         FieldType::StringList => quote!(Vec<String>),
         FieldType::JsonList => quote!(Vec<serde_json::Value>),
+        FieldType::ModelList(item) => {
+            let t = format_ident!("{}", item);
+            quote!(Vec<#t>)
+        }
     };
     if f.required || f.ty == FieldType::Json {
         base

@@ -129,6 +129,7 @@ pub fn sample(field: &FieldSpec) -> Value {
         FieldType::Enum(values) => json!(values[0]),
         FieldType::StringList => json!([text("sample")]),
         FieldType::JsonList => json!([{"sample": true}]),
+        FieldType::ModelList(item) => json!([Value::Object(valid_input(item))]),
     }
 }
 
@@ -354,7 +355,10 @@ pub async fn rejects_wrong_type(method: &str, path: &str, field: Option<&str>) {
                 FieldType::Decimal => json!(12.5),
                 FieldType::Integer => json!("twelve"),
                 FieldType::Boolean => json!("yes"),
-                FieldType::Object | FieldType::StringList | FieldType::JsonList => {
+                FieldType::Object
+                | FieldType::StringList
+                | FieldType::JsonList
+                | FieldType::ModelList(_) => {
                     json!("not a container")
                 }
                 FieldType::Json => unreachable!("any JSON is the right type"),

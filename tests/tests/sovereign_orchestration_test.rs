@@ -238,7 +238,8 @@ async fn sovereign_entity_creation_produces_orchestration_envelope(db: &TestDb) 
     assert_eq!(org["status"], "ACTIVE");
     assert_eq!(
         org["beneficialOwners"],
-        json!([{"name": "Ayesha Siddiqui", "ownership_percentage": "60"}])
+        // The validated item: every field of the spec's BeneficialOwner, absent ones as null.
+        json!([{"name": "Ayesha Siddiqui", "ownership_percentage": "60", "cnic": null, "ntn": null}])
     );
 
     // Twenty domains, and exactly the states the spec implies for Pakistan (matched without
@@ -490,7 +491,7 @@ async fn proxy_mode_unaffected(db: &TestDb) {
             Method::POST,
             "/v1/consent".to_owned(),
             json!({"consent_type": "EQUITY_OFFER", "description": "Offer",
-                   "parties": [{"entity_id": entity_id}]}),
+                   "parties": [{"entity_id": entity_id, "role": "issuer"}]}),
         ),
     ];
     for (method, path, body) in writes {

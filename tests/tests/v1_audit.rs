@@ -376,7 +376,7 @@ async fn consent_created_is_audited(db: &TestDb) {
         reqwest::Method::POST,
         "/v1/consent",
         json!({"consent_type": "MODIFY_COMPANY_LEGAL_NAME", "description": "Rename",
-               "parties": [{"entity_id": entity.resource_id}], "num_votes_required": 3}),
+               "parties": [{"entity_id": entity.resource_id, "role": "issuer"}], "num_votes_required": 3}),
         201,
         "MezConsentComplianceCredential",
         CONSENT_DOMAINS,
@@ -536,8 +536,9 @@ async fn sanctioned_names_are_refused_and_the_denial_audited(db: &TestDb) {
             "/v1/entities",
             json!({"entity_type": "LLC", "legal_name": "Innocent Front Ltd",
                    "jurisdiction_id": "PK",
-                   "beneficial_owners": [{"name": "Ali Khan"},
-                                         {"name": "  vanya THE   embargoed "}]}),
+                   "beneficial_owners": [{"name": "Ali Khan", "ownership_percentage": "50"},
+                                         {"name": "  vanya THE   embargoed ",
+                                          "ownership_percentage": "50"}]}),
         )
         .await;
     assert_blocked(&zone, &before, answer, "entity", "Ivan Sanctionedov").await;

@@ -187,7 +187,7 @@ async fn every_write(zone: &TestZone) -> Vec<(&'static str, Envelope)> {
                 path: "/v1/consent".into(),
                 body: json!({"consent_type": "CREATE_OPTIONS_POOL",
                              "description": "An options pool of 5% for staff",
-                             "parties": [{"entity_id": entity_id}]}),
+                             "parties": [{"entity_id": entity_id, "role": "issuer"}]}),
                 status: 201,
                 credential_type: "MezConsentComplianceCredential",
                 domains: &["aml", "sanctions", "corporate"],

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::error::ApiError;
 
 /// A model of the spec: a stored primitive or a request body.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct ModelSpec {
     pub name: &'static str,
     /// The collection its records are stored in; `None` for request-only models.
@@ -32,7 +32,7 @@ impl ModelSpec {
 }
 
 /// One field of a model, with the rules a request value must meet.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct FieldSpec {
     /// Key in records and responses.
     pub name: &'static str,
@@ -50,6 +50,7 @@ pub struct FieldSpec {
     pub trim: bool,
     pub min_len: Option<usize>,
     pub max_len: Option<usize>,
+    pub min_items: Option<usize>,
     pub max_items: Option<usize>,
     pub min: Option<Bound>,
     pub max: Option<Bound>,
@@ -69,13 +70,14 @@ impl FieldSpec {
         trim: false,
         min_len: None,
         max_len: None,
+        min_items: None,
         max_items: None,
         min: None,
         max: None,
     };
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum FieldType {
     String,
     Integer,
@@ -89,6 +91,8 @@ pub enum FieldType {
     Enum(&'static [&'static str]),
     StringList,
     JsonList,
+    /// A list of objects, each checked against a request-only model.
+    ModelList(&'static ModelSpec),
 }
 
 /// A bound on an integer or decimal field (inclusive).

@@ -211,6 +211,35 @@ fn check_value(field: &FieldSpec, key: &str, value: Value) -> Result<Value, Vec<
             }
             _ => Err(fail("must be a list".into())),
         },
+        FieldType::ModelList(item_model) => {
+            let Value::Array(items) = value else {
+                return Err(fail("must be a list of objects".into()));
+            };
+            check_items(field, &items).map_err(fail)?;
+            let mut errors = Vec::new();
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                match validate(item_model, item, Mode::Request) {
+                    Ok(record) => out.push(Value::Object(record)),
+                    Err(ApiError::Validation(inner)) => {
+                        errors.extend(inner.into_iter().map(|e| {
+                            let at = if e.field == "body" {
+                                format!("{key}[{i}]")
+                            } else {
+                                format!("{key}[{i}].{}", e.field)
+                            };
+                            FieldError::new(at, e.message)
+                        }));
+                    }
+                    Err(other) => return Err(vec![FieldError::new(key, other.to_string())]),
+                }
+            }
+            if errors.is_empty() {
+                Ok(Value::Array(out))
+            } else {
+                Err(errors)
+            }
+        }
     }
 }
 
@@ -239,9 +268,13 @@ fn check_string(field: &FieldSpec, key: &str, s: String) -> Result<String, Field
 }
 
 fn check_items(field: &FieldSpec, items: &[Value]) -> Result<(), String> {
-    match field.max_items {
-        Some(max) if items.len() > max => Err(format!(
+    match (field.min_items, field.max_items) {
+        (_, Some(max)) if items.len() > max => Err(format!(
             "must hold at most {max} items (got {})",
+            items.len()
+        )),
+        (Some(min), _) if items.len() < min => Err(format!(
+            "must hold at least {min} item(s) (got {})",
             items.len()
         )),
         _ => Ok(()),
