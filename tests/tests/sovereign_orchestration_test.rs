@@ -458,7 +458,7 @@ async fn proxy_mode_unaffected(db: &TestDb) {
         (
             Method::POST,
             "/v1/ownership/cap-tables".to_owned(),
-            json!({"entity_id": entity_id, "share_classes": []}),
+            json!({"entity_id": entity_id, "share_classes": [{"name": "Common", "authorized_shares": 100}]}),
         ),
         (
             Method::POST,

@@ -463,7 +463,7 @@ async fn a_proxy_without_an_upstream_answers_503(db: &TestDb) {
         (
             "POST",
             "/v1/ownership/cap-tables".to_owned(),
-            json!({"entity_id": some_id, "share_classes": []}),
+            json!({"entity_id": some_id, "share_classes": [{"name": "Common", "authorized_shares": 100}]}),
         ),
         (
             "POST",
