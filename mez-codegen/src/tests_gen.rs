@@ -86,6 +86,58 @@ pub fn cases(spec: &Spec) -> Vec<Case> {
             push("round_trips", None);
         }
     }
+    // The /v1 writes: the same request checks, against their request models.
+    for o in spec.services.iter().flat_map(|s| &s.orchestrated) {
+        let Some(model) = o.request.as_deref().and_then(|m| spec.model(m)) else {
+            continue;
+        };
+        let base = format!(
+            "v1__{}",
+            snake(&format!(
+                "{} {}",
+                o.method.as_str(),
+                o.path.replace(['{', '}'], "")
+            ))
+        );
+        let method = o.method.as_str();
+        let mut push = |check: &'static str, field: Option<&str>| {
+            let name = match field {
+                Some(f) => format!("{base}__{check}__{}", snake(f)),
+                None => format!("{base}__{check}"),
+            };
+            out.push(Case {
+                name,
+                check,
+                method,
+                path: o.path.clone(),
+                field: field.map(str::to_string),
+            });
+        };
+        push("rejects_malformed_json", None);
+        push("rejects_non_object_body", None);
+        push("rejects_unknown_field", None);
+        for f in &model.fields {
+            let key = Some(f.input.as_str());
+            if f.required && o.method != crate::model::Method::Put {
+                push("rejects_missing_required", key);
+            }
+            if f.ty != FieldType::Json {
+                push("rejects_wrong_type", key);
+            }
+            if f.max_len.is_some() && matches!(f.ty, FieldType::String | FieldType::StringList) {
+                push("rejects_overlong", key);
+            }
+            if matches!(f.ty, FieldType::Enum(_)) {
+                push("rejects_bad_enum", key);
+            }
+            if matches!(
+                f.ty,
+                FieldType::Uuid | FieldType::Decimal | FieldType::DateTime
+            ) {
+                push("rejects_bad_format", key);
+            }
+        }
+    }
     out
 }
 

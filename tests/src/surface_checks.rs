@@ -71,9 +71,18 @@ impl Zone {
             .iter()
             .filter_map(|r| r.model.and_then(|m| m.collection))
             .collect();
+        // The /v1 pipeline writes attestations too.
+        collections.push(mez_api::pipeline::ATTESTATIONS);
         collections.sort_unstable();
         collections.dedup();
         let mut out = Vec::new();
+        let events = self
+            .state
+            .audit
+            .events(None, None, 0, 1000)
+            .await
+            .expect("audit events");
+        out.push(("audit events".to_string(), Value::from(events.len())));
         for c in collections {
             let page = self
                 .state
@@ -89,11 +98,33 @@ impl Zone {
     }
 }
 
+/// The route `METHOD PATH` of the direct surface, or of the `/v1` surface (seen through the
+/// same description: its request model, taken from the body).
 fn route(method: &str, path: &str) -> &'static RouteInfo {
-    mez_api::surface::ROUTES
+    if let Some(direct) = mez_api::surface::ROUTES
         .iter()
         .find(|r| r.method == method && r.path == path)
-        .unwrap_or_else(|| panic!("{method} {path} is not in the generated route table"))
+    {
+        return direct;
+    }
+    let v1 = mez_api::surface::V1_ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .unwrap_or_else(|| panic!("{method} {path} is not in the generated route tables"));
+    Box::leak(Box::new(RouteInfo {
+        service: "zone",
+        url_env: None,
+        example: None,
+        method: v1.method,
+        path: v1.path,
+        op: "v1",
+        model: None,
+        request: v1.request,
+        query_input: false,
+        hook: None,
+        audit: v1.audit.as_ref().map(|a| a.event),
+        status: v1.status,
+    }))
 }
 
 /// A valid value for a field, within its limits.

@@ -3,9 +3,9 @@
 //!
 //! Nothing here is written per route. `surface_tests!` reads spec/ at compile time and expands
 //! to a test for every check the spec implies (malformed JSON, unknown, missing, mistyped,
-//! over-long, bad-enum and badly formatted fields of every write; a create-read-list-update-
-//! delete round trip for every plain create; every route mounted). Adding a primitive to the
-//! spec adds its tests.
+//! over-long, bad-enum and badly formatted fields of every write, direct or `/v1`, with
+//! nothing written; a create-read-list-update-delete round trip for every plain create; every
+//! route mounted). Adding a primitive to the spec adds its tests.
 
 mez_macros::surface_tests!("../spec", mez_tests::surface_checks);
 
