@@ -89,23 +89,11 @@ pub fn surface(spec: &Spec) -> TokenStream {
         quote!(#i => plans::#f(state, plan, args).await,)
     });
 
-    // Group methods per path: axum wants one `.route()` per path.
-    let mut paths: Vec<(String, Vec<TokenStream>)> = Vec::new();
-    for (s, r) in spec.routes() {
-        let path = full_path(s, r);
+    let route_calls = route_calls(spec.routes().map(|(s, r)| {
         let method = format_ident!("{}", r.method.as_str().to_ascii_lowercase());
         let h = format_ident!("{}", handler_name(s, r));
-        let call = quote!(#method(handlers::#h));
-        match paths.iter_mut().find(|(p, _)| *p == path) {
-            Some((_, calls)) => calls.push(call),
-            None => paths.push((path, vec![call])),
-        }
-    }
-    let route_calls = paths.iter().map(|(path, calls)| {
-        let first = &calls[0];
-        let rest = &calls[1..];
-        quote!(.route(#path, axum::routing::#first #(.#rest)*))
-    });
+        (full_path(s, r), quote!(#method(handlers::#h)))
+    }));
     let route_count = proc_macro2::Literal::usize_unsuffixed(spec.routes().count());
     let compliance = compliance_static(spec.services.iter().find_map(|s| s.compliance.as_ref()));
     let client = typed_client(spec);
@@ -443,6 +431,38 @@ fn route_info(spec: &Spec, s: &Service, r: &Route) -> TokenStream {
     }
 }
 
+/// The path extractor of a handler: one `String` per path parameter, in route order.
+fn path_extractor(params: &[Ident]) -> TokenStream {
+    match params {
+        [] => quote!(),
+        [p] => quote!(axum::extract::Path(#p): axum::extract::Path<String>,),
+        _ => {
+            let tys = params.iter().map(|_| quote!(String));
+            quote!(axum::extract::Path((#(#params),*)): axum::extract::Path<(#(#tys),*)>,)
+        }
+    }
+}
+
+/// `.route(path, method(handler).other(handler))` calls: axum wants one per path, so the
+/// methods of a path are grouped, in first-seen order.
+fn route_calls(calls: impl IntoIterator<Item = (String, TokenStream)>) -> Vec<TokenStream> {
+    let mut paths: Vec<(String, Vec<TokenStream>)> = Vec::new();
+    for (path, call) in calls {
+        match paths.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, existing)) => existing.push(call),
+            None => paths.push((path, vec![call])),
+        }
+    }
+    paths
+        .into_iter()
+        .map(|(path, calls)| {
+            let first = &calls[0];
+            let rest = &calls[1..];
+            quote!(.route(#path, axum::routing::#first #(.#rest)*))
+        })
+        .collect()
+}
+
 /// The HTTP handler of a direct route: extract, then let the runtime plan, commit and answer.
 fn handler(index: usize, s: &Service, r: &Route) -> TokenStream {
     let name = format_ident!("{}", handler_name(s, r));
@@ -456,17 +476,7 @@ fn handler(index: usize, s: &Service, r: &Route) -> TokenStream {
     );
     let index = proc_macro2::Literal::usize_unsuffixed(index);
     let params: Vec<Ident> = r.params().iter().map(|p| ident(p)).collect();
-    let path_arg = match params.len() {
-        0 => quote!(),
-        1 => {
-            let p = &params[0];
-            quote!(axum::extract::Path(#p): axum::extract::Path<String>,)
-        }
-        _ => {
-            let tys = params.iter().map(|_| quote!(String));
-            quote!(axum::extract::Path((#(#params),*)): axum::extract::Path<(#(#tys),*)>,)
-        }
-    };
+    let path_arg = path_extractor(&params);
     let takes_query = matches!(
         r.op,
         Op::List { .. }
@@ -742,37 +752,17 @@ fn orchestrated(spec: &Spec) -> TokenStream {
         }
     });
 
-    let mut paths: Vec<(String, Vec<TokenStream>)> = Vec::new();
-    for o in &all {
+    let route_calls = route_calls(all.iter().map(|o| {
         let method = format_ident!("{}", o.method.as_str().to_ascii_lowercase());
         let h = format_ident!("{}", v1_handler_name(o));
-        let call = quote!(#method(v1::#h));
-        match paths.iter_mut().find(|(p, _)| p == &o.path) {
-            Some((_, calls)) => calls.push(call),
-            None => paths.push((o.path.clone(), vec![call])),
-        }
-    }
-    let route_calls = paths.iter().map(|(path, calls)| {
-        let first = &calls[0];
-        let rest = &calls[1..];
-        quote!(.route(#path, axum::routing::#first #(.#rest)*))
-    });
+        (o.path.clone(), quote!(#method(v1::#h)))
+    }));
 
     let handlers = all.iter().enumerate().map(|(i, o)| {
         let name = format_ident!("{}", v1_handler_name(o));
         let index = proc_macro2::Literal::usize_unsuffixed(i);
         let params: Vec<Ident> = o.params().iter().map(|p| ident(p)).collect();
-        let path_arg = match params.len() {
-            0 => quote!(),
-            1 => {
-                let p = &params[0];
-                quote!(axum::extract::Path(#p): axum::extract::Path<String>,)
-            }
-            _ => {
-                let tys = params.iter().map(|_| quote!(String));
-                quote!(axum::extract::Path((#(#params),*)): axum::extract::Path<(#(#tys),*)>,)
-            }
-        };
+        let path_arg = path_extractor(&params);
         let (body_arg, body_field) = if o.method.is_write() {
             (
                 quote!(crate::extract::JsonBody(body): crate::extract::JsonBody,),

@@ -8,7 +8,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::model::{FieldType, Input, Op, Spec};
+use crate::model::{FieldType, Input, Model, Op, Spec};
 use crate::rust::{full_path, handler_name, snake};
 
 /// One generated check: its test name and the call that performs it.
@@ -54,34 +54,7 @@ pub fn cases(spec: &Spec) -> Vec<Case> {
                 ..
             }
         );
-        if !query {
-            push("rejects_malformed_json", None);
-            push("rejects_non_object_body", None);
-        }
-        if !model.open {
-            push("rejects_unknown_field", None);
-        }
-        for f in model.fields.iter().filter(|f| !f.server_set) {
-            let key = Some(f.input.as_str());
-            if f.required && !matches!(r.op, Op::Update { .. }) {
-                push("rejects_missing_required", key);
-            }
-            if (!query || !f.ty.is_textual()) && f.ty != FieldType::Json {
-                push("rejects_wrong_type", key);
-            }
-            if f.max_len.is_some() && matches!(f.ty, FieldType::String | FieldType::StringList) {
-                push("rejects_overlong", key);
-            }
-            if matches!(f.ty, FieldType::Enum(_)) {
-                push("rejects_bad_enum", key);
-            }
-            if matches!(
-                f.ty,
-                FieldType::Uuid | FieldType::Decimal | FieldType::DateTime
-            ) {
-                push("rejects_bad_format", key);
-            }
-        }
+        request_checks(model, query, matches!(r.op, Op::Update { .. }), &mut push);
         if matches!(r.op, Op::Create { hook: None, .. }) {
             push("round_trips", None);
         }
@@ -113,32 +86,53 @@ pub fn cases(spec: &Spec) -> Vec<Case> {
                 field: field.map(str::to_string),
             });
         };
-        push("rejects_malformed_json", None);
-        push("rejects_non_object_body", None);
-        push("rejects_unknown_field", None);
-        for f in &model.fields {
-            let key = Some(f.input.as_str());
-            if f.required && o.method != crate::model::Method::Put {
-                push("rejects_missing_required", key);
-            }
-            if f.ty != FieldType::Json {
-                push("rejects_wrong_type", key);
-            }
-            if f.max_len.is_some() && matches!(f.ty, FieldType::String | FieldType::StringList) {
-                push("rejects_overlong", key);
-            }
-            if matches!(f.ty, FieldType::Enum(_)) {
-                push("rejects_bad_enum", key);
-            }
-            if matches!(
-                f.ty,
-                FieldType::Uuid | FieldType::Decimal | FieldType::DateTime
-            ) {
-                push("rejects_bad_format", key);
-            }
-        }
+        request_checks(
+            model,
+            false,
+            o.method == crate::model::Method::Put,
+            &mut push,
+        );
     }
     out
+}
+
+/// The checks a request model implies: the body as a whole, then each field's rules. A query
+/// string carries only text, so its fields cannot have the wrong JSON type; an update may
+/// leave any field out.
+fn request_checks(
+    model: &Model,
+    query: bool,
+    update: bool,
+    push: &mut dyn FnMut(&'static str, Option<&str>),
+) {
+    if !query {
+        push("rejects_malformed_json", None);
+        push("rejects_non_object_body", None);
+    }
+    if !model.open {
+        push("rejects_unknown_field", None);
+    }
+    for f in model.fields.iter().filter(|f| !f.server_set) {
+        let key = Some(f.input.as_str());
+        if f.required && !update {
+            push("rejects_missing_required", key);
+        }
+        if (!query || !f.ty.is_textual()) && f.ty != FieldType::Json {
+            push("rejects_wrong_type", key);
+        }
+        if f.max_len.is_some() && matches!(f.ty, FieldType::String | FieldType::StringList) {
+            push("rejects_overlong", key);
+        }
+        if matches!(f.ty, FieldType::Enum(_)) {
+            push("rejects_bad_enum", key);
+        }
+        if matches!(
+            f.ty,
+            FieldType::Uuid | FieldType::Decimal | FieldType::DateTime
+        ) {
+            push("rejects_bad_format", key);
+        }
+    }
 }
 
 /// The test module the `surface_tests!` macro expands to.
