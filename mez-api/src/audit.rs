@@ -179,6 +179,8 @@ pub struct ChainReport {
 pub struct AuditLog {
     inbox: mpsc::Sender<writer::Job>,
     db: Db,
+    /// The zone key that signs the chain's head, when the log keeps one.
+    signer: Option<std::sync::Arc<crate::credentials::ZoneKey>>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -195,9 +197,19 @@ impl AuditLog {
     /// One zone process runs one writer (build it once, in `build_state`, and clone the
     /// handle); replicas each run their own, and the database orders their batches.
     pub fn start(db: Db) -> AuditLog {
+        Self::spawn(db, None)
+    }
+
+    /// Like [`AuditLog::start`], and after every batch the writer also signs the chain's
+    /// new head with the zone key, so that [`AuditLog::verify`] notices removed newest events.
+    pub fn start_signed(db: Db, key: std::sync::Arc<crate::credentials::ZoneKey>) -> AuditLog {
+        Self::spawn(db, Some(key))
+    }
+
+    fn spawn(db: Db, signer: Option<std::sync::Arc<crate::credentials::ZoneKey>>) -> AuditLog {
         let (inbox, outbox) = mpsc::channel(INBOX_CAPACITY);
-        tokio::spawn(writer::run(db.clone(), outbox));
-        AuditLog { inbox, db }
+        tokio::spawn(writer::run(db.clone(), outbox, signer.clone()));
+        AuditLog { inbox, db, signer }
     }
 
     /// Applies the unit's record changes and appends its audit event, in one transaction.
@@ -296,11 +308,37 @@ impl AuditLog {
                     walk.step(row);
                 }
             }
-            tx.commit().await
+            // Read in the same snapshot as the events.
+            let head = sqlx::query_as::<_, (i64, String, String)>(HEAD_ROW_SQL)
+                .fetch_optional(&mut *tx)
+                .await?;
+            tx.commit().await.map(|()| head)
         }
-        .await)?;
+        .await)
+        .map(|head| {
+            if let (Some(key), Some((sequence, hash, signature))) = (&self.signer, head) {
+                walk.check_head(key, sequence, &hash, &signature);
+            }
+        })?;
         Ok(walk.report())
     }
+}
+
+/// The signed head row.
+const HEAD_ROW_SQL: &str = "SELECT sequence, event_hash, signature FROM audit_head WHERE id = 1";
+
+/// The bytes a head signature covers: the RFC 8785 JSON of the head and the signer.
+pub(crate) fn head_message(
+    did: &str,
+    sequence: i64,
+    event_hash: &str,
+) -> Result<Vec<u8>, ApiError> {
+    canonical_bytes(&serde_json::json!({
+        "chain": "mez audit head",
+        "event_hash": event_hash,
+        "sequence": sequence,
+        "signer": did,
+    }))
 }
 
 /// The state of [`AuditLog::verify`]'s walk: what the next event must look like.
@@ -341,6 +379,38 @@ impl ChainWalk {
         }
         self.expected_sequence += 1;
         self.expected_previous.clone_from(&row.event_hash);
+    }
+
+    /// Checks the signed head against the walked chain: the signature must be the zone key's,
+    /// and the chain must still reach the head with the head's hash. (`expected_previous` is
+    /// the last intact event's hash and `expected_sequence - 1` its number.)
+    fn check_head(
+        &mut self,
+        key: &crate::credentials::ZoneKey,
+        sequence: i64,
+        event_hash: &str,
+        signature: &str,
+    ) {
+        if self.first_invalid.is_some() {
+            return;
+        }
+        let signed = head_message(key.did(), sequence, event_hash)
+            .ok()
+            .zip(hex::decode(signature).ok())
+            .and_then(|(message, sig)| {
+                let sig = ed25519_dalek::Signature::from_slice(&sig).ok()?;
+                key.verifying_key().verify_strict(&message, &sig).ok()
+            })
+            .is_some();
+        let last = self.expected_sequence - 1;
+        if !signed {
+            self.first_invalid = Some(sequence);
+        } else if last < sequence {
+            // The chain stops short of its signed head: the events after `last` are gone.
+            self.first_invalid = Some(last + 1);
+        } else if last == sequence && self.expected_previous != event_hash {
+            self.first_invalid = Some(sequence);
+        }
     }
 
     fn report(self) -> ChainReport {

@@ -81,8 +81,13 @@ pub enum StartupError {
 /// once to stderr, where the operator starting it will see it, and never logs it again.
 pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
     let db = Db::connect(&config.database_url).await?;
-    // The one audit writer of this process; every clone of the state shares it.
-    let audit = AuditLog::start(db.clone());
+    let zone_key = Arc::new(
+        ZoneKey::load_or_create(&config.data_dir, config.signing_key_hex.as_deref())
+            .map_err(StartupError::ZoneKey)?,
+    );
+    // The one audit writer of this process; every clone of the state shares it. It signs the
+    // chain's head with the zone key.
+    let audit = AuditLog::start_signed(db.clone(), zone_key.clone());
     let auth_token: Arc<str> = match &config.auth_token {
         Some(token) => Arc::from(token.as_str()),
         None => {
@@ -91,8 +96,6 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
             Arc::from(token)
         }
     };
-    let zone_key = ZoneKey::load_or_create(&config.data_dir, config.signing_key_hex.as_deref())
-        .map_err(StartupError::ZoneKey)?;
     let sanctions =
         SanctionsList::load(config.sanctions_file.as_deref()).map_err(StartupError::Sanctions)?;
     let mass_client = if config.sovereign {
@@ -108,7 +111,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
         audit,
         config: Arc::new(config),
         auth_token,
-        zone_key: Arc::new(zone_key),
+        zone_key,
         sanctions: Arc::new(sanctions),
     })
 }

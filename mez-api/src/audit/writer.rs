@@ -254,7 +254,11 @@ fn fails_the_batch(err: &sqlx::Error) -> bool {
 }
 
 /// The writer task: runs batches until every [`super::AuditLog`] handle is gone.
-pub(super) async fn run(db: Db, mut inbox: mpsc::Receiver<Job>) {
+pub(super) async fn run(
+    db: Db,
+    mut inbox: mpsc::Receiver<Job>,
+    signer: Option<std::sync::Arc<crate::credentials::ZoneKey>>,
+) {
     let mut jobs = Vec::with_capacity(BATCH_SIZE);
     // `recv_many` returns 0 only once the channel is closed (the last handle dropped) and
     // empty, so every unit handed over is answered before the task ends.
@@ -262,6 +266,9 @@ pub(super) async fn run(db: Db, mut inbox: mpsc::Receiver<Job>) {
         let (replies, units): (Vec<_>, Vec<_>) =
             jobs.drain(..).map(|job| (job.reply, job.prepared)).unzip();
         let answers = commit_batch(&db, &units).await;
+        if let Some(key) = &signer {
+            sign_head(&db, key, &answers).await;
+        }
         for (reply, answer) in replies.into_iter().zip(answers) {
             // A caller that stopped waiting has nobody to tell; its unit stands as decided.
             let _ = reply.send(answer);
@@ -269,6 +276,46 @@ pub(super) async fn run(db: Db, mut inbox: mpsc::Receiver<Job>) {
     }
     tracing::debug!("audit log writer stopped: no handles left");
 }
+
+/// Moves the signed head to the newest event a batch appended. The head only moves forward
+/// (another replica's writer may have moved it further already). A failure is logged: the
+/// chain stays valid with a head that lags, and the next batch moves it on.
+async fn sign_head(db: &Db, key: &crate::credentials::ZoneKey, answers: &[Answer]) {
+    use ed25519_dalek::Signer;
+    let Some(newest) = answers
+        .iter()
+        .filter_map(|a| a.as_ref().ok())
+        .max_by_key(|event| event.sequence)
+    else {
+        return;
+    };
+    let message = match super::head_message(key.did(), newest.sequence, &newest.event_hash) {
+        Ok(message) => message,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot sign the audit head");
+            return;
+        }
+    };
+    let signature = hex::encode(key.signing_key().sign(&message).to_bytes());
+    let stored = crate::db::on_pool!(db, pool => {
+        sqlx::query(SIGN_HEAD_SQL)
+            .bind(newest.sequence)
+            .bind(&newest.event_hash)
+            .bind(&signature)
+            .execute(pool)
+            .await
+            .map(|_| ())
+    });
+    if let Err(err) = stored {
+        tracing::warn!(error = %err, "the audit head was not moved; the next batch moves it");
+    }
+}
+
+/// Inserts or moves the head forward, never back.
+const SIGN_HEAD_SQL: &str = "INSERT INTO audit_head (id, sequence, event_hash, signature) \
+     VALUES (1, $1, $2, $3) ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, \
+     event_hash = excluded.event_hash, signature = excluded.signature \
+     WHERE audit_head.sequence < excluded.sequence";
 
 /// Runs one batch to completion, retrying as a whole when that may help, and returns one
 /// answer per unit, in order.
