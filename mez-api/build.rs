@@ -36,8 +36,11 @@ fn main() {
         }
     };
     let out = std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into());
-    if let Err(err) = std::fs::write(Path::new(&out).join("surface.rs"), text) {
-        println!("cargo:warning=cannot write the generated surface: {err}");
-        std::process::exit(1);
+    let openapi = mez_codegen::openapi::document(&spec);
+    for (name, content) in [("surface.rs", text), ("openapi.json", openapi)] {
+        if let Err(err) = std::fs::write(Path::new(&out).join(name), content) {
+            println!("cargo:warning=cannot write the generated {name}: {err}");
+            std::process::exit(1);
+        }
     }
 }

@@ -121,7 +121,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
 /// Middleware order, outermost first (what a request passes through, top to bottom):
 ///
 /// 1. tracing: every request, health probes included, gets a span and a response log line.
-/// 2. `/health/liveness` and `/health/readiness` answer here, without a token, so that load
+/// 2. `/health/liveness`, `/health/readiness` and `/openapi.json` answer here, without a token, so that load
 ///    balancers and orchestrators can probe a zone they hold no secret for.
 /// 3. bearer auth: everything else, including paths that match no route. Authentication
 ///    comes before routing on purpose, so that an unauthenticated caller gets 401 for every
@@ -149,6 +149,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/health/liveness", get(liveness))
         .route("/health/readiness", get(readiness))
+        // The API description is public: it says what the zone serves, not what it holds.
+        .route("/openapi.json", get(openapi))
         .method_not_allowed_fallback(method_not_allowed)
         .merge(protected)
         .layer(
@@ -174,6 +176,14 @@ pub async fn serve(
 }
 
 /// The process is up and serving HTTP; says nothing about its dependencies.
+/// The OpenAPI document of the zone's surfaces, generated from the spec.
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        surface::OPENAPI,
+    )
+}
+
 async fn liveness() -> axum::Json<Value> {
     axum::Json(json!({ "status": "ok" }))
 }

@@ -7,6 +7,9 @@
 
 include!(concat!(env!("OUT_DIR"), "/surface.rs"));
 
+/// The OpenAPI 3.1 document of the surfaces, generated from the same spec.
+pub const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
+
 #[cfg(test)]
 mod golden {
     /// The committed golden copy must be exactly what build.rs generated from the spec.
@@ -20,5 +23,20 @@ mod golden {
                 mez_codegen::unified_diff(committed, generated, "committed", "generated")
             );
         }
+    }
+
+    /// And so must the committed OpenAPI document.
+    #[test]
+    fn committed_openapi_document_matches_the_spec() {
+        let committed = include_str!("../generated/openapi.json");
+        if super::OPENAPI != committed {
+            panic!(
+                "mez-api/generated/openapi.json is stale; run `cargo run -p mez-codegen -- generate`\n{}",
+                mez_codegen::unified_diff(committed, super::OPENAPI, "committed", "generated")
+            );
+        }
+        let document: serde_json::Value =
+            serde_json::from_str(super::OPENAPI).expect("the document is JSON");
+        assert_eq!(document["openapi"], "3.1.0");
     }
 }

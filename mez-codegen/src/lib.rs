@@ -12,6 +12,7 @@
 pub mod check;
 pub mod diag;
 pub mod model;
+pub mod openapi;
 pub mod parse;
 pub mod rust;
 pub mod tests_gen;

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 /// Where the spec lives and where the golden copy is committed, relative to the workspace.
 const SPEC_DIR: &str = "spec";
 const GOLDEN: &str = "mez-api/generated/surface.rs";
+const OPENAPI: &str = "mez-api/generated/openapi.json";
 
 fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -21,7 +22,9 @@ fn workspace_root() -> PathBuf {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: mez-codegen <generate|check> [--spec DIR] [--out FILE]");
+    eprintln!(
+        "usage: mez-codegen <generate|check|openapi> [--spec DIR] [--out FILE] [--openapi FILE]"
+    );
     ExitCode::from(2)
 }
 
@@ -33,11 +36,13 @@ fn main() -> ExitCode {
     let root = workspace_root();
     let mut spec_dir = root.join(SPEC_DIR);
     let mut out = root.join(GOLDEN);
+    let mut openapi = root.join(OPENAPI);
     let mut rest = args[1..].iter();
     while let Some(flag) = rest.next() {
         match (flag.as_str(), rest.next()) {
             ("--spec", Some(dir)) => spec_dir = PathBuf::from(dir),
             ("--out", Some(file)) => out = PathBuf::from(file),
+            ("--openapi", Some(file)) => openapi = PathBuf::from(file),
             _ => return usage(),
         }
     }
@@ -60,44 +65,55 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let document = mez_codegen::openapi::document(&spec);
+    // Both generated files, each with the text it must hold.
+    let outputs = [(&out, &generated), (&openapi, &document)];
     match command.as_str() {
+        "openapi" => {
+            print!("{document}");
+            ExitCode::SUCCESS
+        }
         "generate" => {
-            if let Some(parent) = out.parent() {
-                if let Err(err) = std::fs::create_dir_all(parent) {
-                    eprintln!("error: cannot create {}: {err}", parent.display());
+            for (path, text) in outputs {
+                if let Some(parent) = path.parent() {
+                    if let Err(err) = std::fs::create_dir_all(parent) {
+                        eprintln!("error: cannot create {}: {err}", parent.display());
+                        return ExitCode::FAILURE;
+                    }
+                }
+                if let Err(err) = std::fs::write(path, text) {
+                    eprintln!("error: cannot write {}: {err}", path.display());
                     return ExitCode::FAILURE;
                 }
+                println!("wrote {}", path.display());
             }
-            match std::fs::write(&out, &generated) {
-                Ok(()) => {
-                    println!("wrote {} ({} routes)", out.display(), spec.routes().count());
-                    ExitCode::SUCCESS
-                }
-                Err(err) => {
-                    eprintln!("error: cannot write {}: {err}", out.display());
-                    ExitCode::FAILURE
-                }
-            }
+            println!("{} routes", spec.routes().count());
+            ExitCode::SUCCESS
         }
         "check" => {
-            let committed = std::fs::read_to_string(&out).unwrap_or_default();
-            if committed == generated {
-                println!(
-                    "{} is up to date with {}/",
-                    out.display(),
-                    spec_dir.display()
-                );
-                ExitCode::SUCCESS
-            } else {
-                print!(
-                    "{}",
-                    mez_codegen::unified_diff(&committed, &generated, "committed", "generated")
-                );
-                eprintln!(
-                    "error: {} is stale; run `cargo run -p mez-codegen -- generate` and commit the result",
-                    out.display()
-                );
+            let mut stale = false;
+            for (path, text) in outputs {
+                let committed = std::fs::read_to_string(path).unwrap_or_default();
+                if committed == *text {
+                    println!(
+                        "{} is up to date with {}/",
+                        path.display(),
+                        spec_dir.display()
+                    );
+                } else {
+                    print!(
+                        "{}",
+                        mez_codegen::unified_diff(&committed, text, "committed", "generated")
+                    );
+                    eprintln!("error: {} is stale", path.display());
+                    stale = true;
+                }
+            }
+            if stale {
+                eprintln!("run `cargo run -p mez-codegen -- generate` and commit the result");
                 ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
             }
         }
         _ => usage(),

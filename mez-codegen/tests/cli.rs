@@ -15,6 +15,7 @@ fn workspace() -> PathBuf {
 
 /// A private copy of spec/ and of the golden copy, so the test never touches the real ones.
 fn scratch(test: &str) -> (PathBuf, PathBuf, PathBuf) {
+    // The OpenAPI document is written beside the surface, in the scratch directory too.
     let dir = std::env::temp_dir().join(format!("mez-codegen-cli-{}-{test}", std::process::id()));
     let spec = dir.join("spec");
     std::fs::create_dir_all(&spec).expect("scratch dir");
@@ -24,6 +25,11 @@ fn scratch(test: &str) -> (PathBuf, PathBuf, PathBuf) {
     }
     let golden = dir.join("surface.rs");
     std::fs::copy(workspace().join("mez-api/generated/surface.rs"), &golden).expect("copy golden");
+    std::fs::copy(
+        workspace().join("mez-api/generated/openapi.json"),
+        dir.join("openapi.json"),
+    )
+    .expect("copy the OpenAPI golden copy");
     (dir, spec, golden)
 }
 
@@ -34,6 +40,8 @@ fn codegen(args: &[&str], spec: &Path, out: &Path) -> std::process::Output {
         .arg(spec)
         .arg("--out")
         .arg(out)
+        .arg("--openapi")
+        .arg(out.with_file_name("openapi.json"))
         .output()
         .expect("run mez-codegen")
 }

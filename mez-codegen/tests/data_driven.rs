@@ -2,7 +2,7 @@
 //! Data-driven tests of the spec front end and the Rust back end.
 //!
 //! Each directory under `test_data/ok/` is a spec whose generated surface must equal its
-//! `expected.rs`; each directory under `test_data/err/` is a broken spec whose diagnostics must
+//! `expected.rs` (and its OpenAPI document `expected.openapi.json`); each directory under `test_data/err/` is a broken spec whose diagnostics must
 //! equal its `expected.txt`. Run with `MEZ_BLESS=1` to rewrite the expectations after a
 //! deliberate change, then review the diff.
 
@@ -71,6 +71,15 @@ fn valid_specs_generate_their_expected_surface() {
         let second = mez_codegen::generate_surface(&spec).expect("generate again");
         assert_eq!(first, second, "generation is not deterministic");
         if let Err(e) = expect(&case.join("expected.rs"), &first) {
+            failures.push(e);
+        }
+        let openapi = mez_codegen::openapi::document(&spec);
+        assert_eq!(
+            openapi,
+            mez_codegen::openapi::document(&spec),
+            "OpenAPI is not deterministic"
+        );
+        if let Err(e) = expect(&case.join("expected.openapi.json"), &openapi) {
             failures.push(e);
         }
     }
