@@ -38,12 +38,13 @@ pub fn validate(model: &ModelSpec, input: Value, mode: Mode) -> Result<Record, A
 
     for field in model.fields {
         if field.server_set {
-            if model
+            // A client sending a server-set field by its record name is told so, unless that
+            // name is also some other field's request name (`name` vs `entityName`).
+            let also_an_input = model
                 .fields
                 .iter()
-                .all(|f| f.input != field.name || f.server_set)
-                && input.contains_key(field.name)
-            {
+                .any(|f| !f.server_set && f.input == field.name);
+            if !also_an_input && input.contains_key(field.name) {
                 input.remove(field.name);
                 errors.push(FieldError::new(
                     field.name,
