@@ -191,7 +191,7 @@ async fn a_batch_commits_good_units_and_refuses_bad_ones_alone(url: String) {
             "old",
         ),
     ];
-    let answers = commit_batch(&db, &units).await;
+    let answers = commit_batch(&db, &units, None).await;
     assert_eq!(answers.len(), units.len());
     let sequences: Vec<Option<i64>> = answers
         .iter()
@@ -223,7 +223,7 @@ async fn a_batch_commits_good_units_and_refuses_bad_ones_alone(url: String) {
     );
 
     // A batch in which every unit is refused writes nothing and answers each.
-    let answers = commit_batch(&db, &[unit(vec![insert("entities", "a")], "a")]).await;
+    let answers = commit_batch(&db, &[unit(vec![insert("entities", "a")], "a")], None).await;
     assert!(matches!(answers.as_slice(), [Err(ApiError::Conflict(_))]));
     assert_eq!(
         log.events(None, None, 0, 100).await.expect("events").len(),
@@ -237,7 +237,7 @@ async fn a_batch_commits_good_units_and_refuses_bad_ones_alone(url: String) {
 /// batch is not applied twice; missing, the batch runs again.
 async fn a_doubtful_commit_is_never_applied_twice(url: String) {
     let db = Db::connect(&url).await.expect("connect");
-    let answers = commit_batch(&db, &[unit(vec![insert("entities", "a")], "a")]).await;
+    let answers = commit_batch(&db, &[unit(vec![insert("entities", "a")], "a")], None).await;
     let first = match answers.as_slice() {
         [Ok(event)] => event.clone(),
         other => panic!("first batch: {other:?}"),
@@ -248,7 +248,7 @@ async fn a_doubtful_commit_is_never_applied_twice(url: String) {
     };
     let again = [unit(vec![insert("entities", "b")], "b")];
     assert!(matches!(
-        run_once(&db, &again, Some(&committed)).await,
+        run_once(&db, &again, Some(&committed), None).await,
         Ok(Outcome::AlreadyCommitted)
     ));
     assert_eq!(db.get("entities", "b").await.expect("get"), None);
@@ -257,7 +257,7 @@ async fn a_doubtful_commit_is_never_applied_twice(url: String) {
         sequence: 2,
         hash: "f".repeat(64),
     };
-    match run_once(&db, &again, Some(&lost)).await {
+    match run_once(&db, &again, Some(&lost), None).await {
         Ok(Outcome::Answered(answers)) => {
             assert!(matches!(answers.as_slice(), [Ok(event)] if event.sequence == 2));
         }

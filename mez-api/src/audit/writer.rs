@@ -265,50 +265,13 @@ pub(super) async fn run(
     while inbox.recv_many(&mut jobs, BATCH_SIZE).await > 0 {
         let (replies, units): (Vec<_>, Vec<_>) =
             jobs.drain(..).map(|job| (job.reply, job.prepared)).unzip();
-        let answers = commit_batch(&db, &units).await;
-        if let Some(key) = &signer {
-            sign_head(&db, key, &answers).await;
-        }
+        let answers = commit_batch(&db, &units, signer.as_deref()).await;
         for (reply, answer) in replies.into_iter().zip(answers) {
             // A caller that stopped waiting has nobody to tell; its unit stands as decided.
             let _ = reply.send(answer);
         }
     }
     tracing::debug!("audit log writer stopped: no handles left");
-}
-
-/// Moves the signed head to the newest event a batch appended. The head only moves forward
-/// (another replica's writer may have moved it further already). A failure is logged: the
-/// chain stays valid with a head that lags, and the next batch moves it on.
-async fn sign_head(db: &Db, key: &crate::credentials::ZoneKey, answers: &[Answer]) {
-    use ed25519_dalek::Signer;
-    let Some(newest) = answers
-        .iter()
-        .filter_map(|a| a.as_ref().ok())
-        .max_by_key(|event| event.sequence)
-    else {
-        return;
-    };
-    let message = match super::head_message(key.did(), newest.sequence, &newest.event_hash) {
-        Ok(message) => message,
-        Err(err) => {
-            tracing::error!(error = %err, "cannot sign the audit head");
-            return;
-        }
-    };
-    let signature = hex::encode(key.signing_key().sign(&message).to_bytes());
-    let stored = crate::db::on_pool!(db, pool => {
-        sqlx::query(SIGN_HEAD_SQL)
-            .bind(newest.sequence)
-            .bind(&newest.event_hash)
-            .bind(&signature)
-            .execute(pool)
-            .await
-            .map(|_| ())
-    });
-    if let Err(err) = stored {
-        tracing::warn!(error = %err, "the audit head was not moved; the next batch moves it");
-    }
 }
 
 /// Inserts or moves the head forward, never back.
@@ -319,7 +282,11 @@ const SIGN_HEAD_SQL: &str = "INSERT INTO audit_head (id, sequence, event_hash, s
 
 /// Runs one batch to completion, retrying as a whole when that may help, and returns one
 /// answer per unit, in order.
-pub(super) async fn commit_batch(db: &Db, units: &[Prepared]) -> Vec<Answer> {
+pub(super) async fn commit_batch(
+    db: &Db,
+    units: &[Prepared],
+    signer: Option<&crate::credentials::ZoneKey>,
+) -> Vec<Answer> {
     // The last event and the answers of a run whose COMMIT failed without saying whether it
     // took effect; the next run checks for that event before doing anything.
     let mut uncertain: Option<(Head, Vec<Answer>)> = None;
@@ -329,7 +296,7 @@ pub(super) async fn commit_batch(db: &Db, units: &[Prepared]) -> Vec<Answer> {
             pause(attempt).await;
         }
         let earlier = uncertain.as_ref().map(|(last, _)| last);
-        match run_once(db, units, earlier).await {
+        match run_once(db, units, earlier, signer).await {
             Ok(Outcome::Answered(answers)) => return answers,
             Ok(Outcome::AlreadyCommitted) => {
                 if let Some((_, answers)) = uncertain.take() {
@@ -371,11 +338,19 @@ pub(super) async fn run_once(
     db: &Db,
     units: &[Prepared],
     earlier: Option<&Head>,
+    signer: Option<&crate::credentials::ZoneKey>,
 ) -> Result<Outcome, Failure> {
     match db.pool() {
-        Pool::Sqlite(pool) => on_sqlite::run(pool, units, earlier).await,
-        Pool::Postgres(pool) => on_postgres::run(pool, units, earlier).await,
+        Pool::Sqlite(pool) => on_sqlite::run(pool, units, earlier, signer).await,
+        Pool::Postgres(pool) => on_postgres::run(pool, units, earlier, signer).await,
     }
+}
+
+/// The signature of a head: Ed25519 over [`super::head_message`], hex-encoded.
+fn sign_head(key: &crate::credentials::ZoneKey, head: &Head) -> Result<String, ApiError> {
+    use ed25519_dalek::Signer;
+    let message = super::head_message(key.did(), head.sequence, &head.hash)?;
+    Ok(hex::encode(key.signing_key().sign(&message).to_bytes()))
 }
 
 fn fail_all(units: &[Prepared], error: impl Fn() -> ApiError) -> Vec<Answer> {
@@ -432,6 +407,7 @@ macro_rules! batch_module {
                 pool: &sqlx::Pool<$engine>,
                 units: &[Prepared],
                 earlier: Option<&Head>,
+                signer: Option<&crate::credentials::ZoneKey>,
             ) -> Result<Outcome, Failure> {
                 let backend: Backend = $backend;
                 let mut tx = pool
@@ -501,6 +477,18 @@ macro_rules! batch_module {
                     answers.push(Err(refusal));
                 }
 
+                // The signed head moves with the events, in the same transaction (forward only:
+                // the chain lock orders batches, so this head is the newest).
+                if let (Some(key), true) = (signer, appended) {
+                    let signature = sign_head(key, &head).map_err(|e| Failure::Fatal(e.to_string()))?;
+                    sqlx::query(SIGN_HEAD_SQL)
+                        .bind(head.sequence)
+                        .bind(&head.hash)
+                        .bind(&signature)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|err| Failure::of(&err))?;
+                }
                 match tx.commit().await {
                     Ok(()) => Ok(Outcome::Answered(answers)),
                     // With every unit refused the transaction wrote nothing, so whether its
