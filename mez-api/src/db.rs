@@ -303,6 +303,10 @@ impl Db {
     }
 
     /// Stores a new record. A record with the same id in the collection is a conflict.
+    ///
+    /// The zone's own writes never call this, `modify` or `delete`: they plan their changes
+    /// and commit them through `AuditLog::commit`, together with their audit event. These
+    /// unaudited writes serve tests, which set up and inspect stores directly.
     pub async fn insert(
         &self,
         collection: &str,
