@@ -20,6 +20,29 @@ pub struct Case {
     pub field: Option<String>,
 }
 
+impl Case {
+    /// The check `check` of a route (and field), named `<route>__<check>[__<field>]`.
+    fn new(
+        base: &str,
+        check: &'static str,
+        method: &'static str,
+        path: &str,
+        field: Option<&str>,
+    ) -> Case {
+        let name = match field {
+            Some(f) => format!("{base}__{check}__{}", snake(f)),
+            None => format!("{base}__{check}"),
+        };
+        Case {
+            name,
+            check,
+            method,
+            path: path.to_string(),
+            field: field.map(str::to_string),
+        }
+    }
+}
+
 /// Every check the spec implies, in spec order.
 pub fn cases(spec: &Spec) -> Vec<Case> {
     let mut out = Vec::new();
@@ -28,17 +51,7 @@ pub fn cases(spec: &Spec) -> Vec<Case> {
         let path = full_path(s, r);
         let method = r.method.as_str();
         let mut push = |check: &'static str, field: Option<&str>| {
-            let name = match field {
-                Some(f) => format!("{base}__{check}__{}", snake(f)),
-                None => format!("{base}__{check}"),
-            };
-            out.push(Case {
-                name,
-                check,
-                method,
-                path: path.clone(),
-                field: field.map(str::to_string),
-            });
+            out.push(Case::new(&base, check, method, &path, field));
         };
         push("answers_as_declared", None);
         let Some(model_name) = r.request_model() else {
@@ -74,17 +87,7 @@ pub fn cases(spec: &Spec) -> Vec<Case> {
         );
         let method = o.method.as_str();
         let mut push = |check: &'static str, field: Option<&str>| {
-            let name = match field {
-                Some(f) => format!("{base}__{check}__{}", snake(f)),
-                None => format!("{base}__{check}"),
-            };
-            out.push(Case {
-                name,
-                check,
-                method,
-                path: o.path.clone(),
-                field: field.map(str::to_string),
-            });
+            out.push(Case::new(&base, check, method, &o.path, field));
         };
         request_checks(
             model,
