@@ -65,15 +65,26 @@ impl<'a> MassCall<'a> {
         params: &[&str],
         body: Option<Value>,
     ) -> Result<Value, ApiError> {
-        let index = ROUTES
-            .iter()
-            .position(|r| r.method == method && r.path == path)
-            .ok_or_else(|| ApiError::internal(format!("no direct route {method} {path}")))?;
         let args = CallArgs {
             params: params.iter().map(|p| p.to_string()).collect(),
             body,
             ..CallArgs::default()
         };
+        self.call_with(method, path, args).await
+    }
+
+    /// Calls the direct route `METHOD PATH` with arguments already assembled (a query-string
+    /// create, say).
+    pub async fn call_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        args: CallArgs,
+    ) -> Result<Value, ApiError> {
+        let index = ROUTES
+            .iter()
+            .position(|r| r.method == method && r.path == path)
+            .ok_or_else(|| ApiError::internal(format!("no direct route {method} {path}")))?;
         self.call_index(index, args).await
     }
 
@@ -154,16 +165,18 @@ async fn mass_operation(
     }
 }
 
+/// The `{name}` parameters of a route path, in order.
+fn param_names(path: &str) -> Vec<&str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|s| s.split_once('}').map(|(n, _)| n))
+        .collect()
+}
+
 /// The direct route's path parameters, taken by name from the `/v1` route's.
 fn target_params(v1_path: &str, target_path: &str, values: &[String]) -> Vec<String> {
-    let names = |p: &str| -> Vec<String> {
-        p.split('{')
-            .skip(1)
-            .filter_map(|s| s.split_once('}').map(|(n, _)| n.to_string()))
-            .collect()
-    };
-    let ours = names(v1_path);
-    names(target_path)
+    let ours = param_names(v1_path);
+    param_names(target_path)
         .iter()
         .filter_map(|n| {
             ours.iter()
@@ -177,13 +190,7 @@ fn target_params(v1_path: &str, target_path: &str, values: &[String]) -> Vec<Str
 /// What mappings, screening and metadata read: the request, plus the path parameters.
 fn source(route: &V1Route, args: &CallArgs, request: &Record) -> Value {
     let mut src = request.clone();
-    let names: Vec<&str> = route
-        .path
-        .split('{')
-        .skip(1)
-        .filter_map(|s| s.split_once('}').map(|(n, _)| n))
-        .collect();
-    for (name, value) in names.iter().zip(&args.params) {
+    for (name, value) in param_names(route.path).iter().zip(&args.params) {
         src.insert(name.to_string(), Value::String(value.clone()));
     }
     Value::Object(src)

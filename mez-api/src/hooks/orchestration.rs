@@ -26,27 +26,6 @@ fn required<'r>(request: &'r Record, key: &str) -> Result<&'r str, ApiError> {
     text(request, key).ok_or_else(|| ApiError::field(key, "is required"))
 }
 
-/// Calls a route that takes its input from the query string.
-async fn call_with_query(
-    mass: &mut MassCall<'_>,
-    method: &str,
-    path: &str,
-    query: BTreeMap<String, String>,
-) -> Result<Value, ApiError> {
-    let index = crate::surface::ROUTES
-        .iter()
-        .position(|r| r.method == method && r.path == path)
-        .ok_or_else(|| ApiError::internal(format!("no direct route {method} {path}")))?;
-    mass.call_index(
-        index,
-        CallArgs {
-            query,
-            ..CallArgs::default()
-        },
-    )
-    .await
-}
-
 /// `POST /v1/fiscal/accounts`: an account in the entity's treasury, creating the treasury on
 /// the entity's first account.
 pub async fn open_account(mass: &mut MassCall<'_>, request: &Record) -> Result<Value, ApiError> {
@@ -98,7 +77,12 @@ pub async fn open_account(mass: &mut MassCall<'_>, request: &Record) -> Result<V
         "currency".to_string(),
         required(request, "currency")?.to_string(),
     );
-    call_with_query(mass, "POST", "/treasury-info/api/v1/account/create", query).await
+    let args = CallArgs {
+        query,
+        ..CallArgs::default()
+    };
+    mass.call_with("POST", "/treasury-info/api/v1/account/create", args)
+        .await
 }
 
 /// The Pakistani fiscal year (July to June) a date falls in: `2025-2026`.
