@@ -2,8 +2,9 @@
 //! The `mez-codegen` command: `generate` writes the committed golden copy of the generated
 //! surface; `check` fails with a unified diff when that copy is stale.
 //!
-//! Run from anywhere in the workspace: paths are resolved from this crate's manifest
-//! directory, so `cargo run -p mez-codegen -- check` behaves the same in CI and locally.
+//! Run from anywhere in the workspace: paths are resolved from the nearest directory above
+//! the current one that holds `Cargo.toml` and `spec/`, so `cargo run -p mez-codegen -- check`
+//! behaves the same in CI and locally.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,7 +14,23 @@ const SPEC_DIR: &str = "spec";
 const GOLDEN: &str = "mez-api/generated/surface.rs";
 const OPENAPI: &str = "mez-api/generated/openapi.json";
 
+/// The workspace this command works on: the nearest directory, from the current one up,
+/// that holds both `Cargo.toml` and `spec/`; else the workspace this binary was built in.
+///
+/// Looking from the current directory (where `cargo run` was invoked) rather than only at the
+/// build-time path matters when one target directory serves two checkouts: the binary may
+/// have been built from the other one.
 fn workspace_root() -> PathBuf {
+    if let Ok(mut dir) = std::env::current_dir() {
+        loop {
+            if dir.join("Cargo.toml").is_file() && dir.join(SPEC_DIR).is_dir() {
+                return dir;
+            }
+            if !dir.pop() {
+                break;
+            }
+        }
+    }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest
         .parent()
