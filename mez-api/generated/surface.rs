@@ -2225,9 +2225,47 @@ pub mod data {
     /// The `templates_available` data of templating-engine, as JSON text.
     pub const TEMPLATING_ENGINE_TEMPLATES_AVAILABLE: &str = "[{\"templateType\":\"CERTIFICATE_OF_INCORPORATION\",\"templateName\":\"Certificate of Incorporation\",\"entityId\":null,\"templateId\":\"tpl-cert-incorp-001\",\"documentUri\":null},{\"templateType\":\"SHAREHOLDER_AGREEMENT\",\"templateName\":\"Shareholder Agreement\",\"entityId\":null,\"templateId\":\"tpl-sha-001\",\"documentUri\":null},{\"templateType\":\"BOARD_RESOLUTION\",\"templateName\":\"Board Resolution\",\"entityId\":null,\"templateId\":\"tpl-board-res-001\",\"documentUri\":null}]";
 }
+/// The collection (store) of each stored model, by its spec name.
+pub mod collections {
+    /// The collection of `Consent` records.
+    pub const CONSENTS: &str = "consents";
+    /// The collection of `CapTable` records.
+    pub const CAP_TABLES: &str = "cap_tables";
+    /// The collection of `Shareholder` records.
+    pub const SHAREHOLDERS: &str = "shareholders";
+    /// The collection of `Identity` records.
+    pub const IDENTITIES: &str = "identities";
+    /// The collection of `Investment` records.
+    pub const INVESTMENTS: &str = "investments";
+    /// The collection of `Organization` records.
+    pub const ORGANIZATIONS: &str = "organizations";
+    /// The collection of `Member` records.
+    pub const MEMBERS: &str = "members";
+    /// The collection of `BoardMember` records.
+    pub const BOARD_MEMBERS: &str = "board_members";
+    /// The collection of `Submission` records.
+    pub const SUBMISSIONS: &str = "submissions";
+    /// The collection of `Treasury` records.
+    pub const TREASURIES: &str = "treasuries";
+    /// The collection of `Account` records.
+    pub const ACCOUNTS: &str = "accounts";
+    /// The collection of `Transaction` records.
+    pub const TRANSACTIONS: &str = "transactions";
+    /// The collection of `TaxEvent` records.
+    pub const TAX_EVENTS: &str = "tax_events";
+}
+/// The variables naming each service's upstream base URL in proxy mode (`url_env`).
+pub const URL_ENVS: &[&str] = &[
+    "MASS_CONSENT_INFO_URL",
+    "MASS_INVESTMENT_INFO_URL",
+    "MASS_ORG_INFO_URL",
+    "MASS_TEMPLATING_URL",
+    "MASS_TREASURY_INFO_URL",
+];
 /// Every direct route of the spec.
 pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
     crate::runtime::model::RouteInfo {
+        name: "consent_info_post_consents",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: None,
@@ -2242,6 +2280,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        name: "consent_info_post_consents_approve_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: Some("{\"id\":\"$consent\"}"),
@@ -2256,6 +2295,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "consent_info_post_consents_reject_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: Some("{\"id\":\"$consent\"}"),
@@ -2270,6 +2310,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "consent_info_get_consents_organization_organization_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: None,
@@ -2284,6 +2325,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "consent_info_get_consents_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: None,
@@ -2298,6 +2340,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "consent_info_delete_consents_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: None,
@@ -2312,6 +2355,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "consent_info_post_cap_tables",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: Some(
@@ -2328,6 +2372,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        name: "consent_info_get_cap_tables_organization_organization_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: Some("{\"organizationId\":\"$cap_table.organizationId\"}"),
@@ -2342,6 +2387,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "consent_info_get_cap_tables_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: None,
@@ -2356,6 +2402,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "consent_info_get_share_classes_organization_organization_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: None,
@@ -2370,6 +2417,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "consent_info_get_shareholders_organization_organization_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: None,
@@ -2384,6 +2432,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "consent_info_get_identities",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: None,
@@ -2398,6 +2447,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "consent_info_get_identities_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: None,
@@ -2412,6 +2462,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "investment_info_post_investment",
         service: "investment-info",
         url_env: Some("MASS_INVESTMENT_INFO_URL"),
         example: None,
@@ -2426,6 +2477,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        name: "investment_info_get_investment_id",
         service: "investment-info",
         url_env: Some("MASS_INVESTMENT_INFO_URL"),
         example: None,
@@ -2440,6 +2492,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "organization_info_post_organization_create",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
         example: None,
@@ -2454,6 +2507,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        name: "organization_info_post_organization_search",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
         example: None,
@@ -2468,6 +2522,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "organization_info_get_organization_supported_jurisdictions",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
         example: None,
@@ -2482,6 +2537,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "get_organization",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
         example: None,
@@ -2496,6 +2552,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "organization_info_put_organization_id",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
         example: None,
@@ -2510,6 +2567,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "organization_info_delete_organization_id",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
         example: None,
@@ -2524,6 +2582,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "organization_info_get_organization",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
         example: None,
@@ -2538,6 +2597,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "organization_info_get_membership_organization_id_members",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
         example: None,
@@ -2552,6 +2612,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "organization_info_get_board_organization_id",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
         example: None,
@@ -2566,6 +2627,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "verify_cnic",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
         example: Some("{\"cnic\":\"12345-1234567-1\",\"full_name\":\"Ali Khan\"}"),
@@ -2580,6 +2642,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "verify_ntn",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
         example: Some("{\"ntn\":\"1234567\",\"entity_name\":\"Parity Trading Ltd\"}"),
@@ -2594,6 +2657,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "templating_engine_post_template_sign",
         service: "templating-engine",
         url_env: Some("MASS_TEMPLATING_URL"),
         example: None,
@@ -2608,6 +2672,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        name: "templating_engine_get_template_available",
         service: "templating-engine",
         url_env: Some("MASS_TEMPLATING_URL"),
         example: None,
@@ -2622,6 +2687,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "templating_engine_get_template_id",
         service: "templating-engine",
         url_env: Some("MASS_TEMPLATING_URL"),
         example: Some("{\"id\":\"tpl-sha-001\"}"),
@@ -2636,6 +2702,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "templating_engine_get_submission_id",
         service: "templating-engine",
         url_env: Some("MASS_TEMPLATING_URL"),
         example: None,
@@ -2650,6 +2717,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "create_treasury",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
         example: None,
@@ -2664,6 +2732,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        name: "treasury_info_get_treasury_id",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
         example: None,
@@ -2678,6 +2747,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "get_treasury_by_entity",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
         example: Some("{\"entityId\":\"$account.entityId\"}"),
@@ -2692,6 +2762,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "create_account",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
         example: Some(
@@ -2708,6 +2779,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        name: "get_account",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
         example: None,
@@ -2722,6 +2794,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "create_payment",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
         example: Some(
@@ -2738,6 +2811,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        name: "treasury_info_get_transaction_id",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
         example: None,
@@ -2752,6 +2826,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "create_tax_event",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
         example: Some(
@@ -2768,6 +2843,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        name: "treasury_info_get_tax_events",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
         example: None,
@@ -2782,6 +2858,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "compute_withholding",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
         example: Some(
@@ -2798,6 +2875,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "zone_get_health",
         service: "zone",
         url_env: None,
         example: None,
@@ -2896,7 +2974,7 @@ pub fn direct_router() -> Router<AppState> {
         )
         .route(
             "/organization-info/api/v1/organization/{id}",
-            axum::routing::get(handlers::organization_info_get_organization_id)
+            axum::routing::get(handlers::get_organization)
                 .put(handlers::organization_info_put_organization_id)
                 .delete(handlers::organization_info_delete_organization_id),
         )
@@ -2916,11 +2994,11 @@ pub fn direct_router() -> Router<AppState> {
         )
         .route(
             "/organization-info/api/v1/identity/cnic/verify",
-            axum::routing::post(handlers::organization_info_post_identity_cnic_verify),
+            axum::routing::post(handlers::verify_cnic),
         )
         .route(
             "/organization-info/api/v1/identity/ntn/verify",
-            axum::routing::post(handlers::organization_info_post_identity_ntn_verify),
+            axum::routing::post(handlers::verify_ntn),
         )
         .route(
             "/templating-engine/api/v1/template/sign",
@@ -2940,7 +3018,7 @@ pub fn direct_router() -> Router<AppState> {
         )
         .route(
             "/treasury-info/api/v1/treasury/create",
-            axum::routing::post(handlers::treasury_info_post_treasury_create),
+            axum::routing::post(handlers::create_treasury),
         )
         .route(
             "/treasury-info/api/v1/treasury/{id}",
@@ -2948,19 +3026,19 @@ pub fn direct_router() -> Router<AppState> {
         )
         .route(
             "/treasury-info/api/v1/treasury/entity/{entityId}",
-            axum::routing::get(handlers::treasury_info_get_treasury_entity_entity_id),
+            axum::routing::get(handlers::get_treasury_by_entity),
         )
         .route(
             "/treasury-info/api/v1/account/create",
-            axum::routing::post(handlers::treasury_info_post_account_create),
+            axum::routing::post(handlers::create_account),
         )
         .route(
             "/treasury-info/api/v1/account/{id}",
-            axum::routing::get(handlers::treasury_info_get_account_id),
+            axum::routing::get(handlers::get_account),
         )
         .route(
             "/treasury-info/api/v1/transaction/create/payment",
-            axum::routing::post(handlers::treasury_info_post_transaction_create_payment),
+            axum::routing::post(handlers::create_payment),
         )
         .route(
             "/treasury-info/api/v1/transaction/{id}",
@@ -2968,14 +3046,532 @@ pub fn direct_router() -> Router<AppState> {
         )
         .route(
             "/treasury-info/api/v1/tax-events",
-            axum::routing::post(handlers::treasury_info_post_tax_events)
+            axum::routing::post(handlers::create_tax_event)
                 .get(handlers::treasury_info_get_tax_events),
         )
         .route(
             "/treasury-info/api/v1/withholding/compute",
-            axum::routing::post(handlers::treasury_info_post_withholding_compute),
+            axum::routing::post(handlers::compute_withholding),
         )
         .route("/health", axum::routing::get(handlers::zone_get_health))
+}
+/// A direct route of the spec, in the order of [`ROUTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// `POST /consent-info/api/v1/consents` (`consent_info_post_consents`).
+    ConsentInfoPostConsents,
+    /// `POST /consent-info/api/v1/consents/approve/{id}` (`consent_info_post_consents_approve_id`).
+    ConsentInfoPostConsentsApproveId,
+    /// `POST /consent-info/api/v1/consents/reject/{id}` (`consent_info_post_consents_reject_id`).
+    ConsentInfoPostConsentsRejectId,
+    /// `GET /consent-info/api/v1/consents/organization/{organizationId}` (`consent_info_get_consents_organization_organization_id`).
+    ConsentInfoGetConsentsOrganizationOrganizationId,
+    /// `GET /consent-info/api/v1/consents/{id}` (`consent_info_get_consents_id`).
+    ConsentInfoGetConsentsId,
+    /// `DELETE /consent-info/api/v1/consents/{id}` (`consent_info_delete_consents_id`).
+    ConsentInfoDeleteConsentsId,
+    /// `POST /consent-info/api/v1/capTables` (`consent_info_post_cap_tables`).
+    ConsentInfoPostCapTables,
+    /// `GET /consent-info/api/v1/capTables/organization/{organizationId}` (`consent_info_get_cap_tables_organization_organization_id`).
+    ConsentInfoGetCapTablesOrganizationOrganizationId,
+    /// `GET /consent-info/api/v1/capTables/{id}` (`consent_info_get_cap_tables_id`).
+    ConsentInfoGetCapTablesId,
+    /// `GET /consent-info/api/v1/shareClasses/organization/{organizationId}` (`consent_info_get_share_classes_organization_organization_id`).
+    ConsentInfoGetShareClassesOrganizationOrganizationId,
+    /// `GET /consent-info/api/v1/shareholders/organization/{organizationId}` (`consent_info_get_shareholders_organization_organization_id`).
+    ConsentInfoGetShareholdersOrganizationOrganizationId,
+    /// `GET /consent-info/api/v1/identities` (`consent_info_get_identities`).
+    ConsentInfoGetIdentities,
+    /// `GET /consent-info/api/v1/identities/{id}` (`consent_info_get_identities_id`).
+    ConsentInfoGetIdentitiesId,
+    /// `POST /investment-info/api/v1/investment` (`investment_info_post_investment`).
+    InvestmentInfoPostInvestment,
+    /// `GET /investment-info/api/v1/investment/{id}` (`investment_info_get_investment_id`).
+    InvestmentInfoGetInvestmentId,
+    /// `POST /organization-info/api/v1/organization/create` (`organization_info_post_organization_create`).
+    OrganizationInfoPostOrganizationCreate,
+    /// `POST /organization-info/api/v1/organization/search` (`organization_info_post_organization_search`).
+    OrganizationInfoPostOrganizationSearch,
+    /// `GET /organization-info/api/v1/organization/supported-jurisdictions` (`organization_info_get_organization_supported_jurisdictions`).
+    OrganizationInfoGetOrganizationSupportedJurisdictions,
+    /// `GET /organization-info/api/v1/organization/{id}` (`get_organization`).
+    GetOrganization,
+    /// `PUT /organization-info/api/v1/organization/{id}` (`organization_info_put_organization_id`).
+    OrganizationInfoPutOrganizationId,
+    /// `DELETE /organization-info/api/v1/organization/{id}` (`organization_info_delete_organization_id`).
+    OrganizationInfoDeleteOrganizationId,
+    /// `GET /organization-info/api/v1/organization` (`organization_info_get_organization`).
+    OrganizationInfoGetOrganization,
+    /// `GET /organization-info/api/v1/membership/{organizationId}/members` (`organization_info_get_membership_organization_id_members`).
+    OrganizationInfoGetMembershipOrganizationIdMembers,
+    /// `GET /organization-info/api/v1/board/{organizationId}` (`organization_info_get_board_organization_id`).
+    OrganizationInfoGetBoardOrganizationId,
+    /// `POST /organization-info/api/v1/identity/cnic/verify` (`verify_cnic`).
+    VerifyCnic,
+    /// `POST /organization-info/api/v1/identity/ntn/verify` (`verify_ntn`).
+    VerifyNtn,
+    /// `POST /templating-engine/api/v1/template/sign` (`templating_engine_post_template_sign`).
+    TemplatingEnginePostTemplateSign,
+    /// `GET /templating-engine/api/v1/template/available` (`templating_engine_get_template_available`).
+    TemplatingEngineGetTemplateAvailable,
+    /// `GET /templating-engine/api/v1/template/{id}` (`templating_engine_get_template_id`).
+    TemplatingEngineGetTemplateId,
+    /// `GET /templating-engine/api/v1/submission/{id}` (`templating_engine_get_submission_id`).
+    TemplatingEngineGetSubmissionId,
+    /// `POST /treasury-info/api/v1/treasury/create` (`create_treasury`).
+    CreateTreasury,
+    /// `GET /treasury-info/api/v1/treasury/{id}` (`treasury_info_get_treasury_id`).
+    TreasuryInfoGetTreasuryId,
+    /// `GET /treasury-info/api/v1/treasury/entity/{entityId}` (`get_treasury_by_entity`).
+    GetTreasuryByEntity,
+    /// `POST /treasury-info/api/v1/account/create` (`create_account`).
+    CreateAccount,
+    /// `GET /treasury-info/api/v1/account/{id}` (`get_account`).
+    GetAccount,
+    /// `POST /treasury-info/api/v1/transaction/create/payment` (`create_payment`).
+    CreatePayment,
+    /// `GET /treasury-info/api/v1/transaction/{id}` (`treasury_info_get_transaction_id`).
+    TreasuryInfoGetTransactionId,
+    /// `POST /treasury-info/api/v1/tax-events` (`create_tax_event`).
+    CreateTaxEvent,
+    /// `GET /treasury-info/api/v1/tax-events` (`treasury_info_get_tax_events`).
+    TreasuryInfoGetTaxEvents,
+    /// `POST /treasury-info/api/v1/withholding/compute` (`compute_withholding`).
+    ComputeWithholding,
+    /// `GET /health` (`zone_get_health`).
+    ZoneGetHealth,
+}
+impl Route {
+    /// Every direct route, in spec order.
+    pub const ALL: [Route; 41] = [
+        Route::ConsentInfoPostConsents,
+        Route::ConsentInfoPostConsentsApproveId,
+        Route::ConsentInfoPostConsentsRejectId,
+        Route::ConsentInfoGetConsentsOrganizationOrganizationId,
+        Route::ConsentInfoGetConsentsId,
+        Route::ConsentInfoDeleteConsentsId,
+        Route::ConsentInfoPostCapTables,
+        Route::ConsentInfoGetCapTablesOrganizationOrganizationId,
+        Route::ConsentInfoGetCapTablesId,
+        Route::ConsentInfoGetShareClassesOrganizationOrganizationId,
+        Route::ConsentInfoGetShareholdersOrganizationOrganizationId,
+        Route::ConsentInfoGetIdentities,
+        Route::ConsentInfoGetIdentitiesId,
+        Route::InvestmentInfoPostInvestment,
+        Route::InvestmentInfoGetInvestmentId,
+        Route::OrganizationInfoPostOrganizationCreate,
+        Route::OrganizationInfoPostOrganizationSearch,
+        Route::OrganizationInfoGetOrganizationSupportedJurisdictions,
+        Route::GetOrganization,
+        Route::OrganizationInfoPutOrganizationId,
+        Route::OrganizationInfoDeleteOrganizationId,
+        Route::OrganizationInfoGetOrganization,
+        Route::OrganizationInfoGetMembershipOrganizationIdMembers,
+        Route::OrganizationInfoGetBoardOrganizationId,
+        Route::VerifyCnic,
+        Route::VerifyNtn,
+        Route::TemplatingEnginePostTemplateSign,
+        Route::TemplatingEngineGetTemplateAvailable,
+        Route::TemplatingEngineGetTemplateId,
+        Route::TemplatingEngineGetSubmissionId,
+        Route::CreateTreasury,
+        Route::TreasuryInfoGetTreasuryId,
+        Route::GetTreasuryByEntity,
+        Route::CreateAccount,
+        Route::GetAccount,
+        Route::CreatePayment,
+        Route::TreasuryInfoGetTransactionId,
+        Route::CreateTaxEvent,
+        Route::TreasuryInfoGetTaxEvents,
+        Route::ComputeWithholding,
+        Route::ZoneGetHealth,
+    ];
+    /// The route's facts: method, full path, service, models, audit event.
+    pub fn info(self) -> &'static crate::runtime::model::RouteInfo {
+        &ROUTES[self as usize]
+    }
+    /// Plans the route: the sovereign Mass operation that both the direct handler and
+    /// the `/v1` pipeline run (reads ignore the plan).
+    pub async fn plan(
+        self,
+        state: &AppState,
+        plan: &mut crate::runtime::plan::Plan,
+        args: crate::runtime::args::CallArgs,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        match self {
+            Self::ConsentInfoPostConsents => {
+                plans::consent_info_post_consents(state, plan, args).await
+            }
+            Self::ConsentInfoPostConsentsApproveId => {
+                plans::consent_info_post_consents_approve_id(state, plan, args).await
+            }
+            Self::ConsentInfoPostConsentsRejectId => {
+                plans::consent_info_post_consents_reject_id(state, plan, args).await
+            }
+            Self::ConsentInfoGetConsentsOrganizationOrganizationId => {
+                plans::consent_info_get_consents_organization_organization_id(
+                        state,
+                        plan,
+                        args,
+                    )
+                    .await
+            }
+            Self::ConsentInfoGetConsentsId => {
+                plans::consent_info_get_consents_id(state, plan, args).await
+            }
+            Self::ConsentInfoDeleteConsentsId => {
+                plans::consent_info_delete_consents_id(state, plan, args).await
+            }
+            Self::ConsentInfoPostCapTables => {
+                plans::consent_info_post_cap_tables(state, plan, args).await
+            }
+            Self::ConsentInfoGetCapTablesOrganizationOrganizationId => {
+                plans::consent_info_get_cap_tables_organization_organization_id(
+                        state,
+                        plan,
+                        args,
+                    )
+                    .await
+            }
+            Self::ConsentInfoGetCapTablesId => {
+                plans::consent_info_get_cap_tables_id(state, plan, args).await
+            }
+            Self::ConsentInfoGetShareClassesOrganizationOrganizationId => {
+                plans::consent_info_get_share_classes_organization_organization_id(
+                        state,
+                        plan,
+                        args,
+                    )
+                    .await
+            }
+            Self::ConsentInfoGetShareholdersOrganizationOrganizationId => {
+                plans::consent_info_get_shareholders_organization_organization_id(
+                        state,
+                        plan,
+                        args,
+                    )
+                    .await
+            }
+            Self::ConsentInfoGetIdentities => {
+                plans::consent_info_get_identities(state, plan, args).await
+            }
+            Self::ConsentInfoGetIdentitiesId => {
+                plans::consent_info_get_identities_id(state, plan, args).await
+            }
+            Self::InvestmentInfoPostInvestment => {
+                plans::investment_info_post_investment(state, plan, args).await
+            }
+            Self::InvestmentInfoGetInvestmentId => {
+                plans::investment_info_get_investment_id(state, plan, args).await
+            }
+            Self::OrganizationInfoPostOrganizationCreate => {
+                plans::organization_info_post_organization_create(state, plan, args)
+                    .await
+            }
+            Self::OrganizationInfoPostOrganizationSearch => {
+                plans::organization_info_post_organization_search(state, plan, args)
+                    .await
+            }
+            Self::OrganizationInfoGetOrganizationSupportedJurisdictions => {
+                plans::organization_info_get_organization_supported_jurisdictions(
+                        state,
+                        plan,
+                        args,
+                    )
+                    .await
+            }
+            Self::GetOrganization => plans::get_organization(state, plan, args).await,
+            Self::OrganizationInfoPutOrganizationId => {
+                plans::organization_info_put_organization_id(state, plan, args).await
+            }
+            Self::OrganizationInfoDeleteOrganizationId => {
+                plans::organization_info_delete_organization_id(state, plan, args).await
+            }
+            Self::OrganizationInfoGetOrganization => {
+                plans::organization_info_get_organization(state, plan, args).await
+            }
+            Self::OrganizationInfoGetMembershipOrganizationIdMembers => {
+                plans::organization_info_get_membership_organization_id_members(
+                        state,
+                        plan,
+                        args,
+                    )
+                    .await
+            }
+            Self::OrganizationInfoGetBoardOrganizationId => {
+                plans::organization_info_get_board_organization_id(state, plan, args)
+                    .await
+            }
+            Self::VerifyCnic => plans::verify_cnic(state, plan, args).await,
+            Self::VerifyNtn => plans::verify_ntn(state, plan, args).await,
+            Self::TemplatingEnginePostTemplateSign => {
+                plans::templating_engine_post_template_sign(state, plan, args).await
+            }
+            Self::TemplatingEngineGetTemplateAvailable => {
+                plans::templating_engine_get_template_available(state, plan, args).await
+            }
+            Self::TemplatingEngineGetTemplateId => {
+                plans::templating_engine_get_template_id(state, plan, args).await
+            }
+            Self::TemplatingEngineGetSubmissionId => {
+                plans::templating_engine_get_submission_id(state, plan, args).await
+            }
+            Self::CreateTreasury => plans::create_treasury(state, plan, args).await,
+            Self::TreasuryInfoGetTreasuryId => {
+                plans::treasury_info_get_treasury_id(state, plan, args).await
+            }
+            Self::GetTreasuryByEntity => {
+                plans::get_treasury_by_entity(state, plan, args).await
+            }
+            Self::CreateAccount => plans::create_account(state, plan, args).await,
+            Self::GetAccount => plans::get_account(state, plan, args).await,
+            Self::CreatePayment => plans::create_payment(state, plan, args).await,
+            Self::TreasuryInfoGetTransactionId => {
+                plans::treasury_info_get_transaction_id(state, plan, args).await
+            }
+            Self::CreateTaxEvent => plans::create_tax_event(state, plan, args).await,
+            Self::TreasuryInfoGetTaxEvents => {
+                plans::treasury_info_get_tax_events(state, plan, args).await
+            }
+            Self::ComputeWithholding => {
+                plans::compute_withholding(state, plan, args).await
+            }
+            Self::ZoneGetHealth => plans::zone_get_health(state, plan, args).await,
+        }
+    }
+    /// Whether an answer of this route decodes as the route's spec type.
+    pub fn check_answer(
+        self,
+        value: &serde_json::Value,
+    ) -> Result<(), serde_json::Error> {
+        match self {
+            Self::ConsentInfoPostConsents => {
+                crate::mass::decodes::<types::Consent>(value)
+            }
+            Self::ConsentInfoPostConsentsApproveId => {
+                crate::mass::decodes::<serde_json::Value>(value)
+            }
+            Self::ConsentInfoPostConsentsRejectId => {
+                crate::mass::decodes::<serde_json::Value>(value)
+            }
+            Self::ConsentInfoGetConsentsOrganizationOrganizationId => {
+                crate::mass::decodes::<Vec<types::Consent>>(value)
+            }
+            Self::ConsentInfoGetConsentsId => {
+                crate::mass::decodes::<types::Consent>(value)
+            }
+            Self::ConsentInfoDeleteConsentsId => {
+                crate::mass::decodes::<types::Consent>(value)
+            }
+            Self::ConsentInfoPostCapTables => {
+                crate::mass::decodes::<types::CapTable>(value)
+            }
+            Self::ConsentInfoGetCapTablesOrganizationOrganizationId => {
+                crate::mass::decodes::<types::CapTable>(value)
+            }
+            Self::ConsentInfoGetCapTablesId => {
+                crate::mass::decodes::<types::CapTable>(value)
+            }
+            Self::ConsentInfoGetShareClassesOrganizationOrganizationId => {
+                crate::mass::decodes::<serde_json::Value>(value)
+            }
+            Self::ConsentInfoGetShareholdersOrganizationOrganizationId => {
+                crate::mass::decodes::<Vec<types::Shareholder>>(value)
+            }
+            Self::ConsentInfoGetIdentities => {
+                crate::mass::decodes::<Vec<types::Identity>>(value)
+            }
+            Self::ConsentInfoGetIdentitiesId => {
+                crate::mass::decodes::<types::Identity>(value)
+            }
+            Self::InvestmentInfoPostInvestment => {
+                crate::mass::decodes::<types::Investment>(value)
+            }
+            Self::InvestmentInfoGetInvestmentId => {
+                crate::mass::decodes::<types::Investment>(value)
+            }
+            Self::OrganizationInfoPostOrganizationCreate => {
+                crate::mass::decodes::<types::Organization>(value)
+            }
+            Self::OrganizationInfoPostOrganizationSearch => {
+                crate::mass::decodes::<
+                    crate::runtime::model::SearchPage<types::Organization>,
+                >(value)
+            }
+            Self::OrganizationInfoGetOrganizationSupportedJurisdictions => {
+                crate::mass::decodes::<serde_json::Value>(value)
+            }
+            Self::GetOrganization => crate::mass::decodes::<types::Organization>(value),
+            Self::OrganizationInfoPutOrganizationId => {
+                crate::mass::decodes::<types::Organization>(value)
+            }
+            Self::OrganizationInfoDeleteOrganizationId => {
+                crate::mass::decodes::<()>(value)
+            }
+            Self::OrganizationInfoGetOrganization => {
+                crate::mass::decodes::<Vec<types::Organization>>(value)
+            }
+            Self::OrganizationInfoGetMembershipOrganizationIdMembers => {
+                crate::mass::decodes::<Vec<types::Member>>(value)
+            }
+            Self::OrganizationInfoGetBoardOrganizationId => {
+                crate::mass::decodes::<Vec<types::BoardMember>>(value)
+            }
+            Self::VerifyCnic => crate::mass::decodes::<serde_json::Value>(value),
+            Self::VerifyNtn => crate::mass::decodes::<serde_json::Value>(value),
+            Self::TemplatingEnginePostTemplateSign => {
+                crate::mass::decodes::<types::Submission>(value)
+            }
+            Self::TemplatingEngineGetTemplateAvailable => {
+                crate::mass::decodes::<serde_json::Value>(value)
+            }
+            Self::TemplatingEngineGetTemplateId => {
+                crate::mass::decodes::<serde_json::Value>(value)
+            }
+            Self::TemplatingEngineGetSubmissionId => {
+                crate::mass::decodes::<types::Submission>(value)
+            }
+            Self::CreateTreasury => crate::mass::decodes::<types::Treasury>(value),
+            Self::TreasuryInfoGetTreasuryId => {
+                crate::mass::decodes::<types::Treasury>(value)
+            }
+            Self::GetTreasuryByEntity => crate::mass::decodes::<types::Treasury>(value),
+            Self::CreateAccount => crate::mass::decodes::<types::Account>(value),
+            Self::GetAccount => crate::mass::decodes::<types::Account>(value),
+            Self::CreatePayment => crate::mass::decodes::<types::Transaction>(value),
+            Self::TreasuryInfoGetTransactionId => {
+                crate::mass::decodes::<types::Transaction>(value)
+            }
+            Self::CreateTaxEvent => crate::mass::decodes::<types::TaxEvent>(value),
+            Self::TreasuryInfoGetTaxEvents => {
+                crate::mass::decodes::<Vec<types::TaxEvent>>(value)
+            }
+            Self::ComputeWithholding => crate::mass::decodes::<serde_json::Value>(value),
+            Self::ZoneGetHealth => crate::mass::decodes::<serde_json::Value>(value),
+        }
+    }
+    /// Decodes an answer into the route's spec type and encodes it again, so that a
+    /// test can see that the type keeps every field under its own name.
+    pub fn roundtrip(
+        self,
+        value: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Error> {
+        match self {
+            Self::ConsentInfoPostConsents => {
+                crate::mass::through::<types::Consent>(value)
+            }
+            Self::ConsentInfoPostConsentsApproveId => {
+                crate::mass::through::<serde_json::Value>(value)
+            }
+            Self::ConsentInfoPostConsentsRejectId => {
+                crate::mass::through::<serde_json::Value>(value)
+            }
+            Self::ConsentInfoGetConsentsOrganizationOrganizationId => {
+                crate::mass::through::<Vec<types::Consent>>(value)
+            }
+            Self::ConsentInfoGetConsentsId => {
+                crate::mass::through::<types::Consent>(value)
+            }
+            Self::ConsentInfoDeleteConsentsId => {
+                crate::mass::through::<types::Consent>(value)
+            }
+            Self::ConsentInfoPostCapTables => {
+                crate::mass::through::<types::CapTable>(value)
+            }
+            Self::ConsentInfoGetCapTablesOrganizationOrganizationId => {
+                crate::mass::through::<types::CapTable>(value)
+            }
+            Self::ConsentInfoGetCapTablesId => {
+                crate::mass::through::<types::CapTable>(value)
+            }
+            Self::ConsentInfoGetShareClassesOrganizationOrganizationId => {
+                crate::mass::through::<serde_json::Value>(value)
+            }
+            Self::ConsentInfoGetShareholdersOrganizationOrganizationId => {
+                crate::mass::through::<Vec<types::Shareholder>>(value)
+            }
+            Self::ConsentInfoGetIdentities => {
+                crate::mass::through::<Vec<types::Identity>>(value)
+            }
+            Self::ConsentInfoGetIdentitiesId => {
+                crate::mass::through::<types::Identity>(value)
+            }
+            Self::InvestmentInfoPostInvestment => {
+                crate::mass::through::<types::Investment>(value)
+            }
+            Self::InvestmentInfoGetInvestmentId => {
+                crate::mass::through::<types::Investment>(value)
+            }
+            Self::OrganizationInfoPostOrganizationCreate => {
+                crate::mass::through::<types::Organization>(value)
+            }
+            Self::OrganizationInfoPostOrganizationSearch => {
+                crate::mass::through::<
+                    crate::runtime::model::SearchPage<types::Organization>,
+                >(value)
+            }
+            Self::OrganizationInfoGetOrganizationSupportedJurisdictions => {
+                crate::mass::through::<serde_json::Value>(value)
+            }
+            Self::GetOrganization => crate::mass::through::<types::Organization>(value),
+            Self::OrganizationInfoPutOrganizationId => {
+                crate::mass::through::<types::Organization>(value)
+            }
+            Self::OrganizationInfoDeleteOrganizationId => {
+                crate::mass::through::<()>(value)
+            }
+            Self::OrganizationInfoGetOrganization => {
+                crate::mass::through::<Vec<types::Organization>>(value)
+            }
+            Self::OrganizationInfoGetMembershipOrganizationIdMembers => {
+                crate::mass::through::<Vec<types::Member>>(value)
+            }
+            Self::OrganizationInfoGetBoardOrganizationId => {
+                crate::mass::through::<Vec<types::BoardMember>>(value)
+            }
+            Self::VerifyCnic => crate::mass::through::<serde_json::Value>(value),
+            Self::VerifyNtn => crate::mass::through::<serde_json::Value>(value),
+            Self::TemplatingEnginePostTemplateSign => {
+                crate::mass::through::<types::Submission>(value)
+            }
+            Self::TemplatingEngineGetTemplateAvailable => {
+                crate::mass::through::<serde_json::Value>(value)
+            }
+            Self::TemplatingEngineGetTemplateId => {
+                crate::mass::through::<serde_json::Value>(value)
+            }
+            Self::TemplatingEngineGetSubmissionId => {
+                crate::mass::through::<types::Submission>(value)
+            }
+            Self::CreateTreasury => crate::mass::through::<types::Treasury>(value),
+            Self::TreasuryInfoGetTreasuryId => {
+                crate::mass::through::<types::Treasury>(value)
+            }
+            Self::GetTreasuryByEntity => crate::mass::through::<types::Treasury>(value),
+            Self::CreateAccount => crate::mass::through::<types::Account>(value),
+            Self::GetAccount => crate::mass::through::<types::Account>(value),
+            Self::CreatePayment => crate::mass::through::<types::Transaction>(value),
+            Self::TreasuryInfoGetTransactionId => {
+                crate::mass::through::<types::Transaction>(value)
+            }
+            Self::CreateTaxEvent => crate::mass::through::<types::TaxEvent>(value),
+            Self::TreasuryInfoGetTaxEvents => {
+                crate::mass::through::<Vec<types::TaxEvent>>(value)
+            }
+            Self::ComputeWithholding => crate::mass::through::<serde_json::Value>(value),
+            Self::ZoneGetHealth => crate::mass::through::<serde_json::Value>(value),
+        }
+    }
+}
+/// [`Route::roundtrip`] of the route at `index` of [`ROUTES`] (tests address routes so).
+pub fn roundtrip(
+    index: usize,
+    value: serde_json::Value,
+) -> Result<serde_json::Value, serde_json::Error> {
+    match Route::ALL.get(index) {
+        Some(route) => route.roundtrip(value),
+        None => Ok(value),
+    }
 }
 /// The zone's compliance rules, from the spec.
 pub static COMPLIANCE: crate::compliance::ComplianceRules = crate::compliance::ComplianceRules {
@@ -3059,7 +3655,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         path: "/v1/entities",
         request: None,
         mass: crate::runtime::model::MassOp::Call {
-            route: 21,
+            route: Route::OrganizationInfoGetOrganization,
             map: None,
         },
         jurisdiction: crate::runtime::model::JurisdictionSource {
@@ -3072,6 +3668,8 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         screen: &[],
         screen_entities: &[],
         screen_accounts: &[],
+        answer_id: "id",
+        screen_answer: &[],
         credential: None,
         audit: None,
         status: 200,
@@ -3084,7 +3682,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         path: "/v1/entities",
         request: Some(&models::CREATE_ENTITY_REQUEST),
         mass: crate::runtime::model::MassOp::Call {
-            route: 15,
+            route: Route::OrganizationInfoPostOrganizationCreate,
             map: Some(
                 "{\"name\":\"legal_name\",\"entityType\":\"entity_type\",\"jurisdiction\":\"jurisdiction_id\",\"beneficialOwners\":\"beneficial_owners\"}",
             ),
@@ -3099,6 +3697,8 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         screen: &["legal_name", "beneficial_owners[].name"],
         screen_entities: &[],
         screen_accounts: &[],
+        answer_id: "id",
+        screen_answer: &["name"],
         credential: Some("MezFormationComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "entity.created",
@@ -3114,7 +3714,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         path: "/v1/entities/{id}",
         request: None,
         mass: crate::runtime::model::MassOp::Call {
-            route: 18,
+            route: Route::GetOrganization,
             map: None,
         },
         jurisdiction: crate::runtime::model::JurisdictionSource {
@@ -3127,6 +3727,8 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         screen: &[],
         screen_entities: &[],
         screen_accounts: &[],
+        answer_id: "id",
+        screen_answer: &[],
         credential: None,
         audit: None,
         status: 200,
@@ -3139,7 +3741,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         path: "/v1/entities/{id}",
         request: Some(&models::UPDATE_ENTITY_REQUEST),
         mass: crate::runtime::model::MassOp::Call {
-            route: 19,
+            route: Route::OrganizationInfoPutOrganizationId,
             map: Some(
                 "{\"name\":\"legal_name\",\"entityType\":\"entity_type\",\"jurisdiction\":\"jurisdiction_id\",\"beneficialOwners\":\"beneficial_owners\",\"address\":\"address\",\"tags\":\"tags\"}",
             ),
@@ -3154,6 +3756,8 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         screen: &["legal_name", "beneficial_owners[].name"],
         screen_entities: &["id"],
         screen_accounts: &[],
+        answer_id: "id",
+        screen_answer: &["name"],
         credential: Some("MezFormationComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "entity.updated",
@@ -3171,7 +3775,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         path: "/v1/ownership/cap-tables",
         request: Some(&models::CREATE_CAP_TABLE_REQUEST),
         mass: crate::runtime::model::MassOp::Call {
-            route: 6,
+            route: Route::ConsentInfoPostCapTables,
             map: Some(
                 "{\"organizationId\":\"entity_id\",\"shareClasses\":{\"each\":\"share_classes\",\"map\":{\"name\":\"name\",\"authorizedShares\":\"authorized_shares\",\"outstandingShares\":\"issued_shares\",\"parValue\":\"par_value\",\"votingRights\":\"voting_rights\"}}}",
             ),
@@ -3186,6 +3790,8 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         screen: &[],
         screen_entities: &["entity_id"],
         screen_accounts: &[],
+        answer_id: "id",
+        screen_answer: &[],
         credential: Some("MezOwnershipComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "ownership.cap_table_created",
@@ -3201,7 +3807,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         path: "/v1/ownership/cap-tables/{id}",
         request: None,
         mass: crate::runtime::model::MassOp::Call {
-            route: 8,
+            route: Route::ConsentInfoGetCapTablesId,
             map: None,
         },
         jurisdiction: crate::runtime::model::JurisdictionSource {
@@ -3214,6 +3820,8 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         screen: &[],
         screen_entities: &[],
         screen_accounts: &[],
+        answer_id: "id",
+        screen_answer: &[],
         credential: None,
         audit: None,
         status: 200,
@@ -3225,7 +3833,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         method: "POST",
         path: "/v1/fiscal/accounts",
         request: Some(&models::CREATE_ACCOUNT_REQUEST),
-        mass: crate::runtime::model::MassOp::Hook("open_account"),
+        mass: crate::runtime::model::MassOp::Hook(MassHook::OpenAccount),
         jurisdiction: crate::runtime::model::JurisdictionSource {
             field: None,
             currency: Some("currency"),
@@ -3236,6 +3844,8 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         screen: &[],
         screen_entities: &["entity_id"],
         screen_accounts: &[],
+        answer_id: "id",
+        screen_answer: &[],
         credential: Some("MezFiscalComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "fiscal.account_created",
@@ -3252,7 +3862,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         method: "POST",
         path: "/v1/fiscal/payments",
         request: Some(&models::CREATE_PAYMENT_REQUEST),
-        mass: crate::runtime::model::MassOp::Hook("initiate_payment"),
+        mass: crate::runtime::model::MassOp::Hook(MassHook::InitiatePayment),
         jurisdiction: crate::runtime::model::JurisdictionSource {
             field: None,
             currency: Some("currency"),
@@ -3263,6 +3873,8 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         screen: &[],
         screen_entities: &[],
         screen_accounts: &["from_account_id"],
+        answer_id: "id",
+        screen_answer: &[],
         credential: Some("MezPaymentComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "fiscal.payment_initiated",
@@ -3283,7 +3895,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         method: "POST",
         path: "/v1/identity/verify",
         request: Some(&models::VERIFY_IDENTITY_REQUEST),
-        mass: crate::runtime::model::MassOp::Hook("verify_identity"),
+        mass: crate::runtime::model::MassOp::Hook(MassHook::VerifyIdentity),
         jurisdiction: crate::runtime::model::JurisdictionSource {
             field: None,
             currency: None,
@@ -3294,6 +3906,8 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         screen: &["full_name"],
         screen_entities: &["entity_id"],
         screen_accounts: &[],
+        answer_id: "identity_id",
+        screen_answer: &["full_name", "registered_name"],
         credential: Some("MezIdentityComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "identity.verified",
@@ -3309,7 +3923,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         path: "/v1/identity/{id}",
         request: None,
         mass: crate::runtime::model::MassOp::Call {
-            route: 12,
+            route: Route::ConsentInfoGetIdentitiesId,
             map: None,
         },
         jurisdiction: crate::runtime::model::JurisdictionSource {
@@ -3322,6 +3936,8 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         screen: &[],
         screen_entities: &[],
         screen_accounts: &[],
+        answer_id: "id",
+        screen_answer: &[],
         credential: None,
         audit: None,
         status: 200,
@@ -3334,7 +3950,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         path: "/v1/identity/cnic/verify",
         request: Some(&models::CNIC_CHECK_REQUEST),
         mass: crate::runtime::model::MassOp::Call {
-            route: 24,
+            route: Route::VerifyCnic,
             map: Some(
                 "{\"cnic\":\"cnic\",\"full_name\":\"full_name\",\"entity_id\":\"entity_id\"}",
             ),
@@ -3349,6 +3965,8 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         screen: &["full_name"],
         screen_entities: &["entity_id"],
         screen_accounts: &[],
+        answer_id: "identity_id",
+        screen_answer: &["full_name", "registered_name"],
         credential: Some("MezIdentityComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "identity.cnic_verified",
@@ -3366,7 +3984,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         path: "/v1/identity/ntn/verify",
         request: Some(&models::NTN_CHECK_REQUEST),
         mass: crate::runtime::model::MassOp::Call {
-            route: 25,
+            route: Route::VerifyNtn,
             map: Some(
                 "{\"ntn\":\"ntn\",\"entity_name\":\"entity_name\",\"entity_id\":\"entity_id\"}",
             ),
@@ -3381,6 +3999,8 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         screen: &["entity_name"],
         screen_entities: &["entity_id"],
         screen_accounts: &[],
+        answer_id: "identity_id",
+        screen_answer: &["full_name", "registered_name"],
         credential: Some("MezIdentityComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "identity.ntn_verified",
@@ -3398,7 +4018,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         path: "/v1/consent",
         request: Some(&models::CREATE_CONSENT_REQUEST),
         mass: crate::runtime::model::MassOp::Call {
-            route: 0,
+            route: Route::ConsentInfoPostConsents,
             map: Some(
                 "{\"organizationId\":\"parties[0].entity_id\",\"operationType\":\"consent_type\",\"description\":\"description\",\"parties\":\"parties\",\"numBoardMemberApprovalsRequired\":\"num_votes_required\"}",
             ),
@@ -3413,6 +4033,8 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         screen: &[],
         screen_entities: &["parties[].entity_id"],
         screen_accounts: &[],
+        answer_id: "id",
+        screen_answer: &[],
         credential: Some("MezConsentComplianceCredential"),
         audit: Some(crate::runtime::model::V1Audit {
             event: "consent.created",
@@ -3428,7 +4050,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         path: "/v1/consent/{id}",
         request: None,
         mass: crate::runtime::model::MassOp::Call {
-            route: 4,
+            route: Route::ConsentInfoGetConsentsId,
             map: None,
         },
         jurisdiction: crate::runtime::model::JurisdictionSource {
@@ -3441,6 +4063,8 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         screen: &[],
         screen_entities: &[],
         screen_accounts: &[],
+        answer_id: "id",
+        screen_answer: &[],
         credential: None,
         audit: None,
         status: 200,
@@ -3480,31 +4104,145 @@ pub fn v1_router() -> Router<AppState> {
         .route("/v1/consent", axum::routing::post(v1::post_v1_consent))
         .route("/v1/consent/{id}", axum::routing::get(v1::get_v1_consent_id))
 }
-/// Runs the hand-written Mass operation a `/v1` route names.
-pub async fn mass_hook(
-    name: &str,
-    mass: &mut crate::pipeline::MassCall<'_>,
-    request: &crate::db::Record,
-) -> Result<serde_json::Value, crate::error::ApiError> {
-    let _ = (&mass, &request);
-    match name {
-        "initiate_payment" => crate::hooks::initiate_payment(mass, request).await,
-        "open_account" => crate::hooks::open_account(mass, request).await,
-        "verify_identity" => crate::hooks::verify_identity(mass, request).await,
-        _ => Err(crate::error::ApiError::internal(format!("no mass hook named {name}"))),
+/// The views the hand-written `/v1` Mass hooks call routes through.
+pub mod mass_hooks {
+    use super::*;
+    /// The routes `open_account` may call: `get_organization`, `get_treasury_by_entity`, `create_treasury`, `create_account`.
+    pub struct OpenAccount<'m, 'a>(pub(super) &'m mut crate::mass::MassCall<'a>);
+    impl OpenAccount<'_, '_> {
+        /// `GET /organization/{id}`.
+        pub async fn get_organization(
+            &mut self,
+            id: &str,
+        ) -> Result<crate::mass::Answer<types::Organization>, crate::error::ApiError> {
+            self.0.get_organization(id).await
+        }
+        /// `GET /treasury/entity/{entityId}`.
+        pub async fn get_treasury_by_entity(
+            &mut self,
+            entity_id: &str,
+        ) -> Result<crate::mass::Answer<types::Treasury>, crate::error::ApiError> {
+            self.0.get_treasury_by_entity(entity_id).await
+        }
+        /// `POST /treasury/create`.
+        pub async fn create_treasury(
+            &mut self,
+            body: serde_json::Value,
+        ) -> Result<crate::mass::Answer<types::Treasury>, crate::error::ApiError> {
+            self.0.create_treasury(body).await
+        }
+        /// `POST /account/create`.
+        pub async fn create_account(
+            &mut self,
+            query: std::collections::BTreeMap<String, String>,
+        ) -> Result<crate::mass::Answer<types::Account>, crate::error::ApiError> {
+            self.0.create_account(query).await
+        }
+    }
+    /// The routes `initiate_payment` may call: `get_account`, `create_payment`, `compute_withholding`, `create_tax_event`.
+    pub struct InitiatePayment<'m, 'a>(pub(super) &'m mut crate::mass::MassCall<'a>);
+    impl InitiatePayment<'_, '_> {
+        /// `GET /account/{id}`.
+        pub async fn get_account(
+            &mut self,
+            id: &str,
+        ) -> Result<crate::mass::Answer<types::Account>, crate::error::ApiError> {
+            self.0.get_account(id).await
+        }
+        /// `POST /transaction/create/payment`.
+        pub async fn create_payment(
+            &mut self,
+            body: serde_json::Value,
+        ) -> Result<crate::mass::Answer<types::Transaction>, crate::error::ApiError> {
+            self.0.create_payment(body).await
+        }
+        /// `POST /withholding/compute`.
+        pub async fn compute_withholding(
+            &mut self,
+            body: serde_json::Value,
+        ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+            self.0.compute_withholding(body).await
+        }
+        /// `POST /tax-events`.
+        pub async fn create_tax_event(
+            &mut self,
+            body: serde_json::Value,
+        ) -> Result<crate::mass::Answer<types::TaxEvent>, crate::error::ApiError> {
+            self.0.create_tax_event(body).await
+        }
+    }
+    /// The routes `verify_identity` may call: `verify_cnic`, `verify_ntn`.
+    pub struct VerifyIdentity<'m, 'a>(pub(super) &'m mut crate::mass::MassCall<'a>);
+    impl VerifyIdentity<'_, '_> {
+        /// `POST /identity/cnic/verify`.
+        pub async fn verify_cnic(
+            &mut self,
+            body: serde_json::Value,
+        ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+            self.0.verify_cnic(body).await
+        }
+        /// `POST /identity/ntn/verify`.
+        pub async fn verify_ntn(
+            &mut self,
+            body: serde_json::Value,
+        ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+            self.0.verify_ntn(body).await
+        }
+    }
+}
+/// A hand-written `/v1` Mass operation of the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MassHook {
+    /// `open_account`: An account in the entity's own treasury, creating the treasury on its first account.
+    OpenAccount,
+    /// `initiate_payment`: A payment from an existing account in its currency, with its withholding tax event.
+    InitiatePayment,
+    /// `verify_identity`: The identity check the first linked id asks for (CNIC or NTN).
+    VerifyIdentity,
+}
+impl MassHook {
+    /// The hook's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OpenAccount => "open_account",
+            Self::InitiatePayment => "initiate_payment",
+            Self::VerifyIdentity => "verify_identity",
+        }
+    }
+    /// Runs the hook over the request's Mass calls.
+    pub async fn run(
+        self,
+        mass: &mut crate::mass::MassCall<'_>,
+        request: &crate::db::Record,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        match self {
+            Self::OpenAccount => {
+                crate::hooks::open_account(mass_hooks::OpenAccount(mass), request).await
+            }
+            Self::InitiatePayment => {
+                crate::hooks::initiate_payment(
+                        mass_hooks::InitiatePayment(mass),
+                        request,
+                    )
+                    .await
+            }
+            Self::VerifyIdentity => {
+                crate::hooks::verify_identity(mass_hooks::VerifyIdentity(mass), request)
+                    .await
+            }
+        }
     }
 }
 mod v1 {
     use super::*;
     use crate::error::ApiError;
-    use crate::runtime::ops;
     use axum::response::Response;
     /// `GET /v1/entities`: orchestrated.
     pub(super) async fn get_v1_entities(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             query,
             body: None,
@@ -3518,7 +4256,7 @@ mod v1 {
         crate::extract::QueryMap(query): crate::extract::QueryMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             query,
             body: Some(body),
@@ -3532,7 +4270,7 @@ mod v1 {
         axum::extract::Path(id): axum::extract::Path<String>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             query,
             body: None,
@@ -3547,7 +4285,7 @@ mod v1 {
         crate::extract::QueryMap(query): crate::extract::QueryMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             query,
             body: Some(body),
@@ -3561,7 +4299,7 @@ mod v1 {
         crate::extract::QueryMap(query): crate::extract::QueryMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             query,
             body: Some(body),
@@ -3575,7 +4313,7 @@ mod v1 {
         axum::extract::Path(id): axum::extract::Path<String>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             query,
             body: None,
@@ -3589,7 +4327,7 @@ mod v1 {
         crate::extract::QueryMap(query): crate::extract::QueryMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             query,
             body: Some(body),
@@ -3603,7 +4341,7 @@ mod v1 {
         crate::extract::QueryMap(query): crate::extract::QueryMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             query,
             body: Some(body),
@@ -3617,7 +4355,7 @@ mod v1 {
         crate::extract::QueryMap(query): crate::extract::QueryMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             query,
             body: Some(body),
@@ -3631,7 +4369,7 @@ mod v1 {
         axum::extract::Path(id): axum::extract::Path<String>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             query,
             body: None,
@@ -3645,7 +4383,7 @@ mod v1 {
         crate::extract::QueryMap(query): crate::extract::QueryMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             query,
             body: Some(body),
@@ -3659,7 +4397,7 @@ mod v1 {
         crate::extract::QueryMap(query): crate::extract::QueryMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             query,
             body: Some(body),
@@ -3673,7 +4411,7 @@ mod v1 {
         crate::extract::QueryMap(query): crate::extract::QueryMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             query,
             body: Some(body),
@@ -3687,7 +4425,7 @@ mod v1 {
         axum::extract::Path(id): axum::extract::Path<String>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             query,
             body: None,
@@ -3697,454 +4435,672 @@ mod v1 {
     }
 }
 /// The typed Mass client: every direct route of the spec, answering its spec type.
-impl crate::client::MassClient {
-    /// `POST /consent-info/api/v1/consents` on the upstream.
+impl crate::mass::MassCall<'_> {
+    /// `POST /consent-info/api/v1/consents`.
     pub async fn consent_info_post_consents(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Consent, crate::error::ApiError> {
-        self.call_typed(&ROUTES[0], args).await
+        &mut self,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::Consent>, crate::error::ApiError> {
+        self.typed(
+                Route::ConsentInfoPostConsents,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /consent-info/api/v1/consents/approve/{id}` on the upstream.
+    /// `POST /consent-info/api/v1/consents/approve/{id}`.
     pub async fn consent_info_post_consents_approve_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[1], args).await
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        self.typed(
+                Route::ConsentInfoPostConsentsApproveId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /consent-info/api/v1/consents/reject/{id}` on the upstream.
+    /// `POST /consent-info/api/v1/consents/reject/{id}`.
     pub async fn consent_info_post_consents_reject_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[2], args).await
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        self.typed(
+                Route::ConsentInfoPostConsentsRejectId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /consent-info/api/v1/consents/organization/{organizationId}` on the upstream.
+    /// `GET /consent-info/api/v1/consents/organization/{organizationId}`.
     pub async fn consent_info_get_consents_organization_organization_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<Vec<types::Consent>, crate::error::ApiError> {
-        self.call_typed(&ROUTES[3], args).await
+        &mut self,
+        organization_id: &str,
+        query: std::collections::BTreeMap<String, String>,
+    ) -> Result<crate::mass::Answer<Vec<types::Consent>>, crate::error::ApiError> {
+        self.typed(
+                Route::ConsentInfoGetConsentsOrganizationOrganizationId,
+                crate::runtime::args::CallArgs {
+                    params: vec![organization_id.to_string()],
+                    query,
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /consent-info/api/v1/consents/{id}` on the upstream.
+    /// `GET /consent-info/api/v1/consents/{id}`.
     pub async fn consent_info_get_consents_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Consent, crate::error::ApiError> {
-        self.call_typed(&ROUTES[4], args).await
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<types::Consent>, crate::error::ApiError> {
+        self.typed(
+                Route::ConsentInfoGetConsentsId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `DELETE /consent-info/api/v1/consents/{id}` on the upstream.
+    /// `DELETE /consent-info/api/v1/consents/{id}`.
     pub async fn consent_info_delete_consents_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Consent, crate::error::ApiError> {
-        self.call_typed(&ROUTES[5], args).await
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<types::Consent>, crate::error::ApiError> {
+        self.typed(
+                Route::ConsentInfoDeleteConsentsId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /consent-info/api/v1/capTables` on the upstream.
+    /// `POST /consent-info/api/v1/capTables`.
     pub async fn consent_info_post_cap_tables(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::CapTable, crate::error::ApiError> {
-        self.call_typed(&ROUTES[6], args).await
+        &mut self,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::CapTable>, crate::error::ApiError> {
+        self.typed(
+                Route::ConsentInfoPostCapTables,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /consent-info/api/v1/capTables/organization/{organizationId}` on the upstream.
+    /// `GET /consent-info/api/v1/capTables/organization/{organizationId}`.
     pub async fn consent_info_get_cap_tables_organization_organization_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::CapTable, crate::error::ApiError> {
-        self.call_typed(&ROUTES[7], args).await
+        &mut self,
+        organization_id: &str,
+    ) -> Result<crate::mass::Answer<types::CapTable>, crate::error::ApiError> {
+        self.typed(
+                Route::ConsentInfoGetCapTablesOrganizationOrganizationId,
+                crate::runtime::args::CallArgs {
+                    params: vec![organization_id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /consent-info/api/v1/capTables/{id}` on the upstream.
+    /// `GET /consent-info/api/v1/capTables/{id}`.
     pub async fn consent_info_get_cap_tables_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::CapTable, crate::error::ApiError> {
-        self.call_typed(&ROUTES[8], args).await
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<types::CapTable>, crate::error::ApiError> {
+        self.typed(
+                Route::ConsentInfoGetCapTablesId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /consent-info/api/v1/shareClasses/organization/{organizationId}` on the upstream.
+    /// `GET /consent-info/api/v1/shareClasses/organization/{organizationId}`.
     pub async fn consent_info_get_share_classes_organization_organization_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[9], args).await
+        &mut self,
+        organization_id: &str,
+    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        self.typed(
+                Route::ConsentInfoGetShareClassesOrganizationOrganizationId,
+                crate::runtime::args::CallArgs {
+                    params: vec![organization_id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /consent-info/api/v1/shareholders/organization/{organizationId}` on the upstream.
+    /// `GET /consent-info/api/v1/shareholders/organization/{organizationId}`.
     pub async fn consent_info_get_shareholders_organization_organization_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<Vec<types::Shareholder>, crate::error::ApiError> {
-        self.call_typed(&ROUTES[10], args).await
+        &mut self,
+        organization_id: &str,
+        query: std::collections::BTreeMap<String, String>,
+    ) -> Result<crate::mass::Answer<Vec<types::Shareholder>>, crate::error::ApiError> {
+        self.typed(
+                Route::ConsentInfoGetShareholdersOrganizationOrganizationId,
+                crate::runtime::args::CallArgs {
+                    params: vec![organization_id.to_string()],
+                    query,
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /consent-info/api/v1/identities` on the upstream.
+    /// `GET /consent-info/api/v1/identities`.
     pub async fn consent_info_get_identities(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<Vec<types::Identity>, crate::error::ApiError> {
-        self.call_typed(&ROUTES[11], args).await
+        &mut self,
+        query: std::collections::BTreeMap<String, String>,
+    ) -> Result<crate::mass::Answer<Vec<types::Identity>>, crate::error::ApiError> {
+        self.typed(
+                Route::ConsentInfoGetIdentities,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query,
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /consent-info/api/v1/identities/{id}` on the upstream.
+    /// `GET /consent-info/api/v1/identities/{id}`.
     pub async fn consent_info_get_identities_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Identity, crate::error::ApiError> {
-        self.call_typed(&ROUTES[12], args).await
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<types::Identity>, crate::error::ApiError> {
+        self.typed(
+                Route::ConsentInfoGetIdentitiesId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /investment-info/api/v1/investment` on the upstream.
+    /// `POST /investment-info/api/v1/investment`.
     pub async fn investment_info_post_investment(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Investment, crate::error::ApiError> {
-        self.call_typed(&ROUTES[13], args).await
+        &mut self,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::Investment>, crate::error::ApiError> {
+        self.typed(
+                Route::InvestmentInfoPostInvestment,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /investment-info/api/v1/investment/{id}` on the upstream.
+    /// `GET /investment-info/api/v1/investment/{id}`.
     pub async fn investment_info_get_investment_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Investment, crate::error::ApiError> {
-        self.call_typed(&ROUTES[14], args).await
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<types::Investment>, crate::error::ApiError> {
+        self.typed(
+                Route::InvestmentInfoGetInvestmentId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /organization-info/api/v1/organization/create` on the upstream.
+    /// `POST /organization-info/api/v1/organization/create`.
     pub async fn organization_info_post_organization_create(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Organization, crate::error::ApiError> {
-        self.call_typed(&ROUTES[15], args).await
+        &mut self,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::Organization>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoPostOrganizationCreate,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /organization-info/api/v1/organization/search` on the upstream.
+    /// `POST /organization-info/api/v1/organization/search`.
     pub async fn organization_info_post_organization_search(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
+        &mut self,
+        body: serde_json::Value,
     ) -> Result<
-        crate::runtime::model::SearchPage<types::Organization>,
+        crate::mass::Answer<crate::runtime::model::SearchPage<types::Organization>>,
         crate::error::ApiError,
     > {
-        self.call_typed(&ROUTES[16], args).await
+        self.typed(
+                Route::OrganizationInfoPostOrganizationSearch,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /organization-info/api/v1/organization/supported-jurisdictions` on the upstream.
+    /// `GET /organization-info/api/v1/organization/supported-jurisdictions`.
     pub async fn organization_info_get_organization_supported_jurisdictions(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[17], args).await
+        &mut self,
+    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoGetOrganizationSupportedJurisdictions,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /organization-info/api/v1/organization/{id}` on the upstream.
-    pub async fn organization_info_get_organization_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Organization, crate::error::ApiError> {
-        self.call_typed(&ROUTES[18], args).await
+    /// `GET /organization-info/api/v1/organization/{id}`.
+    pub async fn get_organization(
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<types::Organization>, crate::error::ApiError> {
+        self.typed(
+                Route::GetOrganization,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `PUT /organization-info/api/v1/organization/{id}` on the upstream.
+    /// `PUT /organization-info/api/v1/organization/{id}`.
     pub async fn organization_info_put_organization_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Organization, crate::error::ApiError> {
-        self.call_typed(&ROUTES[19], args).await
+        &mut self,
+        id: &str,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::Organization>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoPutOrganizationId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `DELETE /organization-info/api/v1/organization/{id}` on the upstream.
+    /// `DELETE /organization-info/api/v1/organization/{id}`.
     pub async fn organization_info_delete_organization_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<(), crate::error::ApiError> {
-        self.call_typed(&ROUTES[20], args).await
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<()>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoDeleteOrganizationId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /organization-info/api/v1/organization` on the upstream.
+    /// `GET /organization-info/api/v1/organization`.
     pub async fn organization_info_get_organization(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<Vec<types::Organization>, crate::error::ApiError> {
-        self.call_typed(&ROUTES[21], args).await
+        &mut self,
+        query: std::collections::BTreeMap<String, String>,
+    ) -> Result<crate::mass::Answer<Vec<types::Organization>>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoGetOrganization,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query,
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /organization-info/api/v1/membership/{organizationId}/members` on the upstream.
+    /// `GET /organization-info/api/v1/membership/{organizationId}/members`.
     pub async fn organization_info_get_membership_organization_id_members(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<Vec<types::Member>, crate::error::ApiError> {
-        self.call_typed(&ROUTES[22], args).await
+        &mut self,
+        organization_id: &str,
+        query: std::collections::BTreeMap<String, String>,
+    ) -> Result<crate::mass::Answer<Vec<types::Member>>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoGetMembershipOrganizationIdMembers,
+                crate::runtime::args::CallArgs {
+                    params: vec![organization_id.to_string()],
+                    query,
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /organization-info/api/v1/board/{organizationId}` on the upstream.
+    /// `GET /organization-info/api/v1/board/{organizationId}`.
     pub async fn organization_info_get_board_organization_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<Vec<types::BoardMember>, crate::error::ApiError> {
-        self.call_typed(&ROUTES[23], args).await
+        &mut self,
+        organization_id: &str,
+        query: std::collections::BTreeMap<String, String>,
+    ) -> Result<crate::mass::Answer<Vec<types::BoardMember>>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoGetBoardOrganizationId,
+                crate::runtime::args::CallArgs {
+                    params: vec![organization_id.to_string()],
+                    query,
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /organization-info/api/v1/identity/cnic/verify` on the upstream.
-    pub async fn organization_info_post_identity_cnic_verify(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[24], args).await
+    /// `POST /organization-info/api/v1/identity/cnic/verify`.
+    pub async fn verify_cnic(
+        &mut self,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        self.typed(
+                Route::VerifyCnic,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /organization-info/api/v1/identity/ntn/verify` on the upstream.
-    pub async fn organization_info_post_identity_ntn_verify(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[25], args).await
+    /// `POST /organization-info/api/v1/identity/ntn/verify`.
+    pub async fn verify_ntn(
+        &mut self,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        self.typed(
+                Route::VerifyNtn,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /templating-engine/api/v1/template/sign` on the upstream.
+    /// `POST /templating-engine/api/v1/template/sign`.
     pub async fn templating_engine_post_template_sign(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Submission, crate::error::ApiError> {
-        self.call_typed(&ROUTES[26], args).await
+        &mut self,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::Submission>, crate::error::ApiError> {
+        self.typed(
+                Route::TemplatingEnginePostTemplateSign,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /templating-engine/api/v1/template/available` on the upstream.
+    /// `GET /templating-engine/api/v1/template/available`.
     pub async fn templating_engine_get_template_available(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[27], args).await
+        &mut self,
+    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        self.typed(
+                Route::TemplatingEngineGetTemplateAvailable,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /templating-engine/api/v1/template/{id}` on the upstream.
+    /// `GET /templating-engine/api/v1/template/{id}`.
     pub async fn templating_engine_get_template_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[28], args).await
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        self.typed(
+                Route::TemplatingEngineGetTemplateId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /templating-engine/api/v1/submission/{id}` on the upstream.
+    /// `GET /templating-engine/api/v1/submission/{id}`.
     pub async fn templating_engine_get_submission_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Submission, crate::error::ApiError> {
-        self.call_typed(&ROUTES[29], args).await
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<types::Submission>, crate::error::ApiError> {
+        self.typed(
+                Route::TemplatingEngineGetSubmissionId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /treasury-info/api/v1/treasury/create` on the upstream.
-    pub async fn treasury_info_post_treasury_create(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Treasury, crate::error::ApiError> {
-        self.call_typed(&ROUTES[30], args).await
+    /// `POST /treasury-info/api/v1/treasury/create`.
+    pub async fn create_treasury(
+        &mut self,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::Treasury>, crate::error::ApiError> {
+        self.typed(
+                Route::CreateTreasury,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /treasury-info/api/v1/treasury/{id}` on the upstream.
+    /// `GET /treasury-info/api/v1/treasury/{id}`.
     pub async fn treasury_info_get_treasury_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Treasury, crate::error::ApiError> {
-        self.call_typed(&ROUTES[31], args).await
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<types::Treasury>, crate::error::ApiError> {
+        self.typed(
+                Route::TreasuryInfoGetTreasuryId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /treasury-info/api/v1/treasury/entity/{entityId}` on the upstream.
-    pub async fn treasury_info_get_treasury_entity_entity_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Treasury, crate::error::ApiError> {
-        self.call_typed(&ROUTES[32], args).await
+    /// `GET /treasury-info/api/v1/treasury/entity/{entityId}`.
+    pub async fn get_treasury_by_entity(
+        &mut self,
+        entity_id: &str,
+    ) -> Result<crate::mass::Answer<types::Treasury>, crate::error::ApiError> {
+        self.typed(
+                Route::GetTreasuryByEntity,
+                crate::runtime::args::CallArgs {
+                    params: vec![entity_id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /treasury-info/api/v1/account/create` on the upstream.
-    pub async fn treasury_info_post_account_create(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Account, crate::error::ApiError> {
-        self.call_typed(&ROUTES[33], args).await
+    /// `POST /treasury-info/api/v1/account/create`.
+    pub async fn create_account(
+        &mut self,
+        query: std::collections::BTreeMap<String, String>,
+    ) -> Result<crate::mass::Answer<types::Account>, crate::error::ApiError> {
+        self.typed(
+                Route::CreateAccount,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query,
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /treasury-info/api/v1/account/{id}` on the upstream.
-    pub async fn treasury_info_get_account_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Account, crate::error::ApiError> {
-        self.call_typed(&ROUTES[34], args).await
+    /// `GET /treasury-info/api/v1/account/{id}`.
+    pub async fn get_account(
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<types::Account>, crate::error::ApiError> {
+        self.typed(
+                Route::GetAccount,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /treasury-info/api/v1/transaction/create/payment` on the upstream.
-    pub async fn treasury_info_post_transaction_create_payment(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Transaction, crate::error::ApiError> {
-        self.call_typed(&ROUTES[35], args).await
+    /// `POST /treasury-info/api/v1/transaction/create/payment`.
+    pub async fn create_payment(
+        &mut self,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::Transaction>, crate::error::ApiError> {
+        self.typed(
+                Route::CreatePayment,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /treasury-info/api/v1/transaction/{id}` on the upstream.
+    /// `GET /treasury-info/api/v1/transaction/{id}`.
     pub async fn treasury_info_get_transaction_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Transaction, crate::error::ApiError> {
-        self.call_typed(&ROUTES[36], args).await
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<types::Transaction>, crate::error::ApiError> {
+        self.typed(
+                Route::TreasuryInfoGetTransactionId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /treasury-info/api/v1/tax-events` on the upstream.
-    pub async fn treasury_info_post_tax_events(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::TaxEvent, crate::error::ApiError> {
-        self.call_typed(&ROUTES[37], args).await
+    /// `POST /treasury-info/api/v1/tax-events`.
+    pub async fn create_tax_event(
+        &mut self,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::TaxEvent>, crate::error::ApiError> {
+        self.typed(
+                Route::CreateTaxEvent,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /treasury-info/api/v1/tax-events` on the upstream.
+    /// `GET /treasury-info/api/v1/tax-events`.
     pub async fn treasury_info_get_tax_events(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<Vec<types::TaxEvent>, crate::error::ApiError> {
-        self.call_typed(&ROUTES[38], args).await
+        &mut self,
+        query: std::collections::BTreeMap<String, String>,
+    ) -> Result<crate::mass::Answer<Vec<types::TaxEvent>>, crate::error::ApiError> {
+        self.typed(
+                Route::TreasuryInfoGetTaxEvents,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query,
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /treasury-info/api/v1/withholding/compute` on the upstream.
-    pub async fn treasury_info_post_withholding_compute(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[39], args).await
+    /// `POST /treasury-info/api/v1/withholding/compute`.
+    pub async fn compute_withholding(
+        &mut self,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        self.typed(
+                Route::ComputeWithholding,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /health` on the upstream.
+    /// `GET /health`.
     pub async fn zone_get_health(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[40], args).await
-    }
-}
-/// Decodes a direct route's answer into its spec type and encodes it again, so that a
-/// test can see that the type keeps every field under its own name.
-pub fn roundtrip(
-    index: usize,
-    value: serde_json::Value,
-) -> Result<serde_json::Value, serde_json::Error> {
-    match index {
-        0 => crate::client::through::<types::Consent>(value),
-        1 => crate::client::through::<serde_json::Value>(value),
-        2 => crate::client::through::<serde_json::Value>(value),
-        3 => crate::client::through::<Vec<types::Consent>>(value),
-        4 => crate::client::through::<types::Consent>(value),
-        5 => crate::client::through::<types::Consent>(value),
-        6 => crate::client::through::<types::CapTable>(value),
-        7 => crate::client::through::<types::CapTable>(value),
-        8 => crate::client::through::<types::CapTable>(value),
-        9 => crate::client::through::<serde_json::Value>(value),
-        10 => crate::client::through::<Vec<types::Shareholder>>(value),
-        11 => crate::client::through::<Vec<types::Identity>>(value),
-        12 => crate::client::through::<types::Identity>(value),
-        13 => crate::client::through::<types::Investment>(value),
-        14 => crate::client::through::<types::Investment>(value),
-        15 => crate::client::through::<types::Organization>(value),
-        16 => {
-            crate::client::through::<
-                crate::runtime::model::SearchPage<types::Organization>,
-            >(value)
-        }
-        17 => crate::client::through::<serde_json::Value>(value),
-        18 => crate::client::through::<types::Organization>(value),
-        19 => crate::client::through::<types::Organization>(value),
-        20 => crate::client::through::<()>(value),
-        21 => crate::client::through::<Vec<types::Organization>>(value),
-        22 => crate::client::through::<Vec<types::Member>>(value),
-        23 => crate::client::through::<Vec<types::BoardMember>>(value),
-        24 => crate::client::through::<serde_json::Value>(value),
-        25 => crate::client::through::<serde_json::Value>(value),
-        26 => crate::client::through::<types::Submission>(value),
-        27 => crate::client::through::<serde_json::Value>(value),
-        28 => crate::client::through::<serde_json::Value>(value),
-        29 => crate::client::through::<types::Submission>(value),
-        30 => crate::client::through::<types::Treasury>(value),
-        31 => crate::client::through::<types::Treasury>(value),
-        32 => crate::client::through::<types::Treasury>(value),
-        33 => crate::client::through::<types::Account>(value),
-        34 => crate::client::through::<types::Account>(value),
-        35 => crate::client::through::<types::Transaction>(value),
-        36 => crate::client::through::<types::Transaction>(value),
-        37 => crate::client::through::<types::TaxEvent>(value),
-        38 => crate::client::through::<Vec<types::TaxEvent>>(value),
-        39 => crate::client::through::<serde_json::Value>(value),
-        40 => crate::client::through::<serde_json::Value>(value),
-        _ => Ok(value),
-    }
-}
-/// Plans the direct route at `index` of [`ROUTES`]: the sovereign Mass operation that
-/// both the direct handlers and the `/v1` pipeline run.
-pub async fn sovereign_call(
-    state: &AppState,
-    plan: &mut crate::runtime::plan::Plan,
-    index: usize,
-    args: crate::runtime::ops::CallArgs,
-) -> Result<serde_json::Value, crate::error::ApiError> {
-    match index {
-        0 => plans::consent_info_post_consents(state, plan, args).await,
-        1 => plans::consent_info_post_consents_approve_id(state, plan, args).await,
-        2 => plans::consent_info_post_consents_reject_id(state, plan, args).await,
-        3 => {
-            plans::consent_info_get_consents_organization_organization_id(
-                    state,
-                    plan,
-                    args,
-                )
-                .await
-        }
-        4 => plans::consent_info_get_consents_id(state, plan, args).await,
-        5 => plans::consent_info_delete_consents_id(state, plan, args).await,
-        6 => plans::consent_info_post_cap_tables(state, plan, args).await,
-        7 => {
-            plans::consent_info_get_cap_tables_organization_organization_id(
-                    state,
-                    plan,
-                    args,
-                )
-                .await
-        }
-        8 => plans::consent_info_get_cap_tables_id(state, plan, args).await,
-        9 => {
-            plans::consent_info_get_share_classes_organization_organization_id(
-                    state,
-                    plan,
-                    args,
-                )
-                .await
-        }
-        10 => {
-            plans::consent_info_get_shareholders_organization_organization_id(
-                    state,
-                    plan,
-                    args,
-                )
-                .await
-        }
-        11 => plans::consent_info_get_identities(state, plan, args).await,
-        12 => plans::consent_info_get_identities_id(state, plan, args).await,
-        13 => plans::investment_info_post_investment(state, plan, args).await,
-        14 => plans::investment_info_get_investment_id(state, plan, args).await,
-        15 => plans::organization_info_post_organization_create(state, plan, args).await,
-        16 => plans::organization_info_post_organization_search(state, plan, args).await,
-        17 => {
-            plans::organization_info_get_organization_supported_jurisdictions(
-                    state,
-                    plan,
-                    args,
-                )
-                .await
-        }
-        18 => plans::organization_info_get_organization_id(state, plan, args).await,
-        19 => plans::organization_info_put_organization_id(state, plan, args).await,
-        20 => plans::organization_info_delete_organization_id(state, plan, args).await,
-        21 => plans::organization_info_get_organization(state, plan, args).await,
-        22 => {
-            plans::organization_info_get_membership_organization_id_members(
-                    state,
-                    plan,
-                    args,
-                )
-                .await
-        }
-        23 => plans::organization_info_get_board_organization_id(state, plan, args).await,
-        24 => plans::organization_info_post_identity_cnic_verify(state, plan, args).await,
-        25 => plans::organization_info_post_identity_ntn_verify(state, plan, args).await,
-        26 => plans::templating_engine_post_template_sign(state, plan, args).await,
-        27 => plans::templating_engine_get_template_available(state, plan, args).await,
-        28 => plans::templating_engine_get_template_id(state, plan, args).await,
-        29 => plans::templating_engine_get_submission_id(state, plan, args).await,
-        30 => plans::treasury_info_post_treasury_create(state, plan, args).await,
-        31 => plans::treasury_info_get_treasury_id(state, plan, args).await,
-        32 => plans::treasury_info_get_treasury_entity_entity_id(state, plan, args).await,
-        33 => plans::treasury_info_post_account_create(state, plan, args).await,
-        34 => plans::treasury_info_get_account_id(state, plan, args).await,
-        35 => {
-            plans::treasury_info_post_transaction_create_payment(state, plan, args).await
-        }
-        36 => plans::treasury_info_get_transaction_id(state, plan, args).await,
-        37 => plans::treasury_info_post_tax_events(state, plan, args).await,
-        38 => plans::treasury_info_get_tax_events(state, plan, args).await,
-        39 => plans::treasury_info_post_withholding_compute(state, plan, args).await,
-        40 => plans::zone_get_health(state, plan, args).await,
-        _ => Err(crate::error::ApiError::internal("unknown route index")),
+        &mut self,
+    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        self.typed(
+                Route::ZoneGetHealth,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
 }
 mod handlers {
     use super::*;
     use crate::error::ApiError;
-    use crate::runtime::ops;
     use axum::response::Response;
     /// `POST /consent-info/api/v1/consents`: op create.
     pub(super) async fn consent_info_post_consents(
@@ -4152,13 +5108,13 @@ mod handlers {
         headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 0, args).await
+        crate::runtime::serve::serve(&state, Route::ConsentInfoPostConsents, args).await
     }
     /// `POST /consent-info/api/v1/consents/approve/{id}`: op hook.
     pub(super) async fn consent_info_post_consents_approve_id(
@@ -4166,12 +5122,17 @@ mod handlers {
         axum::extract::Path(id): axum::extract::Path<String>,
         headers: axum::http::HeaderMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 1, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::ConsentInfoPostConsentsApproveId,
+                args,
+            )
+            .await
     }
     /// `POST /consent-info/api/v1/consents/reject/{id}`: op hook.
     pub(super) async fn consent_info_post_consents_reject_id(
@@ -4179,12 +5140,17 @@ mod handlers {
         axum::extract::Path(id): axum::extract::Path<String>,
         headers: axum::http::HeaderMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 2, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::ConsentInfoPostConsentsRejectId,
+                args,
+            )
+            .await
     }
     /// `GET /consent-info/api/v1/consents/organization/{organizationId}`: op list_by.
     pub(super) async fn consent_info_get_consents_organization_organization_id(
@@ -4192,23 +5158,28 @@ mod handlers {
         axum::extract::Path(organization_id): axum::extract::Path<String>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![organization_id],
             query,
             ..Default::default()
         };
-        ops::serve(&state, 3, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::ConsentInfoGetConsentsOrganizationOrganizationId,
+                args,
+            )
+            .await
     }
     /// `GET /consent-info/api/v1/consents/{id}`: op get.
     pub(super) async fn consent_info_get_consents_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 4, args).await
+        crate::runtime::serve::serve(&state, Route::ConsentInfoGetConsentsId, args).await
     }
     /// `DELETE /consent-info/api/v1/consents/{id}`: op transition.
     pub(super) async fn consent_info_delete_consents_id(
@@ -4216,12 +5187,13 @@ mod handlers {
         axum::extract::Path(id): axum::extract::Path<String>,
         headers: axum::http::HeaderMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 5, args).await
+        crate::runtime::serve::serve(&state, Route::ConsentInfoDeleteConsentsId, args)
+            .await
     }
     /// `POST /consent-info/api/v1/capTables`: op create.
     pub(super) async fn consent_info_post_cap_tables(
@@ -4229,46 +5201,57 @@ mod handlers {
         headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 6, args).await
+        crate::runtime::serve::serve(&state, Route::ConsentInfoPostCapTables, args).await
     }
     /// `GET /consent-info/api/v1/capTables/organization/{organizationId}`: op get_by.
     pub(super) async fn consent_info_get_cap_tables_organization_organization_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(organization_id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![organization_id],
             ..Default::default()
         };
-        ops::serve(&state, 7, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::ConsentInfoGetCapTablesOrganizationOrganizationId,
+                args,
+            )
+            .await
     }
     /// `GET /consent-info/api/v1/capTables/{id}`: op get.
     pub(super) async fn consent_info_get_cap_tables_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 8, args).await
+        crate::runtime::serve::serve(&state, Route::ConsentInfoGetCapTablesId, args)
+            .await
     }
     /// `GET /consent-info/api/v1/shareClasses/organization/{organizationId}`: op hook.
     pub(super) async fn consent_info_get_share_classes_organization_organization_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(organization_id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![organization_id],
             ..Default::default()
         };
-        ops::serve(&state, 9, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::ConsentInfoGetShareClassesOrganizationOrganizationId,
+                args,
+            )
+            .await
     }
     /// `GET /consent-info/api/v1/shareholders/organization/{organizationId}`: op list_by.
     pub(super) async fn consent_info_get_shareholders_organization_organization_id(
@@ -4276,35 +5259,41 @@ mod handlers {
         axum::extract::Path(organization_id): axum::extract::Path<String>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![organization_id],
             query,
             ..Default::default()
         };
-        ops::serve(&state, 10, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::ConsentInfoGetShareholdersOrganizationOrganizationId,
+                args,
+            )
+            .await
     }
     /// `GET /consent-info/api/v1/identities`: op list.
     pub(super) async fn consent_info_get_identities(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             query,
             ..Default::default()
         };
-        ops::serve(&state, 11, args).await
+        crate::runtime::serve::serve(&state, Route::ConsentInfoGetIdentities, args).await
     }
     /// `GET /consent-info/api/v1/identities/{id}`: op get.
     pub(super) async fn consent_info_get_identities_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 12, args).await
+        crate::runtime::serve::serve(&state, Route::ConsentInfoGetIdentitiesId, args)
+            .await
     }
     /// `POST /investment-info/api/v1/investment`: op create.
     pub(super) async fn investment_info_post_investment(
@@ -4312,24 +5301,26 @@ mod handlers {
         headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 13, args).await
+        crate::runtime::serve::serve(&state, Route::InvestmentInfoPostInvestment, args)
+            .await
     }
     /// `GET /investment-info/api/v1/investment/{id}`: op get.
     pub(super) async fn investment_info_get_investment_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 14, args).await
+        crate::runtime::serve::serve(&state, Route::InvestmentInfoGetInvestmentId, args)
+            .await
     }
     /// `POST /organization-info/api/v1/organization/create`: op create.
     pub(super) async fn organization_info_post_organization_create(
@@ -4337,46 +5328,61 @@ mod handlers {
         headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 15, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoPostOrganizationCreate,
+                args,
+            )
+            .await
     }
     /// `POST /organization-info/api/v1/organization/search`: op search.
     pub(super) async fn organization_info_post_organization_search(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             body: Some(body),
             ..Default::default()
         };
-        ops::serve(&state, 16, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoPostOrganizationSearch,
+                args,
+            )
+            .await
     }
     /// `GET /organization-info/api/v1/organization/supported-jurisdictions`: op static.
     pub(super) async fn organization_info_get_organization_supported_jurisdictions(
         axum::extract::State(state): axum::extract::State<AppState>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             ..Default::default()
         };
-        ops::serve(&state, 17, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoGetOrganizationSupportedJurisdictions,
+                args,
+            )
+            .await
     }
     /// `GET /organization-info/api/v1/organization/{id}`: op get.
-    pub(super) async fn organization_info_get_organization_id(
+    pub(super) async fn get_organization(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 18, args).await
+        crate::runtime::serve::serve(&state, Route::GetOrganization, args).await
     }
     /// `PUT /organization-info/api/v1/organization/{id}`: op update.
     pub(super) async fn organization_info_put_organization_id(
@@ -4385,13 +5391,18 @@ mod handlers {
         headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 19, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoPutOrganizationId,
+                args,
+            )
+            .await
     }
     /// `DELETE /organization-info/api/v1/organization/{id}`: op delete.
     pub(super) async fn organization_info_delete_organization_id(
@@ -4399,24 +5410,34 @@ mod handlers {
         axum::extract::Path(id): axum::extract::Path<String>,
         headers: axum::http::HeaderMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 20, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoDeleteOrganizationId,
+                args,
+            )
+            .await
     }
     /// `GET /organization-info/api/v1/organization`: op list.
     pub(super) async fn organization_info_get_organization(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             query,
             ..Default::default()
         };
-        ops::serve(&state, 21, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoGetOrganization,
+                args,
+            )
+            .await
     }
     /// `GET /organization-info/api/v1/membership/{organizationId}/members`: op list_by.
     pub(super) async fn organization_info_get_membership_organization_id_members(
@@ -4424,12 +5445,17 @@ mod handlers {
         axum::extract::Path(organization_id): axum::extract::Path<String>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![organization_id],
             query,
             ..Default::default()
         };
-        ops::serve(&state, 22, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoGetMembershipOrganizationIdMembers,
+                args,
+            )
+            .await
     }
     /// `GET /organization-info/api/v1/board/{organizationId}`: op list_by.
     pub(super) async fn organization_info_get_board_organization_id(
@@ -4437,40 +5463,45 @@ mod handlers {
         axum::extract::Path(organization_id): axum::extract::Path<String>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![organization_id],
             query,
             ..Default::default()
         };
-        ops::serve(&state, 23, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoGetBoardOrganizationId,
+                args,
+            )
+            .await
     }
     /// `POST /organization-info/api/v1/identity/cnic/verify`: op hook.
-    pub(super) async fn organization_info_post_identity_cnic_verify(
+    pub(super) async fn verify_cnic(
         axum::extract::State(state): axum::extract::State<AppState>,
         headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 24, args).await
+        crate::runtime::serve::serve(&state, Route::VerifyCnic, args).await
     }
     /// `POST /organization-info/api/v1/identity/ntn/verify`: op hook.
-    pub(super) async fn organization_info_post_identity_ntn_verify(
+    pub(super) async fn verify_ntn(
         axum::extract::State(state): axum::extract::State<AppState>,
         headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 25, args).await
+        crate::runtime::serve::serve(&state, Route::VerifyNtn, args).await
     }
     /// `POST /templating-engine/api/v1/template/sign`: op create.
     pub(super) async fn templating_engine_post_template_sign(
@@ -4478,179 +5509,197 @@ mod handlers {
         headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 26, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::TemplatingEnginePostTemplateSign,
+                args,
+            )
+            .await
     }
     /// `GET /templating-engine/api/v1/template/available`: op static.
     pub(super) async fn templating_engine_get_template_available(
         axum::extract::State(state): axum::extract::State<AppState>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             ..Default::default()
         };
-        ops::serve(&state, 27, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::TemplatingEngineGetTemplateAvailable,
+                args,
+            )
+            .await
     }
     /// `GET /templating-engine/api/v1/template/{id}`: op static.
     pub(super) async fn templating_engine_get_template_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 28, args).await
+        crate::runtime::serve::serve(&state, Route::TemplatingEngineGetTemplateId, args)
+            .await
     }
     /// `GET /templating-engine/api/v1/submission/{id}`: op get.
     pub(super) async fn templating_engine_get_submission_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 29, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::TemplatingEngineGetSubmissionId,
+                args,
+            )
+            .await
     }
     /// `POST /treasury-info/api/v1/treasury/create`: op create.
-    pub(super) async fn treasury_info_post_treasury_create(
+    pub(super) async fn create_treasury(
         axum::extract::State(state): axum::extract::State<AppState>,
         headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 30, args).await
+        crate::runtime::serve::serve(&state, Route::CreateTreasury, args).await
     }
     /// `GET /treasury-info/api/v1/treasury/{id}`: op get.
     pub(super) async fn treasury_info_get_treasury_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 31, args).await
+        crate::runtime::serve::serve(&state, Route::TreasuryInfoGetTreasuryId, args)
+            .await
     }
     /// `GET /treasury-info/api/v1/treasury/entity/{entityId}`: op get_by.
-    pub(super) async fn treasury_info_get_treasury_entity_entity_id(
+    pub(super) async fn get_treasury_by_entity(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(entity_id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![entity_id],
             ..Default::default()
         };
-        ops::serve(&state, 32, args).await
+        crate::runtime::serve::serve(&state, Route::GetTreasuryByEntity, args).await
     }
     /// `POST /treasury-info/api/v1/account/create`: op create.
-    pub(super) async fn treasury_info_post_account_create(
+    pub(super) async fn create_account(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
         headers: axum::http::HeaderMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             query,
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 33, args).await
+        crate::runtime::serve::serve(&state, Route::CreateAccount, args).await
     }
     /// `GET /treasury-info/api/v1/account/{id}`: op get.
-    pub(super) async fn treasury_info_get_account_id(
+    pub(super) async fn get_account(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 34, args).await
+        crate::runtime::serve::serve(&state, Route::GetAccount, args).await
     }
     /// `POST /treasury-info/api/v1/transaction/create/payment`: op create.
-    pub(super) async fn treasury_info_post_transaction_create_payment(
+    pub(super) async fn create_payment(
         axum::extract::State(state): axum::extract::State<AppState>,
         headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 35, args).await
+        crate::runtime::serve::serve(&state, Route::CreatePayment, args).await
     }
     /// `GET /treasury-info/api/v1/transaction/{id}`: op get.
     pub(super) async fn treasury_info_get_transaction_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 36, args).await
+        crate::runtime::serve::serve(&state, Route::TreasuryInfoGetTransactionId, args)
+            .await
     }
     /// `POST /treasury-info/api/v1/tax-events`: op create.
-    pub(super) async fn treasury_info_post_tax_events(
+    pub(super) async fn create_tax_event(
         axum::extract::State(state): axum::extract::State<AppState>,
         headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 37, args).await
+        crate::runtime::serve::serve(&state, Route::CreateTaxEvent, args).await
     }
     /// `GET /treasury-info/api/v1/tax-events`: op list.
     pub(super) async fn treasury_info_get_tax_events(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             query,
             ..Default::default()
         };
-        ops::serve(&state, 38, args).await
+        crate::runtime::serve::serve(&state, Route::TreasuryInfoGetTaxEvents, args).await
     }
     /// `POST /treasury-info/api/v1/withholding/compute`: op hook.
-    pub(super) async fn treasury_info_post_withholding_compute(
+    pub(super) async fn compute_withholding(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             body: Some(body),
             ..Default::default()
         };
-        ops::serve(&state, 39, args).await
+        crate::runtime::serve::serve(&state, Route::ComputeWithholding, args).await
     }
     /// `GET /health`: Sovereign health probe of the direct surface; an empty 200..
     pub(super) async fn zone_get_health(
         axum::extract::State(state): axum::extract::State<AppState>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             ..Default::default()
         };
-        ops::serve(&state, 40, args).await
+        crate::runtime::serve::serve(&state, Route::ZoneGetHealth, args).await
     }
 }
 mod plans {
@@ -4665,7 +5714,7 @@ mod plans {
     pub async fn consent_info_post_consents(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let record = ops::new_record(&models::CONSENT, args.body())?;
         ops::insert(plan, &models::CONSENT, record)
@@ -4673,21 +5722,21 @@ mod plans {
     pub async fn consent_info_post_consents_approve_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         crate::hooks::consent_approve(state, plan, args.param(0)?.to_string()).await
     }
     pub async fn consent_info_post_consents_reject_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         crate::hooks::consent_reject(state, plan, args.param(0)?.to_string()).await
     }
     pub async fn consent_info_get_consents_organization_organization_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("organizationId", args.param(0)?)];
         ops::list_by(state, &models::CONSENT, &pairs, args.query.clone()).await
@@ -4695,14 +5744,14 @@ mod plans {
     pub async fn consent_info_get_consents_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::get(state, plan, &models::CONSENT, args.param(0)?).await
     }
     pub async fn consent_info_delete_consents_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::transition(
                 state,
@@ -4718,7 +5767,7 @@ mod plans {
     pub async fn consent_info_post_cap_tables(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let mut record = ops::new_record(&models::CAP_TABLE, args.body())?;
         crate::hooks::cap_table_derive(state, plan, &mut record).await?;
@@ -4727,7 +5776,7 @@ mod plans {
     pub async fn consent_info_get_cap_tables_organization_organization_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("organizationId", args.param(0)?)];
         ops::get_by(state, &models::CAP_TABLE, &pairs).await
@@ -4735,21 +5784,21 @@ mod plans {
     pub async fn consent_info_get_cap_tables_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::get(state, plan, &models::CAP_TABLE, args.param(0)?).await
     }
     pub async fn consent_info_get_share_classes_organization_organization_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         crate::hooks::share_classes_by_org(state, plan, args.param(0)?.to_string()).await
     }
     pub async fn consent_info_get_shareholders_organization_organization_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("organizationId", args.param(0)?)];
         ops::list_by(state, &models::SHAREHOLDER, &pairs, args.query.clone()).await
@@ -4757,7 +5806,7 @@ mod plans {
     pub async fn consent_info_get_identities(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::list(
                 state,
@@ -4771,14 +5820,14 @@ mod plans {
     pub async fn consent_info_get_identities_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::get(state, plan, &models::IDENTITY, args.param(0)?).await
     }
     pub async fn investment_info_post_investment(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let record = ops::new_record(&models::INVESTMENT, args.body())?;
         ops::insert(plan, &models::INVESTMENT, record)
@@ -4786,14 +5835,14 @@ mod plans {
     pub async fn investment_info_get_investment_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::get(state, plan, &models::INVESTMENT, args.param(0)?).await
     }
     pub async fn organization_info_post_organization_create(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let record = ops::new_record(&models::ORGANIZATION, args.body())?;
         ops::insert(plan, &models::ORGANIZATION, record)
@@ -4801,28 +5850,28 @@ mod plans {
     pub async fn organization_info_post_organization_search(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::search(state, &models::ORGANIZATION, "name", args.body()).await
     }
     pub async fn organization_info_get_organization_supported_jurisdictions(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::static_data(data::ORGANIZATION_INFO_SUPPORTED_JURISDICTIONS)
     }
-    pub async fn organization_info_get_organization_id(
+    pub async fn get_organization(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::get(state, plan, &models::ORGANIZATION, args.param(0)?).await
     }
     pub async fn organization_info_put_organization_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::update(state, plan, &models::ORGANIZATION, args.param(0)?, args.body())
             .await
@@ -4830,21 +5879,21 @@ mod plans {
     pub async fn organization_info_delete_organization_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::delete(state, plan, &models::ORGANIZATION, args.param(0)?).await
     }
     pub async fn organization_info_get_organization(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::list(state, &models::ORGANIZATION, args.query, Some("ids"), &[]).await
     }
     pub async fn organization_info_get_membership_organization_id_members(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("organizationId", args.param(0)?)];
         ops::list_by(state, &models::MEMBER, &pairs, args.query.clone()).await
@@ -4852,23 +5901,23 @@ mod plans {
     pub async fn organization_info_get_board_organization_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("organizationId", args.param(0)?)];
         ops::list_by(state, &models::BOARD_MEMBER, &pairs, args.query.clone()).await
     }
-    pub async fn organization_info_post_identity_cnic_verify(
+    pub async fn verify_cnic(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let input = ops::request(&models::CNIC_VERIFY_REQUEST, args.body())?;
         crate::hooks::cnic_verify(state, plan, input).await
     }
-    pub async fn organization_info_post_identity_ntn_verify(
+    pub async fn verify_ntn(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let input = ops::request(&models::NTN_VERIFY_REQUEST, args.body())?;
         crate::hooks::ntn_verify(state, plan, input).await
@@ -4876,7 +5925,7 @@ mod plans {
     pub async fn templating_engine_post_template_sign(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let record = ops::new_record(&models::SUBMISSION, args.body())?;
         ops::insert(plan, &models::SUBMISSION, record)
@@ -4884,28 +5933,28 @@ mod plans {
     pub async fn templating_engine_get_template_available(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::static_data(data::TEMPLATING_ENGINE_TEMPLATES_AVAILABLE)
     }
     pub async fn templating_engine_get_template_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::static_item(data::TEMPLATING_ENGINE_TEMPLATES, "id", args.param(0)?)
     }
     pub async fn templating_engine_get_submission_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::get(state, plan, &models::SUBMISSION, args.param(0)?).await
     }
-    pub async fn treasury_info_post_treasury_create(
+    pub async fn create_treasury(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let record = ops::new_record(&models::TREASURY, args.body())?;
         ops::insert(plan, &models::TREASURY, record)
@@ -4913,22 +5962,22 @@ mod plans {
     pub async fn treasury_info_get_treasury_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::get(state, plan, &models::TREASURY, args.param(0)?).await
     }
-    pub async fn treasury_info_get_treasury_entity_entity_id(
+    pub async fn get_treasury_by_entity(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("entityId", args.param(0)?)];
         ops::get_by(state, &models::TREASURY, &pairs).await
     }
-    pub async fn treasury_info_post_account_create(
+    pub async fn create_account(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let mut record = ops::new_record(
             &models::ACCOUNT,
@@ -4937,17 +5986,17 @@ mod plans {
         crate::hooks::account_from_treasury(state, plan, &mut record).await?;
         ops::insert(plan, &models::ACCOUNT, record)
     }
-    pub async fn treasury_info_get_account_id(
+    pub async fn get_account(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::get(state, plan, &models::ACCOUNT, args.param(0)?).await
     }
-    pub async fn treasury_info_post_transaction_create_payment(
+    pub async fn create_payment(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let mut record = ops::new_record(&models::TRANSACTION, args.body())?;
         crate::hooks::payment_from_account(state, plan, &mut record).await?;
@@ -4956,14 +6005,14 @@ mod plans {
     pub async fn treasury_info_get_transaction_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::get(state, plan, &models::TRANSACTION, args.param(0)?).await
     }
-    pub async fn treasury_info_post_tax_events(
+    pub async fn create_tax_event(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let record = ops::new_record(&models::TAX_EVENT, args.body())?;
         ops::insert(plan, &models::TAX_EVENT, record)
@@ -4971,7 +6020,7 @@ mod plans {
     pub async fn treasury_info_get_tax_events(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::list(
                 state,
@@ -4982,10 +6031,10 @@ mod plans {
             )
             .await
     }
-    pub async fn treasury_info_post_withholding_compute(
+    pub async fn compute_withholding(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let input = ops::request(&models::WITHHOLDING_REQUEST, args.body())?;
         crate::hooks::withholding_compute(state, plan, input).await
@@ -4993,7 +6042,7 @@ mod plans {
     pub async fn zone_get_health(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         Ok(serde_json::Value::Null)
     }

@@ -52,15 +52,17 @@ const VERIFY_PAGE: i64 = 1000;
 const COLUMNS: &str = "sequence, event_type, actor, resource_type, resource_id, action, \
                        metadata, timestamp, previous_hash, event_hash";
 
-/// The words that mark a [`RecordOp::Replace`] refused because the record changed after the
-/// caller read it; [`is_stale_read`] looks for them.
-const STALE_READ: &str = "changed concurrently";
-
 /// Whether `err` is a commit refused only because a record it replaces changed (or went away)
 /// after the caller read it. Such a write may be planned again from a fresh read and
-/// committed again; any other error would recur.
+/// committed again.
 pub fn is_stale_read(err: &ApiError) -> bool {
-    matches!(err, ApiError::Conflict(message) if message.contains(STALE_READ))
+    matches!(
+        err,
+        ApiError::Conflict {
+            kind: crate::error::ConflictKind::Stale,
+            ..
+        }
+    )
 }
 
 /// What a write says about itself; the writer adds its place in the chain.
@@ -196,6 +198,7 @@ impl AuditLog {
     ///
     /// One zone process runs one writer (build it once, in `build_state`, and clone the
     /// handle); replicas each run their own, and the database orders their batches.
+    #[cfg(test)]
     pub fn start(db: Db) -> AuditLog {
         Self::spawn(db, None)
     }
@@ -480,5 +483,7 @@ impl StoredEvent {
     }
 }
 
+#[cfg(test)]
+mod chain_tests;
 #[cfg(test)]
 mod tests;

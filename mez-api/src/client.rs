@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: BUSL-1.1
-//! The Mass client of a proxy zone: any direct route of the spec, over HTTP.
+//! The HTTP transport of a proxy zone: any direct route of the spec, sent upstream.
 //!
 //! The client is driven by the generated route table, so its paths and methods are the
-//! spec's by construction (the typed methods in `surface::client` are thin wrappers over
-//! [`MassClient::call`]). Upstream failures map onto the zone's error shape: unreachable, a
-//! 5xx or an unreadable body is a 502, a timeout a 504, and a 4xx is passed on with the
-//! upstream's status and message. Only safe requests are retried: GETs, and POSTs that carry
-//! an `Idempotency-Key` (which the direct routes honour, so a retry creates nothing new).
+//! spec's by construction; the generated typed client (`MassCall`'s method per route, see
+//! [`crate::mass`]) calls it and holds each answer to the route's spec type. Upstream failures
+//! map onto the zone's error shape: unreachable, a 5xx, a redirect (never followed) or an
+//! unreadable body is a 502, a timeout a 504, an upstream 401/403 (this zone's credentials) a
+//! 502, and any other 4xx is passed on with the upstream's status and message.
+//!
+//! Only safe calls are retried (GETs, and POSTs carrying an `Idempotency-Key`, which the
+//! direct routes honour, so a retry creates nothing new), and only after a failure a retry may
+//! cure: a connection failure, or a 502/503/504. A 4xx, a 500 or a malformed answer would come
+//! back the same; a timeout has already spent the caller's wait, so it is answered (504) at once.
 
 use std::time::Duration;
 
@@ -15,8 +20,8 @@ use serde_json::Value;
 
 use crate::config::UpstreamConfig;
 use crate::error::ApiError;
+use crate::runtime::args::CallArgs;
 use crate::runtime::model::RouteInfo;
-use crate::runtime::ops::CallArgs;
 
 /// Retries after the first attempt, and the pause before each.
 const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(400)];
@@ -35,6 +40,9 @@ impl MassClient {
             return Ok(None);
         }
         let http = reqwest::Client::builder()
+            // A redirect is answered as a 502: following one could loop, or take the zone's
+            // bearer token to another host.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(upstream.connect_timeout)
             .timeout(upstream.timeout)
             .build()
@@ -120,103 +128,88 @@ impl MassClient {
                 Err(err) => Err(transport_error(route, &self.upstream, &err)),
             };
             match outcome {
-                Err(err) if retriable && attempt < RETRY_DELAYS.len() && is_transient(&err) => {
+                Ok(value) => return Ok(value),
+                Err(Failure::Transient(_)) if retriable && attempt < RETRY_DELAYS.len() => {
                     tokio::time::sleep(RETRY_DELAYS[attempt]).await;
                     attempt += 1;
                 }
-                other => return other,
+                Err(Failure::Transient(err) | Failure::Final(err)) => return Err(err),
             }
         }
     }
 }
 
-impl MassClient {
-    /// Calls a direct route and decodes its answer as the spec's type for it.
-    pub async fn call_typed<T: serde::de::DeserializeOwned>(
-        &self,
-        route: &RouteInfo,
-        args: &CallArgs,
-    ) -> Result<T, ApiError> {
-        let value = self
-            .call(route, args, args.idempotency_key.as_deref())
-            .await?;
-        serde_json::from_value(value).map_err(|e| {
-            ApiError::BadGateway(format!(
-                "the upstream {} service answered {} {} in a shape the spec does not allow: {e}",
-                route.service, route.method, route.path
-            ))
-        })
-    }
+/// An upstream failure, and whether calling again might cure it.
+enum Failure {
+    /// Unreachable or overloaded (502/503/504): worth one more try when safe.
+    Transient(ApiError),
+    /// Any other answer would come back the same.
+    Final(ApiError),
 }
 
-/// Decodes `value` as `T` and encodes it again.
-pub fn through<T: serde::Serialize + serde::de::DeserializeOwned>(
-    value: Value,
-) -> Result<Value, serde_json::Error> {
-    if value.is_null() {
-        // A route answering no body (a delete) has nothing to decode.
-        return Ok(value);
-    }
-    serde_json::to_value(serde_json::from_value::<T>(value)?)
-}
-
-/// Whether retrying could help: the upstream was unreachable or overloaded. A timeout is not
-/// retried: the caller's deadline is already spent.
-fn is_transient(err: &ApiError) -> bool {
-    matches!(err, ApiError::BadGateway(_))
-}
-
-fn transport_error(route: &RouteInfo, upstream: &UpstreamConfig, err: &reqwest::Error) -> ApiError {
+fn transport_error(route: &RouteInfo, upstream: &UpstreamConfig, err: &reqwest::Error) -> Failure {
     tracing::warn!(service = route.service, error = %err, "upstream Mass call failed");
     if err.is_timeout() {
-        ApiError::GatewayTimeout(format!(
+        // Not retried: the caller has already waited the whole upstream timeout.
+        Failure::Final(ApiError::GatewayTimeout(format!(
             "the upstream {} service did not answer within {:?}",
             route.service, upstream.timeout
-        ))
+        )))
     } else {
-        ApiError::BadGateway(format!(
+        Failure::Transient(ApiError::BadGateway(format!(
             "the upstream {} service is unreachable",
             route.service
-        ))
+        )))
     }
 }
 
 /// Reads an upstream answer, mapping its status onto the zone's errors.
-async fn answer(route: &RouteInfo, resp: reqwest::Response) -> Result<Value, ApiError> {
+async fn answer(route: &RouteInfo, resp: reqwest::Response) -> Result<Value, Failure> {
     let status = resp.status();
     let bytes = resp.bytes().await.map_err(|err| {
         if err.is_timeout() {
-            ApiError::GatewayTimeout(format!("the upstream {} service timed out", route.service))
+            Failure::Final(ApiError::GatewayTimeout(format!(
+                "the upstream {} service timed out",
+                route.service
+            )))
         } else {
-            ApiError::BadGateway(format!(
+            Failure::Transient(ApiError::BadGateway(format!(
                 "the upstream {} service sent an unreadable answer",
                 route.service
-            ))
+            )))
         }
     })?;
+    let what = format!("{} {} ({})", route.method, route.path, route.name);
     if status.is_server_error() {
-        return Err(ApiError::BadGateway(format!(
-            "the upstream {} service failed ({status})",
+        let err = ApiError::BadGateway(format!(
+            "the upstream {} service failed ({status}) on {what}",
             route.service
-        )));
+        ));
+        return Err(match status {
+            StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT => Failure::Transient(err),
+            _ => Failure::Final(err),
+        });
     }
     if status.is_client_error() {
-        return Err(upstream_refusal(route, status, &bytes));
+        return Err(Failure::Final(upstream_refusal(route, status, &bytes)));
     }
     if !status.is_success() {
-        return Err(ApiError::BadGateway(format!(
-            "the upstream {} service answered {status}",
+        // A redirect (or a 1xx that reached us): never followed.
+        return Err(Failure::Final(ApiError::BadGateway(format!(
+            "the upstream {} service answered {status} on {what}; redirects are not followed",
             route.service
-        )));
+        ))));
     }
     if bytes.is_empty() {
         return Ok(Value::Null);
     }
     serde_json::from_slice(&bytes).map_err(|_| {
-        ApiError::BadGateway(format!(
-            "the upstream {} service sent a body that is not JSON",
+        Failure::Final(ApiError::BadGateway(format!(
+            "the upstream {} service sent a body that is not JSON on {what}",
             route.service
-        ))
+        )))
     })
 }
 
@@ -252,8 +245,8 @@ fn upstream_refusal(route: &RouteInfo, status: StatusCode, bytes: &[u8]) -> ApiE
     // caller's: answer 502 so the caller is not told their own token is wrong.
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         return ApiError::BadGateway(format!(
-            "the upstream {} service refused this zone's credentials ({status})",
-            route.service
+            "the upstream {} service refused this zone's credentials ({status}) on {} {}",
+            route.service, route.method, route.path
         ));
     }
     ApiError::Upstream(Box::new(crate::error::UpstreamRefusal {

@@ -187,25 +187,12 @@ impl fmt::Debug for Config {
 fn upstream_urls(
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> std::collections::BTreeMap<String, String> {
-    const KNOWN: [&str; 6] = [
-        "MASS_ORG_INFO_URL",
-        "MASS_TREASURY_INFO_URL",
-        "MASS_CONSENT_INFO_URL",
-        "MASS_INVESTMENT_INFO_URL",
-        "MASS_TEMPLATING_URL",
-        "MASS_IDENTITY_INFO_URL",
-    ];
-    let mut names: Vec<String> = KNOWN.iter().map(|s| s.to_string()).collect();
-    names.extend(
-        std::env::vars()
-            .map(|(k, _)| k)
-            .filter(|k| k.starts_with("MASS_") && k.ends_with("_URL")),
-    );
-    names
-        .into_iter()
+    // The spec's `url_env`s are the list: a variable no service names would serve nothing.
+    crate::surface::URL_ENVS
+        .iter()
         .filter_map(|name| {
-            let value = lookup(&name).filter(|v| !v.is_empty())?;
-            Some((name, value.trim_end_matches('/').to_string()))
+            let value = lookup(name).filter(|v| !v.is_empty())?;
+            Some((name.to_string(), value.trim_end_matches('/').to_string()))
         })
         .collect()
 }

@@ -19,7 +19,6 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use rand::Rng;
 use serde_json::{Map, Value};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
@@ -27,7 +26,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteError, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
 };
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ConflictKind};
 
 /// One stored document: a JSON object whose key order is preserved.
 pub type Record = Map<String, Value>;
@@ -39,6 +38,7 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How many times [`Db::modify`] re-reads and re-applies a change after losing a race.
+#[cfg(test)]
 const MODIFY_ATTEMPTS: u32 = 8;
 
 /// How long a PostgreSQL write transaction of the audit log waits for a lock (another
@@ -326,7 +326,10 @@ impl Db {
         });
         result.map_err(|err| {
             if is_unique_violation(&err) {
-                ApiError::Conflict(format!("{collection} record {id} already exists"))
+                ApiError::conflict(
+                    ConflictKind::Exists,
+                    format!("{collection} record {id} already exists"),
+                )
             } else {
                 store_error(err)
             }
@@ -341,6 +344,7 @@ impl Db {
             .map(|(record, _)| record))
     }
 
+    #[cfg(test)]
     /// Changes one record with `f` and returns the record as written.
     ///
     /// The read and the write are not one transaction: the write succeeds only if nobody else
@@ -381,14 +385,16 @@ impl Db {
             }
             // Another writer got there first. A random, growing pause keeps the writers that
             // lost together from colliding again on the next attempt.
-            let pause = rand::rng().random_range(1..=2u64 << attempt);
+            let pause = rand::Rng::random_range(&mut rand::rng(), 1..=2u64 << attempt);
             tokio::time::sleep(Duration::from_millis(pause)).await;
         }
-        Err(ApiError::Conflict(format!(
-            "{collection} record {id} is being changed by other requests; try again"
-        )))
+        Err(ApiError::conflict(
+            ConflictKind::Busy,
+            format!("{collection} record {id} is being changed by other requests; try again"),
+        ))
     }
 
+    #[cfg(test)]
     /// Removes one record; returns whether it existed.
     pub async fn delete(&self, collection: &str, id: &str) -> Result<bool, ApiError> {
         let deleted = on_pool!(self, pool => {
@@ -623,7 +629,10 @@ pub(crate) fn is_transient(err: &sqlx::Error) -> bool {
 /// Maps a database failure to the API error the client sees.
 fn store_error(err: sqlx::Error) -> ApiError {
     if is_unique_violation(&err) {
-        ApiError::Conflict("the record conflicts with one that already exists".into())
+        ApiError::conflict(
+            ConflictKind::Exists,
+            "the record conflicts with one that already exists",
+        )
     } else {
         ApiError::from(err)
     }

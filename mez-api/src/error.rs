@@ -38,6 +38,22 @@ pub struct UpstreamRefusal {
     pub details: Option<serde_json::Value>,
 }
 
+/// Why a write conflicts with the stored state. The retry loop decides by kind, never by
+/// message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictKind {
+    /// A record the write inserts (a record id, a unique value's guard, an idempotency key)
+    /// was inserted by another writer after this one read the store: plan again.
+    Exists,
+    /// A record the write replaces or deletes changed after it was read: plan again.
+    Stale,
+    /// Other writers kept changing the record; the caller may try again later.
+    Busy,
+    /// The record's state forbids the operation (a decided consent): planning again would
+    /// give the same answer.
+    State,
+}
+
 /// Every way a request can fail.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -61,8 +77,8 @@ pub enum ApiError {
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed,
-    #[error("{0}")]
-    Conflict(String),
+    #[error("{message}")]
+    Conflict { kind: ConflictKind, message: String },
     #[error("{0}")]
     ServiceUnavailable(String),
     #[error("{0}")]
@@ -89,6 +105,25 @@ impl ApiError {
         Self::Internal(cause.to_string())
     }
 
+    /// A conflict of `kind`.
+    pub fn conflict(kind: ConflictKind, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// Whether planning the write again from fresh reads may succeed.
+    pub fn is_retriable_conflict(&self) -> bool {
+        matches!(
+            self,
+            Self::Conflict {
+                kind: ConflictKind::Exists | ConflictKind::Stale,
+                ..
+            }
+        )
+    }
+
     /// Whether the error says the thing asked for does not exist, here or upstream.
     pub fn is_not_found(&self) -> bool {
         match self {
@@ -108,7 +143,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -130,7 +165,7 @@ impl ApiError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
-            Self::Conflict(_) => "CONFLICT",
+            Self::Conflict { .. } => "CONFLICT",
             Self::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
             Self::BadGateway(_) => "UPSTREAM_ERROR",
             Self::GatewayTimeout(_) => "UPSTREAM_TIMEOUT",

@@ -18,6 +18,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod hooks;
+pub mod mass;
 pub mod pipeline;
 pub mod runtime;
 pub mod state;

@@ -20,111 +20,20 @@ use crate::clock::now_rfc3339;
 use crate::compliance::{self, ComplianceSummary};
 use crate::db::Record;
 use crate::error::ApiError;
+use crate::mass::{Answer, Found, MassCall};
+use crate::runtime::args::CallArgs;
+use crate::runtime::commit::Retries;
 use crate::runtime::mapping;
 use crate::runtime::model::{MassOp, V1Route};
-use crate::runtime::ops::{self, CallArgs, MAX_ATTEMPTS};
+use crate::runtime::ops;
 use crate::runtime::plan::Plan;
 use crate::runtime::validate::{Mode, validate};
 use crate::state::AppState;
-use crate::surface::{COMPLIANCE, ROUTES};
+use crate::surface::{COMPLIANCE, types};
 use axum::response::Response;
 
 /// The collection attestations are stored in.
 pub const ATTESTATIONS: &str = "attestations";
-
-/// The Mass operations of one request, in whichever mode the zone runs.
-pub struct MassCall<'a> {
-    state: &'a AppState,
-    /// The records a sovereign zone's Mass operations plan to change.
-    pub plan: Plan,
-    /// A proxy zone's idempotency keys for its upstream POSTs: this request's key and a
-    /// counter, so each call is safe to retry and distinct from the request's other calls.
-    request_key: String,
-    calls: usize,
-}
-
-impl<'a> MassCall<'a> {
-    pub fn new(state: &'a AppState) -> Self {
-        Self {
-            state,
-            plan: Plan::new(),
-            request_key: uuid::Uuid::new_v4().to_string(),
-            calls: 0,
-        }
-    }
-
-    pub fn state(&self) -> &'a AppState {
-        self.state
-    }
-
-    /// Calls the direct route `METHOD PATH` (as the spec writes it, with `{param}`s).
-    pub async fn call(
-        &mut self,
-        method: &str,
-        path: &str,
-        params: &[&str],
-        body: Option<Value>,
-    ) -> Result<Value, ApiError> {
-        let args = CallArgs {
-            params: params.iter().map(|p| p.to_string()).collect(),
-            body,
-            ..CallArgs::default()
-        };
-        self.call_with(method, path, args).await
-    }
-
-    /// Calls the direct route `METHOD PATH` with arguments already assembled (a query-string
-    /// create, say).
-    pub async fn call_with(
-        &mut self,
-        method: &str,
-        path: &str,
-        args: CallArgs,
-    ) -> Result<Value, ApiError> {
-        let index = ROUTES
-            .iter()
-            .position(|r| r.method == method && r.path == path)
-            .ok_or_else(|| ApiError::internal(format!("no direct route {method} {path}")))?;
-        self.call_index(index, args).await
-    }
-
-    /// Calls the direct route at `index` of the route table.
-    pub async fn call_index(&mut self, index: usize, args: CallArgs) -> Result<Value, ApiError> {
-        if self.state.config.sovereign {
-            return crate::surface::sovereign_call(self.state, &mut self.plan, index, args).await;
-        }
-        let client = self.state.mass_client.as_ref().ok_or_else(|| {
-            ApiError::ServiceUnavailable(
-                "this zone runs in proxy mode and no upstream Mass API is configured \
-                 (set the MASS_*_URL variables)"
-                    .into(),
-            )
-        })?;
-        let route = ROUTES
-            .get(index)
-            .ok_or_else(|| ApiError::internal("unknown route index"))?;
-        self.calls += 1;
-        let key = (route.method == "POST").then(|| format!("{}-{}", self.request_key, self.calls));
-        client.call(route, &args, key.as_deref()).await
-    }
-
-    /// Reads the organization `id`, or `None` when there is none.
-    pub async fn organization(&mut self, id: &str) -> Result<Option<Value>, ApiError> {
-        match self
-            .call(
-                "GET",
-                "/organization-info/api/v1/organization/{id}",
-                &[id],
-                None,
-            )
-            .await
-        {
-            Ok(org) => Ok(Some(org)),
-            Err(err) if err.is_not_found() => Ok(None),
-            Err(err) => Err(err),
-        }
-    }
-}
 
 /// Serves one `/v1` route.
 pub async fn run(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Response, ApiError> {
@@ -144,11 +53,8 @@ async fn mass_operation(
     request: &Record,
 ) -> Result<Value, ApiError> {
     match route.mass {
-        MassOp::Call { route: index, map } => {
-            let target = ROUTES
-                .get(index)
-                .ok_or_else(|| ApiError::internal("unknown mass route"))?;
-            let params = target_params(route.path, target.path, &args.params);
+        MassOp::Call { route: target, map } => {
+            let params = target_params(route.path, target.info().path, &args.params);
             let body = match map {
                 Some(map) => Some(mapping::apply_text(map, &source(route, args, request))?),
                 None => None,
@@ -159,9 +65,9 @@ async fn mass_operation(
                 body,
                 idempotency_key: None,
             };
-            mass.call_index(index, call).await
+            mass.call(target, call).await
         }
-        MassOp::Hook(name) => crate::surface::mass_hook(name, mass, request).await,
+        MassOp::Hook(hook) => hook.run(mass, request).await,
     }
 }
 
@@ -212,8 +118,8 @@ async fn jurisdiction(
     if let Some(field) = j.entity {
         if let Some(id) = mapping::resolve_str(src, field) {
             let org = referenced_organization(mass, field, id).await?;
-            if let Some(code) = org.get("jurisdiction").and_then(Value::as_str) {
-                return Ok(code.to_string());
+            if let Some(code) = org.data.jurisdiction {
+                return Ok(code);
             }
         }
     }
@@ -228,8 +134,8 @@ async fn referenced_organization(
     mass: &mut MassCall<'_>,
     field: &str,
     id: &str,
-) -> Result<Value, ApiError> {
-    match mass.organization(id).await? {
+) -> Result<Answer<types::Organization>, ApiError> {
+    match mass.get_organization(id).await.found()? {
         Some(org) => Ok(org),
         None if field == "id" => Err(ApiError::NotFound(format!("Organization {id} not found"))),
         None => Err(ApiError::field(
@@ -264,34 +170,20 @@ async fn screened_names(
     for path in route.screen_entities {
         for id in strings_at(src, path) {
             let org = referenced_organization(mass, path, &id).await?;
-            names.extend(org.get("name").and_then(Value::as_str).map(str::to_string));
+            names.push(org.data.name);
         }
     }
     // An account is screened through the organization that owns it, so that a payment from a
     // listed entity's account is blocked even when the entity was listed after it was made.
     for path in route.screen_accounts {
         for id in strings_at(src, path) {
-            let account = match mass
-                .call(
-                    "GET",
-                    "/treasury-info/api/v1/account/{id}",
-                    &[id.as_str()],
-                    None,
-                )
-                .await
-            {
-                Ok(account) => account,
-                Err(err) if err.is_not_found() => {
-                    return Err(ApiError::field(
-                        *path,
-                        "does not reference an existing account",
-                    ));
-                }
-                Err(err) => return Err(err),
-            };
-            if let Some(owner) = account.get("entityId").and_then(Value::as_str) {
-                if let Some(org) = mass.organization(owner).await? {
-                    names.extend(org.get("name").and_then(Value::as_str).map(str::to_string));
+            let account =
+                mass.get_account(&id).await.found()?.ok_or_else(|| {
+                    ApiError::field(*path, "does not reference an existing account")
+                })?;
+            if let Some(owner) = account.data.entity_id {
+                if let Some(org) = mass.get_organization(&owner).await.found()? {
+                    names.push(org.data.name);
                 }
             }
         }
@@ -315,11 +207,11 @@ fn evaluate(
     )
 }
 
-/// The id of the resource a Mass response describes.
-fn resource_id(response: &Value, plan: &Plan) -> String {
-    ["id", "identity_id"]
-        .iter()
-        .find_map(|k| response.get(*k).and_then(Value::as_str))
+/// The id of the resource a Mass response describes (under the key the route's spec names).
+fn resource_id(route: &V1Route, response: &Value, plan: &Plan) -> String {
+    response
+        .get(route.answer_id)
+        .and_then(Value::as_str)
         .map(str::to_string)
         .or_else(|| plan.resource_id.clone())
         .unwrap_or_default()
@@ -380,18 +272,18 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
         return Err(deny(state, route, &src, &jurisdiction, &summary, reason).await);
     }
 
-    let mut attempt = 0;
+    let mut retries = Retries::default();
     loop {
-        attempt += 1;
         let mut mass = MassCall::new(state);
         let response = mass_operation(&mut mass, route, &args, &request).await?;
-        let rid = resource_id(&response, &mass.plan);
+        let rid = resource_id(route, &response, &mass.plan);
 
         // Post-operation: the names the Mass operation stored are screened too (it may have
         // normalised them); a block here still writes nothing, since nothing is committed yet.
         let mut post_names = names.clone();
         post_names.extend(
-            ["name", "legal_name", "full_name", "registered_name"]
+            route
+                .screen_answer
                 .iter()
                 .filter_map(|k| response.get(*k).and_then(Value::as_str))
                 .map(str::to_string),
@@ -451,26 +343,17 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
                 metadata: metadata(route, &src, &jurisdiction, &post),
             },
         };
-        match state.audit.commit(unit).await {
-            Ok(_) => {}
-            // A record read was changed meanwhile, or a unique value (an entity's treasury) was
-            // taken meanwhile: plan again from fresh reads, which will see the winner's record.
-            Err(err)
-                if attempt < MAX_ATTEMPTS
-                    && (crate::audit::is_stale_read(&err) || ops::is_unique_conflict(&err)) =>
-            {
-                ops::back_off(attempt).await;
-                continue;
-            }
-            Err(err) => return Err(err),
-        }
         let envelope = json!({
             "mass_response": response,
             "compliance": post,
             "credential": credential,
             "attestation_id": attestation_id,
         });
-        return Ok(ops::json(route.status, envelope));
+        // A record read was changed meanwhile, or a unique value (an entity's treasury) was
+        // taken meanwhile: plan again from fresh reads, which see the winner's record.
+        if retries.commit(state, unit).await? {
+            return Ok(ops::json(route.status, envelope));
+        }
     }
 }
 

@@ -109,6 +109,118 @@ pub fn check(spec: &Spec, diags: &mut Diagnostics) {
     let compliance = check_compliance(spec, diags);
     check_orchestrated(spec, compliance.as_ref(), diags);
     check_examples(spec, diags);
+    check_names(spec, diags);
+}
+
+/// Words Rust reserves: a route or hook named so could not become a function or variant.
+const RUST_KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe",
+    "use", "where", "while", "abstract", "become", "box", "do", "final", "macro", "override",
+    "priv", "try", "typeof", "unsized", "virtual", "yield",
+];
+
+/// Whether `name` can be a generated snake_case function name.
+fn usable_fn_name(name: &str) -> Result<(), &'static str> {
+    if !is_snake(name) || name.starts_with('_') || name.ends_with('_') || name.contains("__") {
+        Err("must be a snake_case identifier")
+    } else if RUST_KEYWORDS.contains(&name) {
+        Err("is a Rust keyword")
+    } else {
+        Ok(())
+    }
+}
+
+/// Route names (the typed client's methods) and the `/v1` Mass hooks with the routes each
+/// calls: every name usable and unique, every hook declared once and used, every call a route.
+pub fn check_names(spec: &Spec, diags: &mut Diagnostics) {
+    let mut names: BTreeMap<&str, &Pos> = BTreeMap::new();
+    for (_, route) in spec.routes() {
+        if let Err(problem) = usable_fn_name(&route.name) {
+            diags.push(
+                &route.pos,
+                format!("route name \"{}\" {problem}", route.name),
+            );
+        }
+        if let Some(first) = names.insert(&route.name, &route.pos) {
+            diags.push(
+                &route.pos,
+                format!(
+                    "duplicate route name \"{}\" (first used at {first})",
+                    route.name
+                ),
+            );
+        }
+    }
+    let used: BTreeSet<&str> = spec
+        .services
+        .iter()
+        .flat_map(|s| &s.orchestrated)
+        .filter_map(|o| match &o.mass {
+            MassSpec::Hook(h) => Some(h.as_str()),
+            MassSpec::Call { .. } => None,
+        })
+        .collect();
+    let mut hooks: BTreeMap<&str, &Pos> = BTreeMap::new();
+    for hook in spec.services.iter().flat_map(|s| &s.mass_hooks) {
+        if let Err(problem) = usable_fn_name(&hook.name) {
+            diags.push(
+                &hook.pos,
+                format!("mass hook name \"{}\" {problem}", hook.name),
+            );
+        }
+        if let Some(first) = hooks.insert(&hook.name, &hook.pos) {
+            diags.push(
+                &hook.pos,
+                format!(
+                    "duplicate mass hook \"{}\" (first declared at {first})",
+                    hook.name
+                ),
+            );
+        }
+        if !used.contains(hook.name.as_str()) {
+            diags.push(
+                &hook.pos,
+                format!(
+                    "mass hook \"{}\" is declared but no /v1 route uses it",
+                    hook.name
+                ),
+            );
+        }
+        let mut calls: BTreeSet<&str> = BTreeSet::new();
+        for (call, pos) in &hook.calls {
+            if !names.contains_key(call.as_str()) {
+                diags.push(
+                    pos,
+                    format!(
+                        "mass hook \"{}\" calls route \"{call}\", which no route of the spec is named",
+                        hook.name
+                    ),
+                );
+            }
+            if !calls.insert(call) {
+                diags.push(
+                    pos,
+                    format!("mass hook \"{}\" lists route \"{call}\" twice", hook.name),
+                );
+            }
+        }
+    }
+    for o in spec.services.iter().flat_map(|s| &s.orchestrated) {
+        if let MassSpec::Hook(h) = &o.mass {
+            if !hooks.contains_key(h.as_str()) {
+                diags.push(
+                    &o.pos,
+                    format!(
+                        "route {} {} uses mass hook \"{h}\", which \"mass_hooks\" does not declare",
+                        o.method.as_str(),
+                        o.path
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// Paths equal up to parameter names collide in the router: `/a/{id}` and `/a/{x}`.

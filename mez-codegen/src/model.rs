@@ -54,6 +54,22 @@ pub struct Service {
     pub compliance: Option<Compliance>,
     /// Orchestrated `/v1` routes: each write runs the compliance/credential/audit pipeline.
     pub orchestrated: Vec<Orchestrated>,
+    /// The hand-written Mass operations of `/v1` routes, with the direct routes each calls.
+    pub mass_hooks: Vec<MassHook>,
+    pub pos: Pos,
+}
+
+/// A hand-written `/v1` Mass operation and the direct routes it may call. The generated code
+/// hands the hook a view with one typed method per declared route and no others, so a hook
+/// cannot reach a route the spec does not list for it, and a listed route the spec no longer
+/// has is a spec error at the list entry.
+#[derive(Debug, Clone)]
+pub struct MassHook {
+    /// A snake_case function name in `mez-api/src/hooks/`.
+    pub name: String,
+    pub doc: Option<String>,
+    /// Route names, with the position of each entry.
+    pub calls: Vec<(String, Pos)>,
     pub pos: Pos,
 }
 
@@ -88,6 +104,10 @@ pub struct Orchestrated {
     pub screen_entities: Vec<String>,
     /// Request paths holding account ids whose owning organization's name is screened.
     pub screen_accounts: Vec<String>,
+    /// The key of the Mass answer holding the resource id (default `id`).
+    pub answer_id: Option<String>,
+    /// Keys of the Mass answer whose names are screened after the operation.
+    pub screen_answer: Vec<String>,
     pub credential: Option<String>,
     pub audit: Option<OrchestratedAudit>,
     pub status: u16,
@@ -277,6 +297,11 @@ pub enum Input {
 /// One route of the direct surface.
 #[derive(Debug, Clone)]
 pub struct Route {
+    /// The route's snake_case name: the typed client's method, the `Route` variant and the
+    /// OpenAPI operation id. Declared with `name:`, or derived from the service, method and path.
+    pub name: String,
+    /// Whether the spec declared the name (a derived one may change with the path).
+    pub named: bool,
     pub method: Method,
     /// The path inside the service: `/organization/{id}`.
     pub path: String,

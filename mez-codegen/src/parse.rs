@@ -13,8 +13,8 @@ use marked_yaml::{LoaderOptions, Node, Span};
 
 use crate::diag::{Diagnostics, Pos};
 use crate::model::{
-    Bound, Compliance, Field, FieldType, Input, JurisdictionSource, MassSpec, Method, Model, Op,
-    Orchestrated, OrchestratedAudit, Route, Service,
+    Bound, Compliance, Field, FieldType, Input, JurisdictionSource, MassHook, MassSpec, Method,
+    Model, Op, Orchestrated, OrchestratedAudit, Route, Service,
 };
 
 /// Parses one spec file. `file` is the name used in diagnostics (`spec/zone.yaml`).
@@ -86,7 +86,9 @@ const SERVICE_KEYS: &[&str] = &[
     "data",
     "compliance",
     "orchestrated",
+    "mass_hooks",
 ];
+const MASS_HOOK_KEYS: &[&str] = &["doc", "calls"];
 const COMPLIANCE_KEYS: &[&str] = &[
     "domains",
     "hard_block",
@@ -104,6 +106,8 @@ const ORCHESTRATED_KEYS: &[&str] = &[
     "screen",
     "screen_entities",
     "screen_accounts",
+    "answer_id",
+    "screen_answer",
     "credential",
     "audit",
     "status",
@@ -133,6 +137,7 @@ const FIELD_KEYS: &[&str] = &[
 ];
 const ROUTE_KEYS: &[&str] = &[
     "route",
+    "name",
     "op",
     "model",
     "audit",
@@ -321,7 +326,15 @@ impl Parser<'_> {
         if let Some(node) = map.get_node("routes") {
             if let Some(seq) = self.sequence(node, "\"routes\"") {
                 for item in seq.iter() {
-                    if let Some(route) = self.route(item) {
+                    if let Some(mut route) = self.route(item) {
+                        if !route.named {
+                            route.name = crate::rust::snake(&format!(
+                                "{} {} {}",
+                                name,
+                                route.method.as_str().to_ascii_lowercase(),
+                                route.path.replace(['{', '}'], "")
+                            ));
+                        }
                         routes.push(route);
                     }
                 }
@@ -349,6 +362,17 @@ impl Parser<'_> {
             }
         }
 
+        let mut mass_hooks = Vec::new();
+        if let Some(node) = map.get_node("mass_hooks") {
+            if let Some(hooks_map) = self.mapping(node, "\"mass_hooks\"") {
+                for (key, value) in hooks_map.iter() {
+                    if let Some(hook) = self.mass_hook(key, value) {
+                        mass_hooks.push(hook);
+                    }
+                }
+            }
+        }
+
         Some(Service {
             name,
             context_path,
@@ -358,7 +382,37 @@ impl Parser<'_> {
             data,
             compliance,
             orchestrated,
+            mass_hooks,
             pos,
+        })
+    }
+
+    /// `name: { doc, calls: [route names] }` of `mass_hooks`.
+    fn mass_hook(&mut self, key: &MarkedScalarNode, node: &Node) -> Option<MassHook> {
+        let name = key.as_str().to_string();
+        let what = format!("mass hook \"{name}\"");
+        let map = self.mapping(node, &what)?;
+        self.known_keys(map, &what, MASS_HOOK_KEYS);
+        let mut calls = Vec::new();
+        match map.get_node("calls") {
+            Some(cnode) => {
+                if let Some(seq) = self.sequence(cnode, &format!("\"calls\" of {what}")) {
+                    for item in seq.iter() {
+                        if let Some(s) =
+                            self.scalar(item, &format!("an item of \"calls\" of {what}"))
+                        {
+                            calls.push((s.as_str().to_string(), self.pos(s.span())));
+                        }
+                    }
+                }
+            }
+            None => self.err(map.span(), format!("{what} is missing \"calls\"")),
+        }
+        Some(MassHook {
+            name,
+            doc: self.string(map, "doc", &what),
+            calls,
+            pos: self.pos(key.span()),
         })
     }
 
@@ -560,6 +614,8 @@ impl Parser<'_> {
             screen: self.string_list(map, "screen", &what),
             screen_entities: self.string_list(map, "screen_entities", &what),
             screen_accounts: self.string_list(map, "screen_accounts", &what),
+            answer_id: self.string(map, "answer_id", &what),
+            screen_answer: self.string_list(map, "screen_answer", &what),
             credential: self.string(map, "credential", &what),
             audit,
             doc: self.string(map, "doc", &what),
@@ -880,7 +936,10 @@ impl Parser<'_> {
             200
         };
         let status = self.status(map, &what, default_status);
+        let name = self.string(map, "name", &what);
         Some(Route {
+            named: name.is_some(),
+            name: name.unwrap_or_default(),
             method,
             path: path.to_string(),
             op,

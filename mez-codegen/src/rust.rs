@@ -52,14 +52,52 @@ fn upper(name: &str) -> Ident {
     format_ident!("{}", snake(name).to_ascii_uppercase())
 }
 
-/// A unique handler name from the service and the route: `consent_info_post_consents_approve_id`.
-pub fn handler_name(service: &Service, route: &Route) -> String {
-    snake(&format!(
-        "{} {} {}",
-        service.name,
-        route.method.as_str().to_ascii_lowercase(),
-        route.path.replace(['{', '}'], "")
-    ))
+/// The route's unique name: its handler, plan function, typed client method and `Route`
+/// variant (`get_organization`, or derived: `consent_info_post_consents_approve_id`).
+pub fn handler_name(_service: &Service, route: &Route) -> String {
+    route.name.clone()
+}
+
+/// `get_organization` -> `GetOrganization`.
+fn pascal(name: &str) -> Ident {
+    let text: String = snake(name)
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect();
+    format_ident!("{}", text)
+}
+
+/// Whether a route's handler reads the query string.
+fn takes_query(r: &Route) -> bool {
+    matches!(
+        r.op,
+        Op::List { .. }
+            | Op::ListBy { .. }
+            | Op::Create {
+                input: Input::Query,
+                ..
+            }
+    )
+}
+
+/// Whether a route's handler reads a JSON body.
+fn takes_body(r: &Route) -> bool {
+    match &r.op {
+        Op::Create {
+            input: Input::Body, ..
+        }
+        | Op::Update { .. }
+        | Op::Search { .. } => true,
+        Op::Hook { request, .. } => request.is_some(),
+        _ => false,
+    }
 }
 
 /// The full path of a route as axum 0.8 spells it.
@@ -77,17 +115,9 @@ pub fn surface(spec: &Spec) -> TokenStream {
         .collect();
     let route_infos: Vec<TokenStream> =
         spec.routes().map(|(s, r)| route_info(spec, s, r)).collect();
-    let handlers: Vec<TokenStream> = spec
-        .routes()
-        .enumerate()
-        .map(|(i, (s, r))| handler(i, s, r))
-        .collect();
+    let handlers: Vec<TokenStream> = spec.routes().map(|(s, r)| handler(s, r)).collect();
     let plans: Vec<TokenStream> = spec.routes().map(|(s, r)| plan_fn(s, r)).collect();
-    let dispatch = spec.routes().enumerate().map(|(i, (s, r))| {
-        let i = proc_macro2::Literal::usize_unsuffixed(i);
-        let f = format_ident!("{}", handler_name(s, r));
-        quote!(#i => plans::#f(state, plan, args).await,)
-    });
+    let route_enum = route_enum(spec);
 
     let route_calls = route_calls(spec.routes().map(|(s, r)| {
         let method = format_ident!("{}", r.method.as_str().to_ascii_lowercase());
@@ -95,6 +125,18 @@ pub fn surface(spec: &Spec) -> TokenStream {
         (full_path(s, r), quote!(#method(handlers::#h)))
     }));
     let route_count = proc_macro2::Literal::usize_unsuffixed(spec.routes().count());
+    let mut url_envs: Vec<&str> = Vec::new();
+    for env in spec.services.iter().filter_map(|s| s.url_env.as_deref()) {
+        if !url_envs.contains(&env) {
+            url_envs.push(env);
+        }
+    }
+    let collections = spec.models().filter_map(|(_, m)| {
+        let store = m.store.as_deref()?;
+        let konst = upper(store);
+        let doc = format!(" The collection of `{}` records.", m.name);
+        Some(quote!(#[doc = #doc] pub const #konst: &str = #store;))
+    });
     let compliance = compliance_static(spec.services.iter().find_map(|s| s.compliance.as_ref()));
     let client = typed_client(spec);
     let v1 = orchestrated(spec);
@@ -120,6 +162,14 @@ pub fn surface(spec: &Spec) -> TokenStream {
             #(#data)*
         }
 
+        /// The collection (store) of each stored model, by its spec name.
+        pub mod collections {
+            #(#collections)*
+        }
+
+        /// The variables naming each service's upstream base URL in proxy mode (`url_env`).
+        pub const URL_ENVS: &[&str] = &[#(#url_envs),*];
+
         /// Every direct route of the spec.
         pub static ROUTES: [crate::runtime::model::RouteInfo; #route_count] = [#(#route_infos),*];
 
@@ -128,28 +178,14 @@ pub fn surface(spec: &Spec) -> TokenStream {
             Router::new() #(#route_calls)*
         }
 
+        #route_enum
         #compliance
         #v1
         #client
 
-        /// Plans the direct route at `index` of [`ROUTES`]: the sovereign Mass operation that
-        /// both the direct handlers and the `/v1` pipeline run.
-        pub async fn sovereign_call(
-            state: &AppState,
-            plan: &mut crate::runtime::plan::Plan,
-            index: usize,
-            args: crate::runtime::ops::CallArgs,
-        ) -> Result<serde_json::Value, crate::error::ApiError> {
-            match index {
-                #(#dispatch)*
-                _ => Err(crate::error::ApiError::internal("unknown route index")),
-            }
-        }
-
         mod handlers {
             use super::*;
             use crate::error::ApiError;
-            use crate::runtime::ops;
             use axum::response::Response;
             #(#handlers)*
         }
@@ -413,8 +449,10 @@ fn route_info(spec: &Spec, s: &Service, r: &Route) -> TokenStream {
     let status = proc_macro2::Literal::u16_unsuffixed(r.status);
     let url_env = opt(s.url_env.as_deref());
     let example = opt(r.example.as_ref().map(|e| e.to_string()));
+    let name = &r.name;
     quote! {
         crate::runtime::model::RouteInfo {
+            name: #name,
             service: #service,
             url_env: #url_env,
             example: #example,
@@ -464,8 +502,9 @@ fn route_calls(calls: impl IntoIterator<Item = (String, TokenStream)>) -> Vec<To
 }
 
 /// The HTTP handler of a direct route: extract, then let the runtime plan, commit and answer.
-fn handler(index: usize, s: &Service, r: &Route) -> TokenStream {
+fn handler(s: &Service, r: &Route) -> TokenStream {
     let name = format_ident!("{}", handler_name(s, r));
+    let variant = pascal(&r.name);
     let doc = format!(
         " `{} {}`: {}.",
         r.method.as_str(),
@@ -474,27 +513,10 @@ fn handler(index: usize, s: &Service, r: &Route) -> TokenStream {
             .clone()
             .unwrap_or_else(|| format!("op {}", r.op_name()))
     );
-    let index = proc_macro2::Literal::usize_unsuffixed(index);
     let params: Vec<Ident> = r.params().iter().map(|p| ident(p)).collect();
     let path_arg = path_extractor(&params);
-    let takes_query = matches!(
-        r.op,
-        Op::List { .. }
-            | Op::ListBy { .. }
-            | Op::Create {
-                input: Input::Query,
-                ..
-            }
-    );
-    let takes_body = match &r.op {
-        Op::Create {
-            input: Input::Body, ..
-        }
-        | Op::Update { .. }
-        | Op::Search { .. } => true,
-        Op::Hook { request, .. } => request.is_some(),
-        _ => false,
-    };
+    let takes_query = takes_query(r);
+    let takes_body = takes_body(r);
     let query_arg =
         takes_query.then(|| quote!(crate::extract::QueryMap(query): crate::extract::QueryMap,));
     let body_arg =
@@ -512,7 +534,7 @@ fn handler(index: usize, s: &Service, r: &Route) -> TokenStream {
     let writes = r.op.writes(r.method);
     let headers_arg = writes.then(|| quote!(headers: axum::http::HeaderMap,));
     let key_field = if writes {
-        quote!(idempotency_key: ops::idempotency_key(&headers)?,)
+        quote!(idempotency_key: crate::runtime::args::idempotency_key(&headers)?,)
     } else {
         quote!()
     };
@@ -527,8 +549,8 @@ fn handler(index: usize, s: &Service, r: &Route) -> TokenStream {
             axum::extract::State(state): axum::extract::State<AppState>,
             #path_arg #query_arg #headers_arg #body_arg
         ) -> Result<Response, ApiError> {
-            let args = ops::CallArgs { params: vec![#(#params),*], #query_field #body_field #key_field #rest };
-            ops::serve(&state, #index, args).await
+            let args = crate::runtime::args::CallArgs { params: vec![#(#params),*], #query_field #body_field #key_field #rest };
+            crate::runtime::serve::serve(&state, Route::#variant, args).await
         }
     }
 }
@@ -639,7 +661,7 @@ fn plan_fn(s: &Service, r: &Route) -> TokenStream {
         }
     };
     quote! {
-        pub async fn #name(state: &AppState, plan: &mut Plan, args: ops::CallArgs) -> Result<serde_json::Value, ApiError> {
+        pub async fn #name(state: &AppState, plan: &mut Plan, args: crate::runtime::args::CallArgs) -> Result<serde_json::Value, ApiError> {
             #body
         }
     }
@@ -684,9 +706,15 @@ fn v1_handler_name(o: &Orchestrated) -> String {
 fn orchestrated(spec: &Spec) -> TokenStream {
     let all: Vec<&Orchestrated> = spec.services.iter().flat_map(|s| &s.orchestrated).collect();
     let count = proc_macro2::Literal::usize_unsuffixed(all.len());
-    let direct: Vec<(String, String)> = spec
+    let direct: Vec<(String, String, Ident)> = spec
         .routes()
-        .map(|(s, r)| (r.method.as_str().to_string(), full_path(s, r)))
+        .map(|(s, r)| {
+            (
+                r.method.as_str().to_string(),
+                full_path(s, r),
+                pascal(&r.name),
+            )
+        })
         .collect();
     let strs = |v: &[String]| quote!(&[#(#v),*]);
     let infos = all.iter().map(|o| {
@@ -701,15 +729,19 @@ fn orchestrated(spec: &Spec) -> TokenStream {
         };
         let mass = match &o.mass {
             MassSpec::Call { method, path, map } => {
-                let index = direct
+                // The front end checked that the call names a direct route.
+                let variant = direct
                     .iter()
-                    .position(|(m, p)| m == method.as_str() && p == path)
-                    .unwrap_or_default();
-                let index = proc_macro2::Literal::usize_unsuffixed(index);
+                    .find(|(m, p, _)| m == method.as_str() && p == path)
+                    .map(|(_, _, v)| v.clone())
+                    .unwrap_or_else(|| format_ident!("Unknown"));
                 let map = opt(map.as_ref().map(|m| m.to_string()));
-                quote!(crate::runtime::model::MassOp::Call { route: #index, map: #map })
+                quote!(crate::runtime::model::MassOp::Call { route: Route::#variant, map: #map })
             }
-            MassSpec::Hook(h) => quote!(crate::runtime::model::MassOp::Hook(#h)),
+            MassSpec::Hook(h) => {
+                let variant = pascal(h);
+                quote!(crate::runtime::model::MassOp::Hook(MassHook::#variant))
+            }
         };
         let j = &o.jurisdiction;
         let (jf, jc, je, jv) = (
@@ -723,6 +755,8 @@ fn orchestrated(spec: &Spec) -> TokenStream {
         let screen_entities = strs(&o.screen_entities);
         let screen_accounts = strs(&o.screen_accounts);
         let credential = opt(o.credential.as_deref());
+        let answer_id = o.answer_id.as_deref().unwrap_or("id");
+        let screen_answer = strs(&o.screen_answer);
         let audit = match &o.audit {
             Some(a) => {
                 let (e, r, ac) = (&a.event, &a.resource, &a.action);
@@ -745,6 +779,8 @@ fn orchestrated(spec: &Spec) -> TokenStream {
                 screen: #screen,
                 screen_entities: #screen_entities,
                 screen_accounts: #screen_accounts,
+                answer_id: #answer_id,
+                screen_answer: #screen_answer,
                 credential: #credential,
                 audit: #audit,
                 status: #status,
@@ -785,25 +821,13 @@ fn orchestrated(spec: &Spec) -> TokenStream {
                 crate::extract::QueryMap(query): crate::extract::QueryMap,
                 #body_arg
             ) -> Result<Response, ApiError> {
-                let args = ops::CallArgs { params: vec![#(#params),*], query, #body_field idempotency_key: None };
+                let args = crate::runtime::args::CallArgs { params: vec![#(#params),*], query, #body_field idempotency_key: None };
                 crate::pipeline::run(&state, &V1_ROUTES[#index], args).await
             }
         }
     });
 
-    let mut hooks: Vec<&str> = all
-        .iter()
-        .filter_map(|o| match &o.mass {
-            MassSpec::Hook(h) => Some(h.as_str()),
-            MassSpec::Call { .. } => None,
-        })
-        .collect();
-    hooks.sort_unstable();
-    hooks.dedup();
-    let hook_arms = hooks.iter().map(|h| {
-        let f = format_ident!("{}", h);
-        quote!(#h => crate::hooks::#f(mass, request).await,)
-    });
+    let hooks = mass_hooks(spec);
 
     quote! {
         /// Every orchestrated `/v1` route of the spec.
@@ -814,23 +838,11 @@ fn orchestrated(spec: &Spec) -> TokenStream {
             Router::new() #(#route_calls)*
         }
 
-        /// Runs the hand-written Mass operation a `/v1` route names.
-        pub async fn mass_hook(
-            name: &str,
-            mass: &mut crate::pipeline::MassCall<'_>,
-            request: &crate::db::Record,
-        ) -> Result<serde_json::Value, crate::error::ApiError> {
-            let _ = (&mass, &request);
-            match name {
-                #(#hook_arms)*
-                _ => Err(crate::error::ApiError::internal(format!("no mass hook named {name}"))),
-            }
-        }
+        #hooks
 
         mod v1 {
             use super::*;
             use crate::error::ApiError;
-            use crate::runtime::ops;
             use axum::response::Response;
             #(#handlers)*
         }
@@ -861,37 +873,234 @@ fn response_type(spec: &Spec, r: &Route) -> TokenStream {
     }
 }
 
-/// The typed client (one method per direct route) and the round trip through its types.
-fn typed_client(spec: &Spec) -> TokenStream {
-    let methods = spec.routes().enumerate().map(|(i, (s, r))| {
-        let name = format_ident!("{}", handler_name(s, r));
-        let index = proc_macro2::Literal::usize_unsuffixed(i);
+/// The parameters of a route's typed method, the `CallArgs` built from them, and its answer.
+fn typed_signature(spec: &Spec, r: &Route) -> (TokenStream, TokenStream, TokenStream) {
+    let params: Vec<Ident> = r.params().iter().map(|p| ident(p)).collect();
+    let (query_decl, query) = if takes_query(r) {
+        (
+            quote!(query: std::collections::BTreeMap<String, String>,),
+            quote!(query,),
+        )
+    } else {
+        (quote!(), quote!(query: std::collections::BTreeMap::new(),))
+    };
+    let (body_decl, body) = if takes_body(r) {
+        (quote!(body: serde_json::Value,), quote!(Some(body)))
+    } else {
+        (quote!(), quote!(None))
+    };
+    let ty = response_type(spec, r);
+    (
+        quote!(#(#params: &str,)* #query_decl #body_decl),
+        quote! {
+            crate::runtime::args::CallArgs {
+                params: vec![#(#params.to_string()),*],
+                #query
+                body: #body,
+                idempotency_key: None,
+            }
+        },
+        quote!(crate::mass::Answer<#ty>),
+    )
+}
+
+/// `Route`: one variant per direct route, the typed handle through which the runtime plans a
+/// route (sovereign), checks an upstream answer against its spec type (proxy), and finds the
+/// route's facts. No runtime code names a route by index or by path.
+fn route_enum(spec: &Spec) -> TokenStream {
+    let count = proc_macro2::Literal::usize_unsuffixed(spec.routes().count());
+    let variants: Vec<Ident> = spec.routes().map(|(_, r)| pascal(&r.name)).collect();
+    let docs = spec.routes().map(|(s, r)| {
+        format!(
+            " `{} {}` (`{}`).",
+            r.method.as_str(),
+            full_path(s, r),
+            r.name
+        )
+    });
+    let plan_arms = spec.routes().map(|(s, r)| {
+        let v = pascal(&r.name);
+        let f = format_ident!("{}", handler_name(s, r));
+        quote!(Self::#v => plans::#f(state, plan, args).await,)
+    });
+    let check_arms = spec.routes().map(|(_, r)| {
+        let v = pascal(&r.name);
         let ty = response_type(spec, r);
-        let doc = format!(" `{} {}` on the upstream.", r.method.as_str(), full_path(s, r));
+        quote!(Self::#v => crate::mass::decodes::<#ty>(value),)
+    });
+    let roundtrip_arms = spec.routes().map(|(_, r)| {
+        let v = pascal(&r.name);
+        let ty = response_type(spec, r);
+        quote!(Self::#v => crate::mass::through::<#ty>(value),)
+    });
+    quote! {
+        /// A direct route of the spec, in the order of [`ROUTES`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Route {
+            #(#[doc = #docs] #variants,)*
+        }
+
+        impl Route {
+            /// Every direct route, in spec order.
+            pub const ALL: [Route; #count] = [#(Route::#variants),*];
+
+            /// The route's facts: method, full path, service, models, audit event.
+            pub fn info(self) -> &'static crate::runtime::model::RouteInfo {
+                &ROUTES[self as usize]
+            }
+
+            /// Plans the route: the sovereign Mass operation that both the direct handler and
+            /// the `/v1` pipeline run (reads ignore the plan).
+            pub async fn plan(
+                self,
+                state: &AppState,
+                plan: &mut crate::runtime::plan::Plan,
+                args: crate::runtime::args::CallArgs,
+            ) -> Result<serde_json::Value, crate::error::ApiError> {
+                match self {
+                    #(#plan_arms)*
+                }
+            }
+
+            /// Whether an answer of this route decodes as the route's spec type.
+            pub fn check_answer(self, value: &serde_json::Value) -> Result<(), serde_json::Error> {
+                match self {
+                    #(#check_arms)*
+                }
+            }
+
+            /// Decodes an answer into the route's spec type and encodes it again, so that a
+            /// test can see that the type keeps every field under its own name.
+            pub fn roundtrip(self, value: serde_json::Value) -> Result<serde_json::Value, serde_json::Error> {
+                match self {
+                    #(#roundtrip_arms)*
+                }
+            }
+        }
+
+        /// [`Route::roundtrip`] of the route at `index` of [`ROUTES`] (tests address routes so).
+        pub fn roundtrip(index: usize, value: serde_json::Value) -> Result<serde_json::Value, serde_json::Error> {
+            match Route::ALL.get(index) {
+                Some(route) => route.roundtrip(value),
+                None => Ok(value),
+            }
+        }
+    }
+}
+
+/// The typed Mass client: one method per direct route on `MassCall`, answering the route's spec
+/// type, in whichever mode the zone runs (a proxy zone's answer that does not fit is a 502).
+fn typed_client(spec: &Spec) -> TokenStream {
+    let methods = spec.routes().map(|(s, r)| {
+        let name = format_ident!("{}", handler_name(s, r));
+        let variant = pascal(&r.name);
+        let (decl, args, ret) = typed_signature(spec, r);
+        let doc = format!(" `{} {}`.", r.method.as_str(), full_path(s, r));
         quote! {
             #[doc = #doc]
-            pub async fn #name(&self, args: &crate::runtime::ops::CallArgs) -> Result<#ty, crate::error::ApiError> {
-                self.call_typed(&ROUTES[#index], args).await
+            pub async fn #name(&mut self, #decl) -> Result<#ret, crate::error::ApiError> {
+                self.typed(Route::#variant, #args).await
             }
         }
     });
-    let arms = spec.routes().enumerate().map(|(i, (_, r))| {
-        let index = proc_macro2::Literal::usize_unsuffixed(i);
-        let ty = response_type(spec, r);
-        quote!(#index => crate::client::through::<#ty>(value),)
-    });
     quote! {
         /// The typed Mass client: every direct route of the spec, answering its spec type.
-        impl crate::client::MassClient {
+        impl crate::mass::MassCall<'_> {
             #(#methods)*
         }
+    }
+}
 
-        /// Decodes a direct route's answer into its spec type and encodes it again, so that a
-        /// test can see that the type keeps every field under its own name.
-        pub fn roundtrip(index: usize, value: serde_json::Value) -> Result<serde_json::Value, serde_json::Error> {
-            match index {
-                #(#arms)*
-                _ => Ok(value),
+/// The `/v1` Mass hooks: a view per hook with a typed method for each route the spec lets it
+/// call (and no other), and `MassHook`, the typed dispatch the `/v1` route table holds.
+fn mass_hooks(spec: &Spec) -> TokenStream {
+    let hooks: Vec<&crate::model::MassHook> =
+        spec.services.iter().flat_map(|s| &s.mass_hooks).collect();
+    let views = hooks.iter().map(|h| {
+        let view = pascal(&h.name);
+        let doc = format!(
+            " The routes `{}` may call: {}.",
+            h.name,
+            h.calls
+                .iter()
+                .map(|(c, _)| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let methods = h.calls.iter().filter_map(|(call, _)| {
+            let (_, r) = spec.routes().find(|(_, r)| &r.name == call)?;
+            let name = format_ident!("{}", r.name);
+            let (decl, _, ret) = typed_signature(spec, r);
+            let args = r
+                .params()
+                .iter()
+                .map(|p| {
+                    let p = ident(p);
+                    quote!(#p)
+                })
+                .chain(takes_query(r).then(|| quote!(query)))
+                .chain(takes_body(r).then(|| quote!(body)))
+                .collect::<Vec<_>>();
+            let mdoc = format!(" `{} {}`.", r.method.as_str(), r.path);
+            Some(quote! {
+                #[doc = #mdoc]
+                pub async fn #name(&mut self, #decl) -> Result<#ret, crate::error::ApiError> {
+                    self.0.#name(#(#args),*).await
+                }
+            })
+        });
+        quote! {
+            #[doc = #doc]
+            pub struct #view<'m, 'a>(pub(super) &'m mut crate::mass::MassCall<'a>);
+            impl #view<'_, '_> {
+                #(#methods)*
+            }
+        }
+    });
+    let variants: Vec<Ident> = hooks.iter().map(|h| pascal(&h.name)).collect();
+    let docs = hooks.iter().map(|h| {
+        format!(
+            " `{}`: {}",
+            h.name,
+            h.doc.as_deref().unwrap_or("a Mass hook.")
+        )
+    });
+    let names = hooks.iter().map(|h| h.name.as_str());
+    let arms = hooks.iter().map(|h| {
+        let v = pascal(&h.name);
+        let f = format_ident!("{}", h.name);
+        quote!(Self::#v => crate::hooks::#f(mass_hooks::#v(mass), request).await,)
+    });
+    quote! {
+        /// The views the hand-written `/v1` Mass hooks call routes through.
+        pub mod mass_hooks {
+            use super::*;
+            #(#views)*
+        }
+
+        /// A hand-written `/v1` Mass operation of the spec.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum MassHook {
+            #(#[doc = #docs] #variants,)*
+        }
+
+        impl MassHook {
+            /// The hook's name in the spec.
+            pub fn name(self) -> &'static str {
+                match self {
+                    #(Self::#variants => #names,)*
+                }
+            }
+
+            /// Runs the hook over the request's Mass calls.
+            pub async fn run(
+                self,
+                mass: &mut crate::mass::MassCall<'_>,
+                request: &crate::db::Record,
+            ) -> Result<serde_json::Value, crate::error::ApiError> {
+                match self {
+                    #(#arms)*
+                }
             }
         }
     }

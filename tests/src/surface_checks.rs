@@ -112,6 +112,7 @@ fn route(method: &str, path: &str) -> &'static RouteInfo {
         .find(|r| r.method == method && r.path == path)
         .unwrap_or_else(|| panic!("{method} {path} is not in the generated route tables"));
     Box::leak(Box::new(RouteInfo {
+        name: "v1",
         service: "zone",
         url_env: None,
         example: None,

@@ -127,12 +127,19 @@ async fn mock_answer(
         });
     tokio::time::sleep(answer.delay).await;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::IM_A_TEAPOT);
-    (
+    let mut response = (
         status,
         [(header::CONTENT_TYPE, answer.content_type)],
         answer.body,
     )
-        .into_response()
+        .into_response();
+    if status.is_redirection() {
+        // A redirect loop: back to the very same path.
+        if let Ok(location) = header::HeaderValue::from_str(uri.path()) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+    }
+    response
 }
 
 /// Starts a proxy zone on `db` whose every Mass service is `upstream_url`, with short
@@ -479,7 +486,82 @@ async fn a_proxy_without_an_upstream_answers_503(db: &TestDb) {
     zone.stop().await;
 }
 
+/// An upstream answering every call with `status` and `body`: the proxy answers 502
+/// `UPSTREAM_ERROR` naming the route, writes nothing, and calls the upstream `calls` times.
+async fn assert_misfit_answer(db: &TestDb, status: u16, body: &'static str, calls: usize) {
+    let mock = MockUpstream::start(MockAnswer {
+        delay: Duration::ZERO,
+        status,
+        content_type: "application/json",
+        body,
+    })
+    .await;
+    let zone = proxy_with_timeout(db, &mock.url, Duration::from_secs(2)).await;
+    let (answer_status, answer, _) = timed(&zone, "POST", "/v1/entities", entity_request()).await;
+    let what = format!("upstream answering {status} {body:?}");
+    assert_eq!(answer_status, 502, "{what}: {answer}");
+    let message = assert_error(&answer, "UPSTREAM_ERROR");
+    assert!(
+        message.contains("/organization/create"),
+        "{what}: the error names the route: {message}"
+    );
+    assert_eq!(
+        mock.seen().len(),
+        calls,
+        "{what}: upstream calls {:?}",
+        mock.seen()
+    );
+    assert_nothing_written(&zone, db, &what).await;
+    zone.stop().await;
+}
+
+async fn an_upstream_success_without_an_id_is_a_502_and_writes_nothing(db: &TestDb) {
+    const BODY: &str = r#"{"name": "No Id Ltd", "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"}"#;
+    assert_misfit_answer(db, 200, BODY, 1).await;
+}
+
+async fn an_upstream_success_with_a_numeric_id_is_a_502_and_writes_nothing(db: &TestDb) {
+    const BODY: &str = r#"{"id": 42, "name": "Numeric Id Ltd", "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"}"#;
+    assert_misfit_answer(db, 200, BODY, 1).await;
+}
+
+async fn an_upstream_success_with_an_array_is_a_502_and_writes_nothing(db: &TestDb) {
+    const BODY: &str = r#"[{"id": "00000000-0000-4000-8000-000000000000", "name": "Array Ltd", "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"}]"#;
+    assert_misfit_answer(db, 200, BODY, 1).await;
+}
+
+async fn an_upstream_success_with_an_empty_body_is_a_502_and_writes_nothing(db: &TestDb) {
+    assert_misfit_answer(db, 200, "", 1).await;
+}
+
+async fn an_upstream_success_that_is_not_json_is_a_502_and_writes_nothing(db: &TestDb) {
+    assert_misfit_answer(db, 200, "created, more or less", 1).await;
+}
+
+async fn an_upstream_redirect_is_a_502_and_is_not_followed(db: &TestDb) {
+    // The mock redirects every request to itself: following redirects would loop.
+    assert_misfit_answer(db, 302, "", 1).await;
+}
+
+async fn an_upstream_401_or_403_is_called_once(db: &TestDb) {
+    const REFUSAL: &str = r#"{"error": {"code": "UNAUTHORIZED", "message": "who are you"}}"#;
+    assert_misfit_answer(db, 401, REFUSAL, 1).await;
+    assert_misfit_answer(db, 403, REFUSAL, 1).await;
+}
+
+async fn an_upstream_500_is_not_retried(db: &TestDb) {
+    assert_misfit_answer(db, 500, r#"{"error": "boom"}"#, 1).await;
+}
+
 mez_tests::on_sqlite_and_postgres!(
+    an_upstream_success_without_an_id_is_a_502_and_writes_nothing,
+    an_upstream_success_with_a_numeric_id_is_a_502_and_writes_nothing,
+    an_upstream_success_with_an_array_is_a_502_and_writes_nothing,
+    an_upstream_success_with_an_empty_body_is_a_502_and_writes_nothing,
+    an_upstream_success_that_is_not_json_is_a_502_and_writes_nothing,
+    an_upstream_redirect_is_a_502_and_is_not_followed,
+    an_upstream_401_or_403_is_called_once,
+    an_upstream_500_is_not_retried,
     an_unreachable_upstream_is_a_502_within_the_timeout_and_writes_nothing,
     an_upstream_slower_than_the_timeout_is_a_504_and_writes_nothing,
     an_upstream_5xx_is_a_502_after_retrying_with_the_same_key,

@@ -139,11 +139,13 @@ fn preparing_a_unit_refuses_integers_canonical_json_would_round() {
 
 #[test]
 fn stale_reads_are_told_apart_from_other_conflicts() {
-    assert!(is_stale_read(&ApiError::Conflict(
-        "entities record e1 changed concurrently; read it again and retry".into()
+    assert!(is_stale_read(&ApiError::conflict(
+        crate::error::ConflictKind::Stale,
+        "entities record e1 changed concurrently; read it again and retry"
     )));
-    assert!(!is_stale_read(&ApiError::Conflict(
-        "entities record e1 already exists".into()
+    assert!(!is_stale_read(&ApiError::conflict(
+        crate::error::ConflictKind::Exists,
+        "entities record e1 changed concurrently"
     )));
     assert!(!is_stale_read(&ApiError::NotFound(
         "changed concurrently".into()
@@ -198,7 +200,7 @@ async fn a_batch_commits_good_units_and_refuses_bad_ones_alone(url: String) {
         .map(|answer| answer.as_ref().ok().map(|e| e.sequence))
         .collect();
     assert_eq!(sequences, vec![Some(1), None, Some(2), None, None, Some(3)]);
-    assert!(matches!(answers[1], Err(ApiError::Conflict(_))));
+    assert!(matches!(answers[1], Err(ApiError::Conflict { .. })));
     assert!(matches!(answers[3], Err(ApiError::NotFound(_))));
     assert!(matches!(&answers[4], Err(err) if is_stale_read(err)));
 
@@ -224,7 +226,10 @@ async fn a_batch_commits_good_units_and_refuses_bad_ones_alone(url: String) {
 
     // A batch in which every unit is refused writes nothing and answers each.
     let answers = commit_batch(&db, &[unit(vec![insert("entities", "a")], "a")], None).await;
-    assert!(matches!(answers.as_slice(), [Err(ApiError::Conflict(_))]));
+    assert!(matches!(
+        answers.as_slice(),
+        [Err(ApiError::Conflict { .. })]
+    ));
     assert_eq!(
         log.events(None, None, 0, 100).await.expect("events").len(),
         3

@@ -29,7 +29,7 @@ use super::{AuditDraft, AuditEvent, RecordOp, WriteUnit};
 use crate::canonical::canonical_bytes;
 use crate::clock;
 use crate::db::{self, Backend, Db, Pool};
-use crate::error::ApiError;
+use crate::error::{ApiError, ConflictKind};
 
 /// How many waiting units one transaction takes at most. Large enough to amortise the
 /// commit (one disk flush) over a burst, small enough that one batch stays short.
@@ -536,9 +536,10 @@ macro_rules! batch_module {
                                 .execute(&mut *conn)
                                 .await?;
                             if done.rows_affected() == 0 {
-                                return Err(UnitFailure::Refused(ApiError::Conflict(format!(
-                                    "{collection} record {id} already exists"
-                                ))));
+                                return Err(UnitFailure::Refused(ApiError::conflict(
+                                    ConflictKind::Exists,
+                                    format!("{collection} record {id} already exists"),
+                                )));
                             }
                         }
                         Op::Replace {
@@ -555,10 +556,12 @@ macro_rules! batch_module {
                                 .execute(&mut *conn)
                                 .await?;
                             if done.rows_affected() == 0 {
-                                return Err(UnitFailure::Refused(ApiError::Conflict(format!(
-                                    "{collection} record {id} {}; read it again and retry",
-                                    super::super::STALE_READ
-                                ))));
+                                return Err(UnitFailure::Refused(ApiError::conflict(
+                                    ConflictKind::Stale,
+                                    format!(
+                                        "{collection} record {id} changed concurrently; read it again and retry"
+                                    ),
+                                )));
                             }
                         }
                         Op::Delete { collection, id } => {

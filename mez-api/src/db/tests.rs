@@ -96,7 +96,7 @@ async fn concurrent_modifies_lose_no_update(url: String) {
         match task.await.expect("task") {
             Ok(Some(_)) => succeeded += 1,
             // Giving up after bounded retries is allowed; losing an increment is not.
-            Err(ApiError::Conflict(_)) => {}
+            Err(ApiError::Conflict { .. }) => {}
             other => panic!("unexpected modify outcome: {other:?}"),
         }
     }
@@ -161,7 +161,7 @@ async fn duplicate_insert_is_a_conflict(db: &Db) {
         .insert("dup", "same", &record(json!({"v": 2})))
         .await
         .expect_err("second insert must fail");
-    assert!(matches!(err, ApiError::Conflict(_)), "got {err:?}");
+    assert!(matches!(err, ApiError::Conflict { .. }), "got {err:?}");
     assert_eq!(db.get("dup", "same").await.expect("get"), Some(first));
     // Ids are unique per collection, not across collections.
     db.insert("dup2", "same", &record(json!({"v": 3})))
@@ -209,11 +209,14 @@ async fn failed_modify_writes_nothing(db: &Db) {
     let err = db
         .modify("fail", "f1", |r| {
             r.insert("status".into(), json!("HALF-WRITTEN"));
-            Err(ApiError::Conflict("not allowed".into()))
+            Err(ApiError::conflict(
+                crate::error::ConflictKind::State,
+                "not allowed",
+            ))
         })
         .await
         .expect_err("f fails");
-    assert!(matches!(err, ApiError::Conflict(ref m) if m == "not allowed"));
+    assert!(matches!(err, ApiError::Conflict { ref message, .. } if message == "not allowed"));
     let (after, version_after) = db
         .get_versioned("fail", "f1")
         .await

@@ -11,12 +11,10 @@ use serde_json::{Value, json};
 
 use crate::clock::now_rfc3339;
 use crate::db::Record;
-use crate::error::ApiError;
+use crate::error::{ApiError, ConflictKind};
 use crate::runtime::plan::Plan;
 use crate::state::AppState;
-
-/// The store of consent records.
-const CONSENTS: &str = "consents";
+use crate::surface::collections;
 
 /// Who a vote is recorded for. The direct surface is reached only with the zone's bearer
 /// token, which carries no finer identity, so the voter is the zone's administrator.
@@ -71,12 +69,12 @@ async fn cast(state: &AppState, plan: &mut Plan, id: &str, vote: Vote) -> Result
     // commit refuses this one and the whole request is planned again from a fresh read.
     let now = now_rfc3339();
     let (mut consent, version) = plan
-        .get_versioned(&state.db, CONSENTS, id)
+        .get_versioned(&state.db, collections::CONSENTS, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("consent {id} not found")))?;
     apply_vote(&mut consent, id, vote, &now)?;
     let answer = vote_answer(&consent, id, vote, &now);
-    plan.replace(CONSENTS, id, consent, version);
+    plan.replace(collections::CONSENTS, id, consent, version);
     Ok(answer)
 }
 
@@ -89,9 +87,10 @@ fn apply_vote(consent: &mut Record, id: &str, vote: Vote, now: &str) -> Result<(
         .and_then(Value::as_str)
         .unwrap_or("UNKNOWN");
     if status != "PENDING" {
-        return Err(ApiError::Conflict(format!(
-            "consent {id} is {status} and cannot be voted on"
-        )));
+        return Err(ApiError::conflict(
+            ConflictKind::State,
+            format!("consent {id} is {status} and cannot be voted on"),
+        ));
     }
     let required = match consent.get("numVotesRequired") {
         // A consent that does not say how many votes it needs is decided by the first one.
@@ -222,7 +221,7 @@ mod tests {
                 consent.insert("status".to_owned(), json!(status));
                 let before = consent.clone();
                 match apply_vote(&mut consent, ID, vote, NOW) {
-                    Err(ApiError::Conflict(message)) => assert_eq!(
+                    Err(ApiError::Conflict { message, .. }) => assert_eq!(
                         message,
                         format!("consent {ID} is {status} and cannot be voted on")
                     ),
@@ -239,7 +238,7 @@ mod tests {
         vote_on(&mut consent, Vote::Reject);
         assert!(matches!(
             apply_vote(&mut consent, ID, Vote::Approve, NOW),
-            Err(ApiError::Conflict(_))
+            Err(ApiError::Conflict { .. })
         ));
         assert_eq!(consent["status"], "REJECTED");
     }

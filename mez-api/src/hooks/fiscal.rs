@@ -24,11 +24,7 @@ use crate::db::Record;
 use crate::error::ApiError;
 use crate::runtime::plan::Plan;
 use crate::state::AppState;
-
-/// The store of treasuries, which accounts reference by `treasuryId`.
-const TREASURIES: &str = "treasuries";
-/// The store of accounts, which payments reference by `accountId`.
-const ACCOUNTS: &str = "accounts";
+use crate::surface::collections;
 
 /// Prepare hook for `POST /account/create`: the treasury must exist, and the account belongs
 /// to the treasury's entity.
@@ -37,7 +33,7 @@ pub async fn account_from_treasury(
     plan: &Plan,
     record: &mut Record,
 ) -> Result<(), ApiError> {
-    let treasury = fetch_parent(state, plan, record, "treasuryId", TREASURIES).await?;
+    let treasury = fetch_parent(state, plan, record, "treasuryId", collections::TREASURIES).await?;
     inherit_entity(
         record,
         treasury.as_ref(),
@@ -53,7 +49,7 @@ pub async fn payment_from_account(
     plan: &Plan,
     record: &mut Record,
 ) -> Result<(), ApiError> {
-    let account = fetch_parent(state, plan, record, "accountId", ACCOUNTS).await?;
+    let account = fetch_parent(state, plan, record, "accountId", collections::ACCOUNTS).await?;
     // The record key is `accountId`, but the client sent it as `sourceAccountId`; errors name
     // the key the client used.
     inherit_entity(

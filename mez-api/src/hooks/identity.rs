@@ -19,9 +19,7 @@ use crate::db::Record;
 use crate::error::ApiError;
 use crate::runtime::plan::Plan;
 use crate::state::AppState;
-
-/// The store of recorded identity checks (the spec's `Identity` model).
-const IDENTITIES: &str = "identities";
+use crate::surface::collections;
 
 /// How the tax authority classes a taxpayer, which sets their withholding rate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,7 +112,7 @@ fn insert_identity(plan: &mut Plan, record: Record) -> Result<(), ApiError> {
             ));
         }
     };
-    plan.insert(IDENTITIES, &id, record);
+    plan.insert(collections::IDENTITIES, &id, record);
     Ok(())
 }
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BUSL-1.1
 //! Mass hooks of the `/v1` surface: operations that take more than one Mass call.
 //!
-//! Each runs over a [`MassCall`], so it is the same code in both modes: a sovereign zone plans
-//! the calls against its own store (committed together with the attestation and audit event),
-//! a proxy zone sends them upstream. They fix the earlier implementation's shortcuts
+//! Each runs over a generated view of the request's [`crate::mass::MassCall`] that offers a
+//! typed method for exactly the routes `spec/zone.yaml` lists under the hook's `mass_hooks`
+//! entry, so it is the same code in both modes: a sovereign zone plans the calls against its
+//! own store (committed together with the attestation and audit event), a proxy zone sends them
+//! upstream and holds each answer to its spec type. They fix the earlier implementation's shortcuts
 //! (reference §12.16, §12.21): an account is opened in the entity's own treasury (found or
 //! created, never the entity id passed as a treasury id), a payment must come from an
 //! existing account in its currency, and it records its withholding tax event against the
@@ -14,9 +16,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::db::Record;
-use crate::error::ApiError;
-use crate::pipeline::MassCall;
-use crate::runtime::ops::CallArgs;
+use crate::error::{ApiError, ConflictKind};
+use crate::mass::Found;
+use crate::surface::mass_hooks::{InitiatePayment, OpenAccount, VerifyIdentity};
 
 fn text<'r>(request: &'r Record, key: &str) -> Option<&'r str> {
     request.get(key).and_then(Value::as_str)
@@ -28,43 +30,31 @@ fn required<'r>(request: &'r Record, key: &str) -> Result<&'r str, ApiError> {
 
 /// `POST /v1/fiscal/accounts`: an account in the entity's treasury, creating the treasury on
 /// the entity's first account.
-pub async fn open_account(mass: &mut MassCall<'_>, request: &Record) -> Result<Value, ApiError> {
+pub async fn open_account(
+    mut mass: OpenAccount<'_, '_>,
+    request: &Record,
+) -> Result<Value, ApiError> {
     let entity_id = required(request, "entity_id")?;
-    let organization = mass.organization(entity_id).await?.ok_or_else(|| {
-        ApiError::field("entity_id", "does not reference an existing organization")
-    })?;
-    let treasury = match mass
-        .call(
-            "GET",
-            "/treasury-info/api/v1/treasury/entity/{entityId}",
-            &[entity_id],
-            None,
-        )
+    let organization = mass
+        .get_organization(entity_id)
         .await
-    {
-        Ok(treasury) => treasury,
-        Err(err) if err.is_not_found() => {
+        .found()?
+        .ok_or_else(|| {
+            ApiError::field("entity_id", "does not reference an existing organization")
+        })?;
+    let treasury = match mass.get_treasury_by_entity(entity_id).await.found()? {
+        Some(treasury) => treasury.data,
+        None => {
             let body = json!({
                 "entityId": entity_id,
-                "entityName": organization.get("name").cloned().unwrap_or(Value::Null),
+                "entityName": organization.data.name,
                 "context": "MASS",
             });
-            mass.call(
-                "POST",
-                "/treasury-info/api/v1/treasury/create",
-                &[],
-                Some(body),
-            )
-            .await?
+            mass.create_treasury(body).await?.data
         }
-        Err(err) => return Err(err),
     };
-    let treasury_id = treasury
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::internal("a treasury without an id"))?;
     let mut query = BTreeMap::new();
-    query.insert("treasuryId".to_string(), treasury_id.to_string());
+    query.insert("treasuryId".to_string(), treasury.id);
     query.insert(
         "idempotencyKey".to_string(),
         uuid::Uuid::new_v4().to_string(),
@@ -77,12 +67,7 @@ pub async fn open_account(mass: &mut MassCall<'_>, request: &Record) -> Result<V
         "currency".to_string(),
         required(request, "currency")?.to_string(),
     );
-    let args = CallArgs {
-        query,
-        ..CallArgs::default()
-    };
-    mass.call_with("POST", "/treasury-info/api/v1/account/create", args)
-        .await
+    Ok(mass.create_account(query).await?.json)
 }
 
 /// The Pakistani fiscal year (July to June) a date falls in: `2025-2026`.
@@ -97,30 +82,15 @@ pub fn fiscal_year(year: i32, month: u8) -> String {
 /// `POST /v1/fiscal/payments`: a payment from an existing account in its own currency, and
 /// the withholding tax event it gives rise to for the account's entity.
 pub async fn initiate_payment(
-    mass: &mut MassCall<'_>,
+    mut mass: InitiatePayment<'_, '_>,
     request: &Record,
 ) -> Result<Value, ApiError> {
     let account_id = required(request, "from_account_id")?;
-    let account = match mass
-        .call(
-            "GET",
-            "/treasury-info/api/v1/account/{id}",
-            &[account_id],
-            None,
-        )
-        .await
-    {
-        Ok(account) => account,
-        Err(err) if err.is_not_found() => {
-            return Err(ApiError::field(
-                "from_account_id",
-                "does not reference an existing account",
-            ));
-        }
-        Err(err) => return Err(err),
-    };
+    let account = mass.get_account(account_id).await.found()?.ok_or_else(|| {
+        ApiError::field("from_account_id", "does not reference an existing account")
+    })?;
     let currency = required(request, "currency")?;
-    if let Some(own) = account.get("currency").and_then(Value::as_str) {
+    if let Some(own) = &account.data.currency {
         if !own.eq_ignore_ascii_case(currency) {
             return Err(ApiError::field(
                 "currency",
@@ -130,58 +100,49 @@ pub async fn initiate_payment(
     }
     let amount = required(request, "amount")?;
     let payment = mass
-        .call(
-            "POST",
-            "/treasury-info/api/v1/transaction/create/payment",
-            &[],
-            Some(json!({
-                "sourceAccountId": account_id,
-                "amount": amount,
-                "currency": currency,
-                "reference": request.get("reference").cloned().unwrap_or(Value::Null),
-            })),
-        )
+        .create_payment(json!({
+            "sourceAccountId": account_id,
+            "amount": amount,
+            "currency": currency,
+            "reference": request.get("reference").cloned().unwrap_or(Value::Null),
+        }))
         .await?;
-    let Some(entity_id) = account.get("entityId").and_then(Value::as_str) else {
-        return Err(ApiError::Conflict(format!(
-            "account {account_id} belongs to no entity, so its payment's tax cannot be recorded"
-        )));
+    let Some(entity_id) = account.data.entity_id.as_deref() else {
+        return Err(ApiError::conflict(
+            ConflictKind::State,
+            format!(
+                "account {account_id} belongs to no entity, so its payment's tax cannot be recorded"
+            ),
+        ));
     };
     let withholding = mass
-        .call(
-            "POST",
-            "/treasury-info/api/v1/withholding/compute",
-            &[],
-            Some(json!({
-                "entity_id": entity_id,
-                "transaction_amount": amount,
-                "currency": currency,
-                "transaction_type": "payment_for_goods",
-                "ntn": request.get("ntn").cloned().unwrap_or(Value::Null),
-            })),
-        )
+        .compute_withholding(json!({
+            "entity_id": entity_id,
+            "transaction_amount": amount,
+            "currency": currency,
+            "transaction_type": "payment_for_goods",
+            "ntn": request.get("ntn").cloned().unwrap_or(Value::Null),
+        }))
         .await?;
     let today = time::OffsetDateTime::now_utc();
-    mass.call(
-        "POST",
-        "/treasury-info/api/v1/tax-events",
-        &[],
-        Some(json!({
-            "entity_id": entity_id,
-            "event_type": "WITHHOLDING_AT_SOURCE",
-            "amount": withholding.get("withholding_amount").cloned().unwrap_or(json!("0.00")),
-            "currency": currency,
-            "tax_year": fiscal_year(today.year(), u8::from(today.month())),
-            "source_transaction_id": payment.get("id").cloned().unwrap_or(Value::Null),
-            "details": { "withholding": withholding },
-        })),
-    )
+    mass.create_tax_event(json!({
+        "entity_id": entity_id,
+        "event_type": "WITHHOLDING_AT_SOURCE",
+        "amount": withholding.json.get("withholding_amount").cloned().unwrap_or(json!("0.00")),
+        "currency": currency,
+        "tax_year": fiscal_year(today.year(), u8::from(today.month())),
+        "source_transaction_id": payment.data.id,
+        "details": { "withholding": withholding.json },
+    }))
     .await?;
-    Ok(payment)
+    Ok(payment.json)
 }
 
 /// `POST /v1/identity/verify`: the check the first linked id asks for (CNIC or NTN).
-pub async fn verify_identity(mass: &mut MassCall<'_>, request: &Record) -> Result<Value, ApiError> {
+pub async fn verify_identity(
+    mut mass: VerifyIdentity<'_, '_>,
+    request: &Record,
+) -> Result<Value, ApiError> {
     let first = request
         .get("linked_ids")
         .and_then(Value::as_array)
@@ -200,30 +161,23 @@ pub async fn verify_identity(mass: &mut MassCall<'_>, request: &Record) -> Resul
         .ok_or_else(|| ApiError::field("linked_ids[0].id_value", "must be a non-empty string"))?;
     let name = request.get("full_name").cloned().unwrap_or(Value::Null);
     let entity_id = request.get("entity_id").cloned().unwrap_or(Value::Null);
-    match id_type.to_ascii_uppercase().as_str() {
+    let answer = match id_type.to_ascii_uppercase().as_str() {
         "CNIC" => {
-            mass.call(
-                "POST",
-                "/organization-info/api/v1/identity/cnic/verify",
-                &[],
-                Some(json!({ "cnic": id_value, "full_name": name, "entity_id": entity_id })),
-            )
-            .await
+            mass.verify_cnic(json!({ "cnic": id_value, "full_name": name, "entity_id": entity_id }))
+                .await?
         }
         "NTN" => {
-            mass.call(
-                "POST",
-                "/organization-info/api/v1/identity/ntn/verify",
-                &[],
-                Some(json!({ "ntn": id_value, "entity_name": name, "entity_id": entity_id })),
-            )
-            .await
+            mass.verify_ntn(json!({ "ntn": id_value, "entity_name": name, "entity_id": entity_id }))
+                .await?
         }
-        other => Err(ApiError::field(
-            "linked_ids[0].id_type",
-            format!("unsupported identity type {other:?} (supported: CNIC, NTN)"),
-        )),
-    }
+        other => {
+            return Err(ApiError::field(
+                "linked_ids[0].id_type",
+                format!("unsupported identity type {other:?} (supported: CNIC, NTN)"),
+            ));
+        }
+    };
+    Ok(answer.json)
 }
 
 #[cfg(test)]

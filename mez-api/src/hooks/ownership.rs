@@ -14,9 +14,7 @@ use crate::db::{Query, Record};
 use crate::error::{ApiError, FieldError};
 use crate::runtime::plan::Plan;
 use crate::state::AppState;
-
-/// The store of cap tables.
-const CAP_TABLES: &str = "cap_tables";
+use crate::surface::collections;
 
 /// How many cap tables to read per page when collecting an organization's share classes.
 const PAGE_SIZE: u64 = 200;
@@ -52,7 +50,7 @@ pub async fn share_classes_by_org(
             limit: PAGE_SIZE,
             ..Query::all()
         };
-        let page = state.db.list(CAP_TABLES, &query).await?;
+        let page = state.db.list(collections::CAP_TABLES, &query).await?;
         for table in &page.items {
             classes.extend(share_classes_of(table)?);
         }

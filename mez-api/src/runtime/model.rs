@@ -132,6 +132,8 @@ impl DefaultValue {
 /// One direct route, as the spec declares it (used by tests and tools, not for routing).
 #[derive(Debug)]
 pub struct RouteInfo {
+    /// The route's name in the spec (its typed client method).
+    pub name: &'static str,
     pub service: &'static str,
     /// The variable naming the upstream base URL of the route's service, in proxy mode.
     pub url_env: Option<&'static str>,
@@ -170,6 +172,10 @@ pub struct V1Route {
     pub screen_entities: &'static [&'static str],
     /// Request paths holding account ids whose owning organization's name is screened.
     pub screen_accounts: &'static [&'static str],
+    /// The key of the Mass answer that holds the resource id.
+    pub answer_id: &'static str,
+    /// Keys of the Mass answer whose names are screened after the operation.
+    pub screen_answer: &'static [&'static str],
     pub credential: Option<&'static str>,
     pub audit: Option<V1Audit>,
     pub status: u16,
@@ -178,14 +184,14 @@ pub struct V1Route {
 /// The Mass operation of a `/v1` route.
 #[derive(Debug)]
 pub enum MassOp {
-    /// A direct route (by index into the route table), with the request mapped onto its body.
+    /// A direct route, with the request mapped onto its body.
     Call {
-        route: usize,
+        route: crate::surface::Route,
         /// The mapping as JSON text (see `runtime::mapping`).
         map: Option<&'static str>,
     },
-    /// A hand-written operation in `crate::hooks`, dispatched by name.
-    Hook(&'static str),
+    /// A hand-written operation in `crate::hooks`.
+    Hook(crate::surface::MassHook),
 }
 
 /// Where a `/v1` write's jurisdiction comes from, tried in field order.

@@ -14,10 +14,9 @@ use serde_json::{Map, Value, json};
 use super::model::{DefaultValue, FieldSpec, FieldType, ModelSpec};
 use super::plan::Plan;
 use super::validate::{Mode, validate};
-use crate::audit::{AuditDraft, WriteUnit};
 use crate::clock::now_rfc3339;
 use crate::db::{Query, Record};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, ConflictKind, FieldError};
 use crate::state::AppState;
 
 /// Default and largest page sizes of list routes.
@@ -103,12 +102,6 @@ fn plan_guard(plan: &mut Plan, guard: String, record_id: &str) {
     let keep = plan.resource_id.clone();
     plan.insert(UNIQUE_KEYS, &guard, body);
     plan.resource_id = keep.or_else(|| Some(record_id.to_string()));
-}
-
-/// Whether a commit failed because a unique value is taken (by a record committed after
-/// this request read the store).
-pub fn is_unique_conflict(err: &ApiError) -> bool {
-    matches!(err, ApiError::Conflict(message) if message.starts_with(UNIQUE_KEYS))
 }
 
 /// Plans the insertion of a new record and answers with it.
@@ -213,11 +206,14 @@ pub async fn transition(
         .and_then(Value::as_str)
         .unwrap_or_default();
     if !from.is_empty() && !from.contains(&current) {
-        return Err(ApiError::Conflict(format!(
-            "{} {id} is {current}; only {} can become {to}",
-            model.name,
-            from.join(" or ")
-        )));
+        return Err(ApiError::conflict(
+            ConflictKind::State,
+            format!(
+                "{} {id} is {current}; only {} can become {to}",
+                model.name,
+                from.join(" or ")
+            ),
+        ));
     }
     record.insert(field.to_string(), Value::String(to.to_string()));
     if model.updated_at {
@@ -438,192 +434,4 @@ pub fn static_item(text: &str, key: &str, id: &str) -> Result<Value, ApiError> {
         })
         .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("{id} not found")))
-}
-
-/// What a generated handler extracted from a request: path parameters in route order, the
-/// query string, and the JSON body when the route takes one.
-#[derive(Debug, Clone, Default)]
-pub struct CallArgs {
-    pub params: Vec<String>,
-    pub query: BTreeMap<String, String>,
-    pub body: Option<Value>,
-    /// The client's `Idempotency-Key`: a repeated key answers the first result again and
-    /// writes nothing new.
-    pub idempotency_key: Option<String>,
-}
-
-impl CallArgs {
-    /// The path parameter at `index` (the generated code asks only for ones the route has).
-    pub fn param(&self, index: usize) -> Result<&str, ApiError> {
-        self.params
-            .get(index)
-            .map(String::as_str)
-            .ok_or_else(|| ApiError::internal("missing path parameter"))
-    }
-
-    /// The JSON body (an empty object when the route's caller sent none).
-    pub fn body(&self) -> Value {
-        self.body
-            .clone()
-            .unwrap_or_else(|| Value::Object(Map::new()))
-    }
-}
-
-/// The `Idempotency-Key` header of a request. A key the zone cannot honour is refused rather
-/// than ignored, since ignoring it would let the client's retries create duplicates.
-pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(raw) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = raw.to_str().ok().map(str::trim).unwrap_or_default();
-    let usable = !key.is_empty()
-        && key.len() <= 255
-        && key.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
-    if usable {
-        Ok(Some(key.to_string()))
-    } else {
-        Err(ApiError::field(
-            "Idempotency-Key",
-            "must be 1 to 255 visible ASCII characters",
-        ))
-    }
-}
-
-/// How often a write is planned again after another writer changed a record it read.
-pub const MAX_ATTEMPTS: usize = 32;
-
-/// A short random pause before planning a write again, so that writers racing for one record
-/// spread out instead of colliding in lockstep.
-pub async fn back_off(attempt: usize) {
-    use rand::Rng;
-    let ceiling = 2 * attempt.min(16) as u64 + 1;
-    let millis = rand::rng().random_range(0..ceiling);
-    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
-}
-
-/// Serves one direct route: plans it, commits its changes with its audit event in one unit
-/// (retrying from fresh reads when a concurrent writer got there first), and answers.
-pub async fn serve(state: &AppState, index: usize, args: CallArgs) -> Result<Response, ApiError> {
-    let route = crate::surface::ROUTES
-        .get(index)
-        .ok_or_else(|| ApiError::internal("unknown route index"))?;
-    // A create taking its input from the query names its key there (`idempotencyKey`).
-    let key = args.idempotency_key.clone().or_else(|| {
-        route
-            .query_input
-            .then(|| args.query.get("idempotencyKey").cloned())
-            .flatten()
-    });
-    let remembered = match (&key, route.audit) {
-        (Some(key), Some(_)) => Some(idempotency_id(route, key)),
-        _ => None,
-    };
-    if let Some(id) = &remembered {
-        if let Some(first) = replay(state, id).await? {
-            return Ok(first);
-        }
-    }
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let mut plan = Plan::new();
-        let value = crate::surface::sovereign_call(state, &mut plan, index, args.clone()).await?;
-        let Some(event) = route.audit else {
-            if !plan.ops.is_empty() {
-                return Err(ApiError::internal(format!(
-                    "{} {} planned writes but declares no audit event",
-                    route.method, route.path
-                )));
-            }
-            return Ok(respond(route.status, value));
-        };
-        let resource_id = plan
-            .resource_id
-            .clone()
-            .or_else(|| value.get("id").and_then(Value::as_str).map(str::to_string))
-            .unwrap_or_default();
-        let (resource_type, suffix) = event.split_once('.').unwrap_or((event, event));
-        // CRUD writes name their operation; others (votes, checks, transitions) their event.
-        let action = match route.op {
-            "create" | "update" | "delete" => route.op,
-            _ => suffix,
-        };
-        let mut ops = std::mem::take(&mut plan.ops);
-        if let (Some(id), Some(key)) = (&remembered, &key) {
-            let mut record = Map::new();
-            record.insert(
-                "route".into(),
-                json!(format!("{} {}", route.method, route.path)),
-            );
-            record.insert("key".into(), json!(key));
-            record.insert("status".into(), json!(route.status));
-            record.insert("response".into(), value.clone());
-            record.insert("createdAt".into(), json!(now_rfc3339()));
-            ops.push(crate::audit::RecordOp::Insert {
-                collection: IDEMPOTENCY.into(),
-                id: id.clone(),
-                record,
-            });
-        }
-        let unit = WriteUnit {
-            ops,
-            audit: AuditDraft {
-                event_type: event.to_string(),
-                actor: state.zone_did().to_string(),
-                resource_type: resource_type.to_string(),
-                resource_id,
-                action: action.to_string(),
-                metadata: json!({ "route": format!("{} {}", route.method, route.path) }),
-            },
-        };
-        match state.audit.commit(unit).await {
-            Ok(_) => return Ok(respond(route.status, value)),
-            Err(err) if attempt < MAX_ATTEMPTS && crate::audit::is_stale_read(&err) => {
-                back_off(attempt).await;
-                continue;
-            }
-            Err(err @ ApiError::Conflict(_)) => {
-                // Two requests with the same key raced and the other one committed first:
-                // answer what it answered.
-                if let Some(id) = &remembered {
-                    if let Some(first) = replay(state, id).await? {
-                        return Ok(first);
-                    }
-                }
-                return Err(err);
-            }
-            Err(err) => return Err(err),
-        }
-    }
-}
-
-/// The collection remembering the first answer to each idempotency key.
-const IDEMPOTENCY: &str = "idempotency_keys";
-
-/// The stored id of a route's idempotency key.
-fn idempotency_id(route: &crate::runtime::model::RouteInfo, key: &str) -> String {
-    crate::canonical::sha256_hex(format!("{} {}\n{key}", route.method, route.path).as_bytes())
-}
-
-/// The first answer given for an idempotency key, if there was one.
-async fn replay(state: &AppState, id: &str) -> Result<Option<Response>, ApiError> {
-    let Some(first) = state.db.get(IDEMPOTENCY, id).await? else {
-        return Ok(None);
-    };
-    let status = first
-        .get("status")
-        .and_then(Value::as_u64)
-        .and_then(|s| u16::try_from(s).ok())
-        .unwrap_or(200);
-    let response = first.get("response").cloned().unwrap_or(Value::Null);
-    Ok(Some(respond(status, response)))
-}
-
-/// The response for a route's answer: no body for `null`, JSON otherwise.
-pub fn respond(code: u16, value: Value) -> Response {
-    if value.is_null() {
-        empty(code)
-    } else {
-        json(code, value)
-    }
 }

@@ -112,9 +112,17 @@ pub mod data {
     /// The `kinds` data of widget-info, as JSON text.
     pub const WIDGET_INFO_KINDS: &str = "[{\"code\":\"small\"},{\"code\":\"large\"}]";
 }
+/// The collection (store) of each stored model, by its spec name.
+pub mod collections {
+    /// The collection of `Widget` records.
+    pub const WIDGETS: &str = "widgets";
+}
+/// The variables naming each service's upstream base URL in proxy mode (`url_env`).
+pub const URL_ENVS: &[&str] = &["MASS_WIDGET_INFO_URL"];
 /// Every direct route of the spec.
 pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
     crate::runtime::model::RouteInfo {
+        name: "widget_info_post_widget",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
         example: None,
@@ -129,6 +137,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        name: "widget_info_get_widget_id",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
         example: None,
@@ -143,6 +152,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "widget_info_put_widget_id",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
         example: None,
@@ -157,6 +167,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "widget_info_delete_widget_id",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
         example: None,
@@ -171,6 +182,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "widget_info_get_widget",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
         example: None,
@@ -185,6 +197,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "widget_info_post_widget_search",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
         example: None,
@@ -199,6 +212,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "widget_info_get_widget_owner_owner_id",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
         example: None,
@@ -213,6 +227,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "widget_info_post_widget_id_poke",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
         example: None,
@@ -227,6 +242,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "widget_info_get_widget_kinds",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
         example: None,
@@ -272,6 +288,153 @@ pub fn direct_router() -> Router<AppState> {
             axum::routing::get(handlers::widget_info_get_widget_kinds),
         )
 }
+/// A direct route of the spec, in the order of [`ROUTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// `POST /widget-info/api/v1/widget` (`widget_info_post_widget`).
+    WidgetInfoPostWidget,
+    /// `GET /widget-info/api/v1/widget/{id}` (`widget_info_get_widget_id`).
+    WidgetInfoGetWidgetId,
+    /// `PUT /widget-info/api/v1/widget/{id}` (`widget_info_put_widget_id`).
+    WidgetInfoPutWidgetId,
+    /// `DELETE /widget-info/api/v1/widget/{id}` (`widget_info_delete_widget_id`).
+    WidgetInfoDeleteWidgetId,
+    /// `GET /widget-info/api/v1/widget` (`widget_info_get_widget`).
+    WidgetInfoGetWidget,
+    /// `POST /widget-info/api/v1/widget/search` (`widget_info_post_widget_search`).
+    WidgetInfoPostWidgetSearch,
+    /// `GET /widget-info/api/v1/widget/owner/{ownerId}` (`widget_info_get_widget_owner_owner_id`).
+    WidgetInfoGetWidgetOwnerOwnerId,
+    /// `POST /widget-info/api/v1/widget/{id}/poke` (`widget_info_post_widget_id_poke`).
+    WidgetInfoPostWidgetIdPoke,
+    /// `GET /widget-info/api/v1/widget-kinds` (`widget_info_get_widget_kinds`).
+    WidgetInfoGetWidgetKinds,
+}
+impl Route {
+    /// Every direct route, in spec order.
+    pub const ALL: [Route; 9] = [
+        Route::WidgetInfoPostWidget,
+        Route::WidgetInfoGetWidgetId,
+        Route::WidgetInfoPutWidgetId,
+        Route::WidgetInfoDeleteWidgetId,
+        Route::WidgetInfoGetWidget,
+        Route::WidgetInfoPostWidgetSearch,
+        Route::WidgetInfoGetWidgetOwnerOwnerId,
+        Route::WidgetInfoPostWidgetIdPoke,
+        Route::WidgetInfoGetWidgetKinds,
+    ];
+    /// The route's facts: method, full path, service, models, audit event.
+    pub fn info(self) -> &'static crate::runtime::model::RouteInfo {
+        &ROUTES[self as usize]
+    }
+    /// Plans the route: the sovereign Mass operation that both the direct handler and
+    /// the `/v1` pipeline run (reads ignore the plan).
+    pub async fn plan(
+        self,
+        state: &AppState,
+        plan: &mut crate::runtime::plan::Plan,
+        args: crate::runtime::args::CallArgs,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        match self {
+            Self::WidgetInfoPostWidget => {
+                plans::widget_info_post_widget(state, plan, args).await
+            }
+            Self::WidgetInfoGetWidgetId => {
+                plans::widget_info_get_widget_id(state, plan, args).await
+            }
+            Self::WidgetInfoPutWidgetId => {
+                plans::widget_info_put_widget_id(state, plan, args).await
+            }
+            Self::WidgetInfoDeleteWidgetId => {
+                plans::widget_info_delete_widget_id(state, plan, args).await
+            }
+            Self::WidgetInfoGetWidget => {
+                plans::widget_info_get_widget(state, plan, args).await
+            }
+            Self::WidgetInfoPostWidgetSearch => {
+                plans::widget_info_post_widget_search(state, plan, args).await
+            }
+            Self::WidgetInfoGetWidgetOwnerOwnerId => {
+                plans::widget_info_get_widget_owner_owner_id(state, plan, args).await
+            }
+            Self::WidgetInfoPostWidgetIdPoke => {
+                plans::widget_info_post_widget_id_poke(state, plan, args).await
+            }
+            Self::WidgetInfoGetWidgetKinds => {
+                plans::widget_info_get_widget_kinds(state, plan, args).await
+            }
+        }
+    }
+    /// Whether an answer of this route decodes as the route's spec type.
+    pub fn check_answer(
+        self,
+        value: &serde_json::Value,
+    ) -> Result<(), serde_json::Error> {
+        match self {
+            Self::WidgetInfoPostWidget => crate::mass::decodes::<types::Widget>(value),
+            Self::WidgetInfoGetWidgetId => crate::mass::decodes::<types::Widget>(value),
+            Self::WidgetInfoPutWidgetId => crate::mass::decodes::<types::Widget>(value),
+            Self::WidgetInfoDeleteWidgetId => crate::mass::decodes::<()>(value),
+            Self::WidgetInfoGetWidget => {
+                crate::mass::decodes::<Vec<types::Widget>>(value)
+            }
+            Self::WidgetInfoPostWidgetSearch => {
+                crate::mass::decodes::<
+                    crate::runtime::model::SearchPage<types::Widget>,
+                >(value)
+            }
+            Self::WidgetInfoGetWidgetOwnerOwnerId => {
+                crate::mass::decodes::<Vec<types::Widget>>(value)
+            }
+            Self::WidgetInfoPostWidgetIdPoke => {
+                crate::mass::decodes::<serde_json::Value>(value)
+            }
+            Self::WidgetInfoGetWidgetKinds => {
+                crate::mass::decodes::<serde_json::Value>(value)
+            }
+        }
+    }
+    /// Decodes an answer into the route's spec type and encodes it again, so that a
+    /// test can see that the type keeps every field under its own name.
+    pub fn roundtrip(
+        self,
+        value: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Error> {
+        match self {
+            Self::WidgetInfoPostWidget => crate::mass::through::<types::Widget>(value),
+            Self::WidgetInfoGetWidgetId => crate::mass::through::<types::Widget>(value),
+            Self::WidgetInfoPutWidgetId => crate::mass::through::<types::Widget>(value),
+            Self::WidgetInfoDeleteWidgetId => crate::mass::through::<()>(value),
+            Self::WidgetInfoGetWidget => {
+                crate::mass::through::<Vec<types::Widget>>(value)
+            }
+            Self::WidgetInfoPostWidgetSearch => {
+                crate::mass::through::<
+                    crate::runtime::model::SearchPage<types::Widget>,
+                >(value)
+            }
+            Self::WidgetInfoGetWidgetOwnerOwnerId => {
+                crate::mass::through::<Vec<types::Widget>>(value)
+            }
+            Self::WidgetInfoPostWidgetIdPoke => {
+                crate::mass::through::<serde_json::Value>(value)
+            }
+            Self::WidgetInfoGetWidgetKinds => {
+                crate::mass::through::<serde_json::Value>(value)
+            }
+        }
+    }
+}
+/// [`Route::roundtrip`] of the route at `index` of [`ROUTES`] (tests address routes so).
+pub fn roundtrip(
+    index: usize,
+    value: serde_json::Value,
+) -> Result<serde_json::Value, serde_json::Error> {
+    match Route::ALL.get(index) {
+        Some(route) => route.roundtrip(value),
+        None => Ok(value),
+    }
+}
 /// The zone's compliance rules, from the spec.
 pub static COMPLIANCE: crate::compliance::ComplianceRules = crate::compliance::ComplianceRules {
     domains: &[],
@@ -286,140 +449,187 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 0] = [];
 pub fn v1_router() -> Router<AppState> {
     Router::new()
 }
-/// Runs the hand-written Mass operation a `/v1` route names.
-pub async fn mass_hook(
-    name: &str,
-    mass: &mut crate::pipeline::MassCall<'_>,
-    request: &crate::db::Record,
-) -> Result<serde_json::Value, crate::error::ApiError> {
-    let _ = (&mass, &request);
-    match name {
-        _ => Err(crate::error::ApiError::internal(format!("no mass hook named {name}"))),
+/// The views the hand-written `/v1` Mass hooks call routes through.
+pub mod mass_hooks {
+    use super::*;
+}
+/// A hand-written `/v1` Mass operation of the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MassHook {}
+impl MassHook {
+    /// The hook's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {}
+    }
+    /// Runs the hook over the request's Mass calls.
+    pub async fn run(
+        self,
+        mass: &mut crate::mass::MassCall<'_>,
+        request: &crate::db::Record,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        match self {}
     }
 }
 mod v1 {
     use super::*;
     use crate::error::ApiError;
-    use crate::runtime::ops;
     use axum::response::Response;
 }
 /// The typed Mass client: every direct route of the spec, answering its spec type.
-impl crate::client::MassClient {
-    /// `POST /widget-info/api/v1/widget` on the upstream.
+impl crate::mass::MassCall<'_> {
+    /// `POST /widget-info/api/v1/widget`.
     pub async fn widget_info_post_widget(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Widget, crate::error::ApiError> {
-        self.call_typed(&ROUTES[0], args).await
+        &mut self,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::Widget>, crate::error::ApiError> {
+        self.typed(
+                Route::WidgetInfoPostWidget,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /widget-info/api/v1/widget/{id}` on the upstream.
+    /// `GET /widget-info/api/v1/widget/{id}`.
     pub async fn widget_info_get_widget_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Widget, crate::error::ApiError> {
-        self.call_typed(&ROUTES[1], args).await
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<types::Widget>, crate::error::ApiError> {
+        self.typed(
+                Route::WidgetInfoGetWidgetId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `PUT /widget-info/api/v1/widget/{id}` on the upstream.
+    /// `PUT /widget-info/api/v1/widget/{id}`.
     pub async fn widget_info_put_widget_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<types::Widget, crate::error::ApiError> {
-        self.call_typed(&ROUTES[2], args).await
+        &mut self,
+        id: &str,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::Widget>, crate::error::ApiError> {
+        self.typed(
+                Route::WidgetInfoPutWidgetId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `DELETE /widget-info/api/v1/widget/{id}` on the upstream.
+    /// `DELETE /widget-info/api/v1/widget/{id}`.
     pub async fn widget_info_delete_widget_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<(), crate::error::ApiError> {
-        self.call_typed(&ROUTES[3], args).await
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<()>, crate::error::ApiError> {
+        self.typed(
+                Route::WidgetInfoDeleteWidgetId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /widget-info/api/v1/widget` on the upstream.
+    /// `GET /widget-info/api/v1/widget`.
     pub async fn widget_info_get_widget(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<Vec<types::Widget>, crate::error::ApiError> {
-        self.call_typed(&ROUTES[4], args).await
+        &mut self,
+        query: std::collections::BTreeMap<String, String>,
+    ) -> Result<crate::mass::Answer<Vec<types::Widget>>, crate::error::ApiError> {
+        self.typed(
+                Route::WidgetInfoGetWidget,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query,
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /widget-info/api/v1/widget/search` on the upstream.
+    /// `POST /widget-info/api/v1/widget/search`.
     pub async fn widget_info_post_widget_search(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
+        &mut self,
+        body: serde_json::Value,
     ) -> Result<
-        crate::runtime::model::SearchPage<types::Widget>,
+        crate::mass::Answer<crate::runtime::model::SearchPage<types::Widget>>,
         crate::error::ApiError,
     > {
-        self.call_typed(&ROUTES[5], args).await
+        self.typed(
+                Route::WidgetInfoPostWidgetSearch,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /widget-info/api/v1/widget/owner/{ownerId}` on the upstream.
+    /// `GET /widget-info/api/v1/widget/owner/{ownerId}`.
     pub async fn widget_info_get_widget_owner_owner_id(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<Vec<types::Widget>, crate::error::ApiError> {
-        self.call_typed(&ROUTES[6], args).await
+        &mut self,
+        owner_id: &str,
+        query: std::collections::BTreeMap<String, String>,
+    ) -> Result<crate::mass::Answer<Vec<types::Widget>>, crate::error::ApiError> {
+        self.typed(
+                Route::WidgetInfoGetWidgetOwnerOwnerId,
+                crate::runtime::args::CallArgs {
+                    params: vec![owner_id.to_string()],
+                    query,
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `POST /widget-info/api/v1/widget/{id}/poke` on the upstream.
+    /// `POST /widget-info/api/v1/widget/{id}/poke`.
     pub async fn widget_info_post_widget_id_poke(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[7], args).await
+        &mut self,
+        id: &str,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        self.typed(
+                Route::WidgetInfoPostWidgetIdPoke,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
-    /// `GET /widget-info/api/v1/widget-kinds` on the upstream.
+    /// `GET /widget-info/api/v1/widget-kinds`.
     pub async fn widget_info_get_widget_kinds(
-        &self,
-        args: &crate::runtime::ops::CallArgs,
-    ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[8], args).await
-    }
-}
-/// Decodes a direct route's answer into its spec type and encodes it again, so that a
-/// test can see that the type keeps every field under its own name.
-pub fn roundtrip(
-    index: usize,
-    value: serde_json::Value,
-) -> Result<serde_json::Value, serde_json::Error> {
-    match index {
-        0 => crate::client::through::<types::Widget>(value),
-        1 => crate::client::through::<types::Widget>(value),
-        2 => crate::client::through::<types::Widget>(value),
-        3 => crate::client::through::<()>(value),
-        4 => crate::client::through::<Vec<types::Widget>>(value),
-        5 => {
-            crate::client::through::<
-                crate::runtime::model::SearchPage<types::Widget>,
-            >(value)
-        }
-        6 => crate::client::through::<Vec<types::Widget>>(value),
-        7 => crate::client::through::<serde_json::Value>(value),
-        8 => crate::client::through::<serde_json::Value>(value),
-        _ => Ok(value),
-    }
-}
-/// Plans the direct route at `index` of [`ROUTES`]: the sovereign Mass operation that
-/// both the direct handlers and the `/v1` pipeline run.
-pub async fn sovereign_call(
-    state: &AppState,
-    plan: &mut crate::runtime::plan::Plan,
-    index: usize,
-    args: crate::runtime::ops::CallArgs,
-) -> Result<serde_json::Value, crate::error::ApiError> {
-    match index {
-        0 => plans::widget_info_post_widget(state, plan, args).await,
-        1 => plans::widget_info_get_widget_id(state, plan, args).await,
-        2 => plans::widget_info_put_widget_id(state, plan, args).await,
-        3 => plans::widget_info_delete_widget_id(state, plan, args).await,
-        4 => plans::widget_info_get_widget(state, plan, args).await,
-        5 => plans::widget_info_post_widget_search(state, plan, args).await,
-        6 => plans::widget_info_get_widget_owner_owner_id(state, plan, args).await,
-        7 => plans::widget_info_post_widget_id_poke(state, plan, args).await,
-        8 => plans::widget_info_get_widget_kinds(state, plan, args).await,
-        _ => Err(crate::error::ApiError::internal("unknown route index")),
+        &mut self,
+    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        self.typed(
+                Route::WidgetInfoGetWidgetKinds,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
     }
 }
 mod handlers {
     use super::*;
     use crate::error::ApiError;
-    use crate::runtime::ops;
     use axum::response::Response;
     /// `POST /widget-info/api/v1/widget`: op create.
     pub(super) async fn widget_info_post_widget(
@@ -427,24 +637,24 @@ mod handlers {
         headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 0, args).await
+        crate::runtime::serve::serve(&state, Route::WidgetInfoPostWidget, args).await
     }
     /// `GET /widget-info/api/v1/widget/{id}`: op get.
     pub(super) async fn widget_info_get_widget_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 1, args).await
+        crate::runtime::serve::serve(&state, Route::WidgetInfoGetWidgetId, args).await
     }
     /// `PUT /widget-info/api/v1/widget/{id}`: op update.
     pub(super) async fn widget_info_put_widget_id(
@@ -453,13 +663,13 @@ mod handlers {
         headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 2, args).await
+        crate::runtime::serve::serve(&state, Route::WidgetInfoPutWidgetId, args).await
     }
     /// `DELETE /widget-info/api/v1/widget/{id}`: op delete.
     pub(super) async fn widget_info_delete_widget_id(
@@ -467,36 +677,37 @@ mod handlers {
         axum::extract::Path(id): axum::extract::Path<String>,
         headers: axum::http::HeaderMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 3, args).await
+        crate::runtime::serve::serve(&state, Route::WidgetInfoDeleteWidgetId, args).await
     }
     /// `GET /widget-info/api/v1/widget`: op list.
     pub(super) async fn widget_info_get_widget(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             query,
             ..Default::default()
         };
-        ops::serve(&state, 4, args).await
+        crate::runtime::serve::serve(&state, Route::WidgetInfoGetWidget, args).await
     }
     /// `POST /widget-info/api/v1/widget/search`: op search.
     pub(super) async fn widget_info_post_widget_search(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             body: Some(body),
             ..Default::default()
         };
-        ops::serve(&state, 5, args).await
+        crate::runtime::serve::serve(&state, Route::WidgetInfoPostWidgetSearch, args)
+            .await
     }
     /// `GET /widget-info/api/v1/widget/owner/{ownerId}`: op list_by.
     pub(super) async fn widget_info_get_widget_owner_owner_id(
@@ -504,12 +715,17 @@ mod handlers {
         axum::extract::Path(owner_id): axum::extract::Path<String>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![owner_id],
             query,
             ..Default::default()
         };
-        ops::serve(&state, 6, args).await
+        crate::runtime::serve::serve(
+                &state,
+                Route::WidgetInfoGetWidgetOwnerOwnerId,
+                args,
+            )
+            .await
     }
     /// `POST /widget-info/api/v1/widget/{id}/poke`: op hook.
     pub(super) async fn widget_info_post_widget_id_poke(
@@ -518,23 +734,24 @@ mod handlers {
         headers: axum::http::HeaderMap,
         crate::extract::JsonBody(body): crate::extract::JsonBody,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![id],
             body: Some(body),
-            idempotency_key: ops::idempotency_key(&headers)?,
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 7, args).await
+        crate::runtime::serve::serve(&state, Route::WidgetInfoPostWidgetIdPoke, args)
+            .await
     }
     /// `GET /widget-info/api/v1/widget-kinds`: op static.
     pub(super) async fn widget_info_get_widget_kinds(
         axum::extract::State(state): axum::extract::State<AppState>,
     ) -> Result<Response, ApiError> {
-        let args = ops::CallArgs {
+        let args = crate::runtime::args::CallArgs {
             params: vec![],
             ..Default::default()
         };
-        ops::serve(&state, 8, args).await
+        crate::runtime::serve::serve(&state, Route::WidgetInfoGetWidgetKinds, args).await
     }
 }
 mod plans {
@@ -549,7 +766,7 @@ mod plans {
     pub async fn widget_info_post_widget(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let record = ops::new_record(&models::WIDGET, args.body())?;
         ops::insert(plan, &models::WIDGET, record)
@@ -557,28 +774,28 @@ mod plans {
     pub async fn widget_info_get_widget_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::get(state, plan, &models::WIDGET, args.param(0)?).await
     }
     pub async fn widget_info_put_widget_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::update(state, plan, &models::WIDGET, args.param(0)?, args.body()).await
     }
     pub async fn widget_info_delete_widget_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::delete(state, plan, &models::WIDGET, args.param(0)?).await
     }
     pub async fn widget_info_get_widget(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::list(
                 state,
@@ -592,14 +809,14 @@ mod plans {
     pub async fn widget_info_post_widget_search(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::search(state, &models::WIDGET, "name", args.body()).await
     }
     pub async fn widget_info_get_widget_owner_owner_id(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("ownerId", args.param(0)?)];
         ops::list_by(state, &models::WIDGET, &pairs, args.query.clone()).await
@@ -607,7 +824,7 @@ mod plans {
     pub async fn widget_info_post_widget_id_poke(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let input = ops::request(&models::POKE_REQUEST, args.body())?;
         crate::hooks::poke_widget(state, plan, args.param(0)?.to_string(), input).await
@@ -615,7 +832,7 @@ mod plans {
     pub async fn widget_info_get_widget_kinds(
         state: &AppState,
         plan: &mut Plan,
-        args: ops::CallArgs,
+        args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         ops::static_data(data::WIDGET_INFO_KINDS)
     }

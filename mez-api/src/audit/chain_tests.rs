@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BUSL-1.1
-//! The audit chain against real databases, through the crate's public API only.
+//! The audit chain against real databases, through the audit log's own API.
 //!
 //! Every behaviour runs on a fresh SQLite file, and on a fresh PostgreSQL database
 //! (`mez_audit_<uuid>`, created through `MEZ_TEST_POSTGRES_URL` and dropped afterwards) when
@@ -11,18 +11,17 @@ use std::future::Future;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use mez_api::audit::{
+use crate::audit::{
     AuditDraft, AuditEvent, AuditLog, ChainReport, GENESIS_HASH, RecordOp, WriteUnit, is_stale_read,
 };
-use mez_api::db::{Db, Query, Record};
-use mez_api::error::ApiError;
+use crate::db::{Db, Query, Record};
+use crate::error::ApiError;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 
-mod support;
-use support::{on_postgres, on_sqlite};
+use crate::test_support::{on_postgres, on_sqlite};
 
 // ---- Harness ----
 
@@ -343,7 +342,7 @@ async fn a_refused_unit_writes_nothing(url: String) {
         audit: draft("entity.created", "entity", "e1", json!({})),
     };
     let err = log.commit(duplicate).await.expect_err("duplicate");
-    assert!(matches!(err, ApiError::Conflict(_)), "{err:?}");
+    assert!(matches!(err, ApiError::Conflict { .. }), "{err:?}");
     assert!(!is_stale_read(&err), "a duplicate is not worth a retry");
     assert_eq!(db.get("entities", "e2").await.expect("get"), None);
     assert_eq!(
