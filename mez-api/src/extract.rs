@@ -73,17 +73,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
         let raw = parts.uri.query().unwrap_or("");
         let pairs: Vec<(String, String)> = serde_urlencoded_pairs(raw)?;
         let mut map = BTreeMap::new();
-        let mut nul = Vec::new();
-        for (key, value) in &pairs {
-            if key.contains('\0') {
-                nul.push(FieldError::new(
-                    "query",
-                    "must not have a parameter name that contains the NUL character (U+0000)",
-                ));
-            } else if value.contains('\0') {
-                nul.push(FieldError::new(key.as_str(), NUL_MESSAGE));
-            }
-        }
+        let nul = query_nul_fields(&pairs);
         if !nul.is_empty() {
             return Err(ApiError::Validation(nul));
         }
@@ -107,24 +97,24 @@ fn serde_urlencoded_pairs(raw: &str) -> Result<Vec<(String, String)>, ApiError> 
 }
 
 /// Middleware for every routed request: its path parameters must be UTF-8 once
-/// percent-decoded (else 400) and must not hold U+0000 (else 422 naming each parameter).
+/// percent-decoded (else 400), and neither they nor any query value may hold U+0000 (else
+/// 422 naming each one).
 ///
 /// The generated handlers take their parameters with axum's `Path`, whose rejection is plain
 /// text; checking here first, with the same decoding, means that rejection never happens.
-/// Install with `route_layer`, so that it runs after routing, when the parameters are known.
-pub async fn check_path_params(request: Request, next: Next) -> Response {
+/// The query check repeats [`QueryMap`]'s so that the rule holds on routes that read no query
+/// too. Install with `route_layer`, so that it runs after routing, when the parameters are
+/// known.
+pub async fn check_path_and_query(request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
+    let mut nul = Vec::new();
     match RawPathParams::from_request_parts(&mut parts, &()).await {
-        Ok(params) => {
-            let nul: Vec<FieldError> = params
+        Ok(params) => nul.extend(
+            params
                 .iter()
                 .filter(|(_, value)| value.contains('\0'))
-                .map(|(key, _)| FieldError::new(key, NUL_MESSAGE))
-                .collect();
-            if !nul.is_empty() {
-                return ApiError::Validation(nul).into_response();
-            }
-        }
+                .map(|(key, _)| FieldError::new(key, NUL_MESSAGE)),
+        ),
         Err(RawPathParamsRejection::InvalidUtf8InPathParam(rejection)) => {
             return ApiError::BadRequest(format!(
                 "malformed path: {} once percent-decoded",
@@ -136,5 +126,31 @@ pub async fn check_path_params(request: Request, next: Next) -> Response {
         // route has nothing to check.
         Err(_) => {}
     }
+    // A query string that cannot be read at all is the handler's to refuse (or ignore).
+    if let Ok(pairs) = serde_urlencoded_pairs(parts.uri.query().unwrap_or("")) {
+        nul.extend(query_nul_fields(&pairs));
+    }
+    if !nul.is_empty() {
+        return ApiError::Validation(nul).into_response();
+    }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The query parameters whose name or value holds U+0000.
+fn query_nul_fields(pairs: &[(String, String)]) -> Vec<FieldError> {
+    pairs
+        .iter()
+        .filter_map(|(key, value)| {
+            if key.contains('\0') {
+                Some(FieldError::new(
+                    "query",
+                    "must not have a parameter name that contains the NUL character (U+0000)",
+                ))
+            } else {
+                value
+                    .contains('\0')
+                    .then(|| FieldError::new(key.as_str(), NUL_MESSAGE))
+            }
+        })
+        .collect()
 }

@@ -134,8 +134,9 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
 ///    extractor reports as the JSON 413.
 /// 6. routing: the Mass surface (sovereign mode only), then a JSON 404 for unknown paths and
 ///    a JSON 405 for known paths with another method.
-/// 7. path parameters, once a route matched ([`extract::check_path_params`]): not UTF-8 is a
-///    JSON 400, a NUL character a 422 naming the parameter.
+/// 7. path parameters and query values, once a route matched
+///    ([`extract::check_path_and_query`]): a path parameter that is not UTF-8 is a JSON 400,
+///    a NUL character in either a 422 naming the parameter.
 pub fn app(state: AppState) -> Router {
     // The orchestrated /v1 surface serves in both modes; the zone's own endpoints too.
     let mut routes = Router::new()
@@ -147,7 +148,7 @@ pub fn app(state: AppState) -> Router {
     // Layers wrap what is already on the router, so the fallbacks are added before them and
     // the innermost layer comes first.
     let protected = routes
-        .route_layer(axum::middleware::from_fn(extract::check_path_params))
+        .route_layer(axum::middleware::from_fn(extract::check_path_and_query))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
