@@ -13,6 +13,13 @@
 //!
 //! SQLite (the default, embedded, no setup) and PostgreSQL (production, replicas) run the same
 //! queries; the few places where their SQL differs are methods of [`Backend`].
+//!
+//! No stored text holds U+0000. PostgreSQL's `text` cannot hold the character and its `jsonb`
+//! refuses the `\u0000` escape, so one such record would make every filtered list of its
+//! collection fail there (filters cast bodies to `jsonb`) while SQLite answered. The request
+//! extractors refuse NUL first (with a 422 naming the field); this module is the last line:
+//! [`encode`] refuses a record holding one, and a lookup by a key or filter value holding one
+//! finds nothing on both engines, without asking the database.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -27,6 +34,7 @@ use sqlx::sqlite::{
 };
 
 use crate::error::{ApiError, ConflictKind};
+use crate::runtime::validate::object_nul_fields;
 
 /// One stored document: a JSON object whose key order is preserved.
 pub type Record = Map<String, Value>;
@@ -243,6 +251,21 @@ impl Query<'_> {
     }
 }
 
+impl Query<'_> {
+    /// Whether a filter asks for text that no stored record can hold (U+0000; see the module
+    /// docs), so the answer is empty without asking the database. An id list matches the
+    /// records of its other ids.
+    fn matches_nothing(&self) -> bool {
+        self.equals.iter().any(|(_, value)| value.contains('\0'))
+            || self
+                .contains
+                .is_some_and(|(_, needle)| needle.contains('\0'))
+            || self
+                .ids
+                .is_some_and(|ids| !ids.is_empty() && ids.iter().all(|id| id.contains('\0')))
+    }
+}
+
 /// One page of a [`Db::list`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Page {
@@ -397,6 +420,9 @@ impl Db {
     #[cfg(test)]
     /// Removes one record; returns whether it existed.
     pub async fn delete(&self, collection: &str, id: &str) -> Result<bool, ApiError> {
+        if id.contains('\0') {
+            return Ok(false);
+        }
         let deleted = on_pool!(self, pool => {
             sqlx::query(DELETE_SQL)
                 .bind(collection)
@@ -414,7 +440,7 @@ impl Db {
     /// The count and the page are read in one read-only transaction, so `total` agrees with
     /// the page even while other requests write.
     pub async fn list(&self, collection: &str, query: &Query<'_>) -> Result<Page, ApiError> {
-        if query.ids.is_some_and(|ids| ids.is_empty()) {
+        if query.ids.is_some_and(|ids| ids.is_empty()) || query.matches_nothing() {
             return Ok(Page {
                 items: Vec::new(),
                 total: 0,
@@ -475,6 +501,9 @@ impl Db {
         collection: &str,
         id: &str,
     ) -> Result<Option<(Record, i64)>, ApiError> {
+        if id.contains('\0') {
+            return Ok(None);
+        }
         let sql = "SELECT body, version FROM records WHERE collection = $1 AND id = $2";
         let row = on_pool!(self, pool => {
             sqlx::query_as::<_, (String, i64)>(sql)
@@ -568,7 +597,12 @@ fn where_clause<'q>(
     }
     if let Some(ids) = query.ids {
         let first = binds.len() + 1;
-        binds.extend(ids.iter().map(String::as_str));
+        // An id holding U+0000 names no record (and PostgreSQL would refuse to bind it).
+        binds.extend(
+            ids.iter()
+                .map(String::as_str)
+                .filter(|id| !id.contains('\0')),
+        );
         let placeholders: Vec<String> = (first..=binds.len()).map(|n| format!("${n}")).collect();
         conditions.push(format!("id IN ({})", placeholders.join(", ")));
     }
@@ -591,7 +625,13 @@ fn check_field_name(field: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The text stored for `record`; a record holding U+0000 anywhere is refused (422 naming
+/// the field) so that it never reaches a table (see the module docs).
 pub(crate) fn encode(record: &Record) -> Result<String, ApiError> {
+    let nul = object_nul_fields(record);
+    if !nul.is_empty() {
+        return Err(ApiError::Validation(nul));
+    }
     serde_json::to_string(record).map_err(ApiError::internal)
 }
 

@@ -13,6 +13,7 @@ pub mod client;
 pub mod clock;
 pub mod compliance;
 pub mod config;
+pub mod connection;
 pub mod credentials;
 pub mod db;
 pub mod error;
@@ -122,15 +123,21 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
 /// Middleware order, outermost first (what a request passes through, top to bottom):
 ///
 /// 1. tracing: every request, health probes included, gets a span and a response log line.
-/// 2. `/health/liveness`, `/health/readiness` and `/openapi.json` answer here, without a token, so that load
+/// 2. request-body settling ([`connection::settle_request_body`]): a body the answer left
+///    unread is read when small, else the answer says `Connection: close`, so a client that
+///    reuses connections never has one closed under it.
+/// 3. `/health/liveness`, `/health/readiness` and `/openapi.json` answer here, without a token, so that load
 ///    balancers and orchestrators can probe a zone they hold no secret for.
-/// 3. bearer auth: everything else, including paths that match no route. Authentication
+/// 4. bearer auth: everything else, including paths that match no route. Authentication
 ///    comes before routing on purpose, so that an unauthenticated caller gets 401 for every
 ///    path and cannot map which routes exist.
-/// 4. body limit: the configured maximum, enforced where the body is read, which the JSON
+/// 5. body limit: the configured maximum, enforced where the body is read, which the JSON
 ///    extractor reports as the JSON 413.
-/// 5. routing: the Mass surface (sovereign mode only), then a JSON 404 for unknown paths and
+/// 6. routing: the Mass surface (sovereign mode only), then a JSON 404 for unknown paths and
 ///    a JSON 405 for known paths with another method.
+/// 7. path parameters and query values, once a route matched
+///    ([`extract::check_path_and_query`]): a path parameter that is not UTF-8 is a JSON 400,
+///    a NUL character in either a 422 naming the parameter.
 pub fn app(state: AppState) -> Router {
     // The orchestrated /v1 surface serves in both modes; the zone's own endpoints too.
     let mut routes = Router::new()
@@ -142,6 +149,7 @@ pub fn app(state: AppState) -> Router {
     // Layers wrap what is already on the router, so the fallbacks are added before them and
     // the innermost layer comes first.
     let protected = routes
+        .route_layer(axum::middleware::from_fn(extract::check_path_and_query))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
@@ -154,6 +162,7 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(openapi))
         .method_not_allowed_fallback(method_not_allowed)
         .merge(protected)
+        .layer(axum::middleware::from_fn(connection::settle_request_body))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
@@ -164,6 +173,9 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves [`app`] on `listener` until `shutdown` completes, then lets open requests finish.
 ///
+/// Connections go through [`connection::ZoneListener`], so that even the answers hyper makes
+/// on its own (a URI over 65,534 bytes, say) carry the JSON error body.
+///
 /// The store stays open afterwards: the caller owns it and closes it (tests may still want
 /// to read it after the server stops).
 pub async fn serve(
@@ -171,7 +183,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    axum::serve(connection::ZoneListener::new(listener), app(state))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -49,6 +49,7 @@ async fn store_behaviour(url: String) {
     delete_removes_the_record(&db).await;
     list_keeps_insertion_order_and_pages(&db).await;
     list_filters(&db).await;
+    nul_never_reaches_the_store(&db).await;
     db.close().await;
 }
 
@@ -294,6 +295,61 @@ async fn list_keeps_insertion_order_and_pages(db: &Db) {
             .items
             .is_empty()
     );
+}
+
+async fn nul_never_reaches_the_store(db: &Db) {
+    let clean = record(json!({"id": "n1", "name": "Clean", "org": "x"}));
+    db.insert("nul", "n1", &clean).await.expect("insert");
+
+    // A record holding U+0000 anywhere is refused with a 422 naming the place, and not stored.
+    for (poisoned, field) in [
+        (json!({"id": "n2", "name": "a\u{0}b"}), "name"),
+        (json!({"id": "n2", "tags": ["ok", "\u{0}"]}), "tags[1]"),
+        (json!({"id": "n2", "meta": {"k\u{0}": 1}}), "meta"),
+    ] {
+        match db.insert("nul", "n2", &record(poisoned)).await {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors[0].field, field),
+            other => panic!("a NUL record must be refused, got {other:?}"),
+        }
+    }
+    let refused = db
+        .modify("nul", "n1", |r| {
+            r.insert("name".into(), json!("x\u{0}"));
+            Ok(())
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(ApiError::Validation(_))),
+        "{refused:?}"
+    );
+
+    // Lookups and filters by text holding U+0000 find nothing, on both engines, and the
+    // clean record is still there and still filterable.
+    assert_eq!(db.get("nul", "n\u{0}1").await.expect("get"), None);
+    assert!(!db.delete("nul", "n\u{0}1").await.expect("delete"));
+    let by_name = |name| Query {
+        equals: vec![("org", "x"), ("name", name)],
+        ..Query::all()
+    };
+    let page = db.list("nul", &by_name("Clean\u{0}")).await.expect("list");
+    assert_eq!((page.items.len(), page.total), (0, 0));
+    let needle = Query {
+        contains: Some(("name", "\u{0}")),
+        ..Query::all()
+    };
+    assert_eq!(db.list("nul", &needle).await.expect("list").total, 0);
+    let ids = ["n\u{0}1".to_owned(), "n1".to_owned()];
+    let by_ids = Query {
+        ids: Some(&ids),
+        ..Query::all()
+    };
+    assert_eq!(
+        ids_of(&db.list("nul", &by_ids).await.expect("list")),
+        ["n1"]
+    );
+    let page = db.list("nul", &by_name("Clean")).await.expect("list");
+    assert_eq!(ids_of(&page), ["n1"]);
+    assert_eq!(page.items[0], clean);
 }
 
 async fn list_filters(db: &Db) {

@@ -5,6 +5,18 @@
 //! strict where the earlier implementation was lax (reference §12.23): unknown keys are
 //! refused, types are exact (a number is not a decimal string), strings are measured in
 //! characters, and server-set fields cannot be sent.
+//!
+//! Two rules hold for every field kind, on every route:
+//!
+//! - **`null` is absence.** An optional field sent as `null` is treated exactly as if it were
+//!   left out: a create (or a `/v1` request) stores its default, an update leaves the stored
+//!   value untouched. A required field sent as `null` is refused (422). Nothing stores a
+//!   `null` the client sent in place of a declared field.
+//! - **No NUL characters.** No string anywhere in a request (a value, a key, a path parameter,
+//!   a query value) may hold U+0000; [`nul_fields`] finds them, and the extractors refuse
+//!   them with a 422 naming the field before any model is consulted. PostgreSQL cannot hold
+//!   U+0000 in text or `jsonb`, and SQLite can, so refusing it everywhere is what keeps the
+//!   two engines answering alike.
 
 use std::str::FromStr;
 
@@ -62,14 +74,19 @@ pub fn validate(model: &ModelSpec, input: Value, mode: Mode) -> Result<Record, A
             field.name
         };
         match input.remove(field.input) {
+            // An explicit `null` means the same as leaving the field out (see the module
+            // docs): the default applies, an update leaves the field alone, and a required
+            // field is still missing.
             Some(Value::Null) if field.required => {
                 errors.push(FieldError::new(
                     field.input,
                     "is required and cannot be null",
                 ));
             }
-            Some(Value::Null) => {
-                out.insert(key.to_string(), Value::Null);
+            Some(Value::Null) | None if mode == Mode::Update => {}
+            None if field.required => errors.push(FieldError::new(field.input, "is required")),
+            Some(Value::Null) | None => {
+                out.insert(key.to_string(), field.default.to_value());
             }
             Some(value) => match check_value(field, field.input, value) {
                 Ok(v) => {
@@ -77,11 +94,6 @@ pub fn validate(model: &ModelSpec, input: Value, mode: Mode) -> Result<Record, A
                 }
                 Err(mut errs) => errors.append(&mut errs),
             },
-            None if mode == Mode::Update => {}
-            None if field.required => errors.push(FieldError::new(field.input, "is required")),
-            None => {
-                out.insert(key.to_string(), field.default.to_value());
-            }
         }
     }
 
@@ -121,25 +133,26 @@ fn check_value(field: &FieldSpec, key: &str, value: Value) -> Result<Value, Vec<
                 .map_err(|e| vec![e]),
             _ => Err(fail("must be a string".into())),
         },
-        FieldType::Integer => match value.as_i64() {
-            Some(i) if value.is_i64() || value.is_u64() => {
+        FieldType::Integer => match as_integer(&value) {
+            Some(i) => {
                 check_bounds_int(field, i).map_err(fail)?;
                 Ok(Value::from(i))
             }
-            _ => Err(fail("must be an integer".into())),
+            None => Err(fail("must be an integer".into())),
         },
         FieldType::Boolean => match value {
             Value::Bool(_) => Ok(value),
             _ => Err(fail("must be true or false".into())),
         },
         FieldType::Decimal => match &value {
-            Value::String(s) => {
-                let text = s.trim();
+            // The text is taken as sent: `" 5"` is not a plain decimal, so it is refused
+            // rather than silently trimmed.
+            Value::String(text) => {
                 let ok = is_plain_decimal(text);
                 match Decimal::from_str(text) {
                     Ok(d) if ok => {
                         check_bounds_decimal(field, d).map_err(fail)?;
-                        Ok(Value::String(text.to_string()))
+                        Ok(value)
                     }
                     _ => Err(fail(
                         "must be a decimal number written as a string, such as \"100.00\"".into(),
@@ -240,6 +253,77 @@ fn check_value(field: &FieldSpec, key: &str, value: Value) -> Result<Value, Vec<
             } else {
                 Err(errors)
             }
+        }
+    }
+}
+
+/// The integer a JSON number stands for, if it stands for one that fits in an `i64`.
+///
+/// An integer-valued float such as `1.0` or `1e3` is the integer it equals (JSON has one
+/// number type, and the API documents these fields as integers); a fraction, or a value
+/// outside the `i64` range, is not an integer.
+fn as_integer(value: &Value) -> Option<i64> {
+    if let Some(i) = value.as_i64() {
+        return Some(i);
+    }
+    if value.is_u64() {
+        // Larger than i64::MAX.
+        return None;
+    }
+    let f = value.as_f64()?;
+    // 2^63 is exactly representable; every float below it and at or above -2^63 fits.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    (f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f)).then_some(f as i64)
+}
+
+/// Every place in `value` where a string or an object key holds U+0000, as field paths in
+/// the error format (`name`, `tags[0]`, `parties[1].entity_id`); `prefix` is the path of
+/// `value` itself ("" for a whole body, which is reported as `body`).
+pub fn nul_fields(value: &Value, prefix: &str) -> Vec<FieldError> {
+    let mut found = Vec::new();
+    collect_nul_fields(value, prefix, &mut found);
+    found
+}
+
+/// The message every NUL refusal carries.
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+fn collect_nul_fields(value: &Value, path: &str, found: &mut Vec<FieldError>) {
+    match value {
+        Value::String(s) if s.contains('\0') => {
+            let here = if path.is_empty() { "body" } else { path };
+            found.push(FieldError::new(here, NUL_MESSAGE));
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_nul_fields(item, &format!("{path}[{i}]"), found);
+            }
+        }
+        Value::Object(map) => collect_object_nul_fields(map, path, found),
+        _ => {}
+    }
+}
+
+/// [`nul_fields`] of an object the caller holds as a map (a record about to be stored).
+pub fn object_nul_fields(map: &Map<String, Value>) -> Vec<FieldError> {
+    let mut found = Vec::new();
+    collect_object_nul_fields(map, "", &mut found);
+    found
+}
+
+fn collect_object_nul_fields(map: &Map<String, Value>, path: &str, found: &mut Vec<FieldError>) {
+    for (key, item) in map {
+        if key.contains('\0') {
+            // The key itself cannot be echoed usefully; name the object it sits in.
+            let here = if path.is_empty() { "body" } else { path };
+            found.push(FieldError::new(
+                here,
+                "must not have a key that contains the NUL character (U+0000)",
+            ));
+        } else if path.is_empty() {
+            collect_nul_fields(item, key, found);
+        } else {
+            collect_nul_fields(item, &format!("{path}.{key}"), found);
         }
     }
 }
@@ -446,6 +530,93 @@ mod tests {
         assert_eq!(fields_of(err), ["body"]);
         let err = validate(&MODEL, json!({"name": null}), Mode::Update).expect_err("null");
         assert_eq!(fields_of(err), ["name"]);
+    }
+
+    #[test]
+    fn null_is_absence_for_optional_fields_and_refused_for_required_ones() {
+        let out = validate(
+            &MODEL,
+            json!({"name": "x", "status": null, "tags": null, "amount_in": null}),
+            Mode::Create,
+        )
+        .expect("nulls of optional fields are absences");
+        assert_eq!(
+            Value::Object(out),
+            json!({"name": "x", "status": "A", "amount": null, "tags": null, "count": 0})
+        );
+        let out = validate(&MODEL, json!({"status": null, "tags": ["a"]}), Mode::Update)
+            .expect("valid update");
+        assert_eq!(Value::Object(out), json!({"tags": ["a"]}));
+        let err = validate(&MODEL, json!({"status": null}), Mode::Update).expect_err("nothing");
+        assert_eq!(fields_of(err), ["body"]);
+        let err = validate(&MODEL, json!({"name": null}), Mode::Create).expect_err("required");
+        assert_eq!(fields_of(err), ["name"]);
+    }
+
+    static INT_FIELDS: [FieldSpec; 1] = [FieldSpec {
+        name: "n",
+        input: "n",
+        ty: FieldType::Integer,
+        min: Some(Bound::Int(1)),
+        ..FieldSpec::BASE
+    }];
+    static INT_MODEL: ModelSpec = ModelSpec {
+        name: "Counted",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &INT_FIELDS,
+    };
+
+    #[test]
+    fn integer_valued_floats_are_integers() {
+        for (sent, stored) in [
+            (json!(1.0), json!(1)),
+            (json!(1e3), json!(1000)),
+            (json!(7), json!(7)),
+        ] {
+            let out = validate(&INT_MODEL, json!({ "n": sent }), Mode::Create).expect("integer");
+            assert_eq!(Value::Object(out), json!({ "n": stored }));
+        }
+        for bad in [
+            json!(1.5),
+            json!(0.0),
+            json!(1e300),
+            json!(u64::MAX),
+            json!("1"),
+        ] {
+            let err = validate(&INT_MODEL, json!({ "n": bad }), Mode::Create)
+                .expect_err("not an integer in range");
+            assert_eq!(fields_of(err), ["n"]);
+        }
+    }
+
+    #[test]
+    fn decimals_are_taken_as_sent_without_trimming() {
+        for bad in [json!(" 5"), json!("5 "), json!("\t5")] {
+            let err = validate(&MODEL, json!({"name": "a", "amount_in": bad}), Mode::Create)
+                .expect_err("padded decimal");
+            assert_eq!(fields_of(err), ["amount_in"]);
+        }
+        let out = validate(&MODEL, json!({"name": "a", "amount_in": "5"}), Mode::Create)
+            .expect("plain decimal");
+        assert_eq!(out["amount"], json!("5"));
+    }
+
+    #[test]
+    fn nul_fields_names_every_string_and_key_holding_u0000() {
+        let body = json!({
+            "name": "a\u{0}b",
+            "ok": "fine",
+            "tags": ["x", "\u{0}"],
+            "parties": [{"entity_id": "e\u{0}"}],
+            "meta": {"k\u{0}": 1},
+        });
+        let fields: Vec<String> = nul_fields(&body, "").into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["name", "tags[1]", "parties[0].entity_id", "meta"]);
+        assert_eq!(nul_fields(&json!("\u{0}"), "")[0].field, "body");
+        assert!(nul_fields(&json!({"a": ["b", {"c": "d"}]}), "").is_empty());
     }
 
     #[test]
