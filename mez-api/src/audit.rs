@@ -170,6 +170,80 @@ pub struct ChainReport {
     /// The first sequence number at which the chain breaks: the event whose fields, hash or
     /// link do not check out, or the number that is missing.
     pub first_invalid_sequence: Option<i64>,
+    /// Why the chain is not valid, as a sentence; present whenever `valid` is false, absent
+    /// when it is true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Who signed the chain's head, as far as this zone can tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HeadSigner {
+    /// No head yet: the chain is empty, or no writer signs it.
+    None,
+    /// This zone's key.
+    ThisZone,
+    /// Another key: the `did:key` of the zone whose newest event the head ends on, whose
+    /// signature it is. (Every event's actor is the DID of the zone that wrote it, and the
+    /// writer signs the head in the same transaction as that event.)
+    Other(String),
+    /// Neither this zone's key nor the key of the event the head names: the head (or that
+    /// event) has been altered.
+    Unknown,
+}
+
+impl HeadSigner {
+    fn of(key: &crate::credentials::ZoneKey, head: &HeadRow, head_actor: Option<&str>) -> Self {
+        if head_signed_by(key.did(), &key.verifying_key(), head) {
+            return HeadSigner::ThisZone;
+        }
+        let other = head_actor
+            .filter(|actor| *actor != key.did())
+            .and_then(|actor| {
+                let public = crate::credentials::did_key_public_key(actor).ok()?;
+                head_signed_by(actor, &public, head).then(|| actor.to_owned())
+            });
+        other.map_or(HeadSigner::Unknown, HeadSigner::Other)
+    }
+}
+
+/// The signed head row: its sequence, event hash and hex signature.
+type HeadRow = (i64, String, String);
+
+/// Whether `head` carries `did`'s signature over [`head_message`].
+fn head_signed_by(did: &str, public: &ed25519_dalek::VerifyingKey, head: &HeadRow) -> bool {
+    let (sequence, event_hash, signature) = head;
+    head_message(did, *sequence, event_hash)
+        .ok()
+        .zip(hex::decode(signature).ok())
+        .and_then(|(message, sig)| {
+            let sig = ed25519_dalek::Signature::from_slice(&sig).ok()?;
+            public.verify_strict(&message, &sig).ok()
+        })
+        .is_some()
+}
+
+/// Who signed the head of the chain in `db`, checked against `key` (the zone's key). Used at
+/// start-up: a zone must not append to, and sign, a chain another zone's key signs.
+pub async fn head_signer(
+    db: &Db,
+    key: &crate::credentials::ZoneKey,
+) -> Result<HeadSigner, ApiError> {
+    let head = on_pool!(db, pool => {
+        sqlx::query_as::<_, HeadRow>(HEAD_ROW_SQL)
+            .fetch_optional(pool)
+            .await
+    })?;
+    let Some(head) = head else {
+        return Ok(HeadSigner::None);
+    };
+    let actor = on_pool!(db, pool => {
+        sqlx::query_scalar::<_, String>(HEAD_ACTOR_SQL)
+            .bind(head.0)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(HeadSigner::of(key, &head, actor.as_deref()))
 }
 
 /// A handle to the zone's audit log; cheap to clone.
@@ -296,6 +370,12 @@ impl AuditLog {
                     .execute(&mut *tx)
                     .await?;
             }
+            // The head first (same snapshot as the events), so that the walk can note the
+            // actor of the event it names.
+            let head = sqlx::query_as::<_, HeadRow>(HEAD_ROW_SQL)
+                .fetch_optional(&mut *tx)
+                .await?;
+            walk.head_sequence = head.as_ref().map(|(sequence, _, _)| *sequence);
             // Pages by key rather than by offset: each page starts after the last sequence
             // seen, so the walk costs one index range scan per page whatever the length.
             let mut after = 0_i64;
@@ -311,16 +391,12 @@ impl AuditLog {
                     walk.step(row);
                 }
             }
-            // Read in the same snapshot as the events.
-            let head = sqlx::query_as::<_, (i64, String, String)>(HEAD_ROW_SQL)
-                .fetch_optional(&mut *tx)
-                .await?;
             tx.commit().await.map(|()| head)
         }
         .await)
         .map(|head| {
-            if let (Some(key), Some((sequence, hash, signature))) = (&self.signer, head) {
-                walk.check_head(key, sequence, &hash, &signature);
+            if let (Some(key), Some(head)) = (&self.signer, head) {
+                walk.check_head(key, &head);
             }
         })?;
         Ok(walk.report())
@@ -329,6 +405,9 @@ impl AuditLog {
 
 /// The signed head row.
 const HEAD_ROW_SQL: &str = "SELECT sequence, event_hash, signature FROM audit_head WHERE id = 1";
+
+/// The actor of the event at a sequence.
+const HEAD_ACTOR_SQL: &str = "SELECT actor FROM audit_events WHERE sequence = $1";
 
 /// The bytes a head signature covers: the RFC 8785 JSON of the head and the signer.
 pub(crate) fn head_message(
@@ -349,7 +428,11 @@ struct ChainWalk {
     events: u64,
     expected_sequence: i64,
     expected_previous: String,
-    first_invalid: Option<i64>,
+    first_invalid: Option<(i64, String)>,
+    /// The sequence the signed head names, if there is a head.
+    head_sequence: Option<i64>,
+    /// The actor of the event at `head_sequence`, once walked.
+    head_actor: Option<String>,
 }
 
 impl Default for ChainWalk {
@@ -359,6 +442,8 @@ impl Default for ChainWalk {
             expected_sequence: 1,
             expected_previous: GENESIS_HASH.to_owned(),
             first_invalid: None,
+            head_sequence: None,
+            head_actor: None,
         }
     }
 }
@@ -368,16 +453,36 @@ impl ChainWalk {
     /// links beyond it are meaningless.
     fn step(&mut self, row: &StoredEvent) {
         self.events += 1;
+        if self.head_sequence == Some(row.sequence) {
+            self.head_actor = Some(row.actor.clone());
+        }
         if self.first_invalid.is_some() {
             return;
         }
-        if row.sequence != self.expected_sequence
-            || row.previous_hash != self.expected_previous
-            || !row.seals_itself()
-        {
-            // A sequence that skips ahead means the expected one is missing (or was
-            // renumbered), so the break is reported at the number that should be there.
-            self.first_invalid = Some(self.expected_sequence);
+        let expected = self.expected_sequence;
+        // A sequence that skips ahead means the expected one is missing (or was renumbered),
+        // so the break is reported at the number that should be there.
+        let broken = if row.sequence != expected {
+            Some(format!(
+                "event {expected} is missing: the next stored event is {}",
+                row.sequence
+            ))
+        } else if row.previous_hash != self.expected_previous {
+            Some(if expected == 1 {
+                "event 1 does not start from the genesis hash".to_owned()
+            } else {
+                format!(
+                    "event {expected}'s previous_hash is not the hash of event {}",
+                    expected - 1
+                )
+            })
+        } else {
+            row.seals_itself()
+                .err()
+                .map(|why| format!("event {expected}: {why}"))
+        };
+        if let Some(reason) = broken {
+            self.first_invalid = Some((expected, reason));
             return;
         }
         self.expected_sequence += 1;
@@ -387,40 +492,61 @@ impl ChainWalk {
     /// Checks the signed head against the walked chain: the signature must be the zone key's,
     /// and the chain must still reach the head with the head's hash. (`expected_previous` is
     /// the last intact event's hash and `expected_sequence - 1` its number.)
-    fn check_head(
-        &mut self,
-        key: &crate::credentials::ZoneKey,
-        sequence: i64,
-        event_hash: &str,
-        signature: &str,
-    ) {
+    fn check_head(&mut self, key: &crate::credentials::ZoneKey, head: &HeadRow) {
         if self.first_invalid.is_some() {
             return;
         }
-        let signed = head_message(key.did(), sequence, event_hash)
-            .ok()
-            .zip(hex::decode(signature).ok())
-            .and_then(|(message, sig)| {
-                let sig = ed25519_dalek::Signature::from_slice(&sig).ok()?;
-                key.verifying_key().verify_strict(&message, &sig).ok()
-            })
-            .is_some();
+        let (sequence, event_hash, _) = head;
+        let sequence = *sequence;
         let last = self.expected_sequence - 1;
-        if !signed {
-            self.first_invalid = Some(sequence);
-        } else if last < sequence {
-            // The chain stops short of its signed head: the events after `last` are gone.
-            self.first_invalid = Some(last + 1);
-        } else if last == sequence && self.expected_previous != event_hash {
-            self.first_invalid = Some(sequence);
-        }
+        let broken = match HeadSigner::of(key, head, self.head_actor.as_deref()) {
+            HeadSigner::ThisZone | HeadSigner::None => {
+                if last < sequence {
+                    // The chain stops short of its signed head: the events after `last` are
+                    // gone.
+                    Some((
+                        last + 1,
+                        format!(
+                            "the chain ends at event {last} but its signed head is event \
+                             {sequence}: the newest events have been removed"
+                        ),
+                    ))
+                } else if last == sequence && self.expected_previous != *event_hash {
+                    Some((
+                        sequence,
+                        format!("event {sequence}'s hash is not the one its signed head records"),
+                    ))
+                } else {
+                    None
+                }
+            }
+            HeadSigner::Other(did) => Some((
+                sequence,
+                format!(
+                    "the chain's head (event {sequence}) is signed by {did}, not by this \
+                     zone's key {}: two zones with different keys write to this database",
+                    key.did()
+                ),
+            )),
+            HeadSigner::Unknown => Some((
+                sequence,
+                format!(
+                    "the chain's head (event {sequence}) does not carry a valid signature of \
+                     this zone's key {} (nor of the zone its event names)",
+                    key.did()
+                ),
+            )),
+        };
+        self.first_invalid = broken;
     }
 
     fn report(self) -> ChainReport {
+        let (first_invalid_sequence, reason) = self.first_invalid.unzip();
         ChainReport {
-            valid: self.first_invalid.is_none(),
+            valid: first_invalid_sequence.is_none(),
             events: self.events,
-            first_invalid_sequence: self.first_invalid,
+            first_invalid_sequence,
+            reason,
         }
     }
 }
@@ -442,19 +568,25 @@ struct StoredEvent {
 
 impl StoredEvent {
     /// Whether the stored hash is the hash of the stored fields, and the metadata text is
-    /// the canonical text of its own value (so that the hash covers those exact bytes).
-    fn seals_itself(&self) -> bool {
+    /// the canonical text of its own value (so that the hash covers those exact bytes); if
+    /// not, what is wrong.
+    fn seals_itself(&self) -> Result<(), &'static str> {
         let Ok(metadata) = serde_json::from_str::<Value>(&self.metadata) else {
-            return false;
+            return Err("its metadata is not JSON");
         };
         let canonical = canonical_bytes(&metadata);
         if canonical.as_deref().ok() != Some(self.metadata.as_bytes()) {
-            return false;
+            return Err("its metadata is not in canonical form, so it was edited");
         }
         let event = self.to_event(metadata);
-        event
+        if event
             .computed_hash()
             .is_ok_and(|hash| hash == self.event_hash)
+        {
+            Ok(())
+        } else {
+            Err("its stored hash is not the hash of its fields, so a field was edited")
+        }
     }
 
     fn into_event(self) -> Result<AuditEvent, ApiError> {

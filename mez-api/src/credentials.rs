@@ -10,14 +10,31 @@
 //!
 //! The cryptosuite, in short (W3C "Data Integrity EdDSA Cryptosuites v1.0", section 3.3):
 //!
-//! - proof configuration = the proof without `proofValue`, with the document's `@context`;
+//! - signing (3.3.1): the proof options take the document's `@context` (step 2), and the
+//!   proof carries it; proof configuration = those options, without `proofValue`;
 //! - hash data = SHA-256(JCS(proof configuration)) ‖ SHA-256(JCS(document without `proof`));
-//! - `proofValue` = `z` + base58btc(Ed25519 signature over the hash data).
+//! - `proofValue` = `z` + base58btc(Ed25519 signature over the hash data);
+//! - verifying (3.3.2): the proof options are the proof exactly as carried, less
+//!   `proofValue`; when they hold an `@context`, the document's must start with it and the
+//!   document is hashed under the proof's. Nothing is added to the options.
 //!
-//! [`sign_document`] is that primitive; [`issue`] builds the zone's credential around it;
-//! [`verify`] checks a credential from any `did:key` issuer and [`verify_with_key`] one whose
-//! key the caller already holds. Verification answers a [`Verification`] rather than an
-//! error, because "this credential is not valid" is a normal answer, not a failure.
+//! Every term of the zone's credentials is defined: the VC 2.0 context defines the standard
+//! ones, and the zone's own (`compliance`, `resource_id`, the `Mez*Credential` types, ...)
+//! fall to [`UNDEFINED_TERMS_V2_CONTEXT`], the last context, as VC Data Model 2.0 section
+//! 4.3 allows. So a JSON-LD processor in safe mode drops nothing, and every verifier already
+//! holds both contexts.
+//!
+//! Credentials issued before the zone followed step 2 carry a proof without `@context`,
+//! though their signature covers the document's context anyway (that release added it while
+//! signing and again while verifying). [`verify`] still accepts that legacy form, and only
+//! when the proof has no `@context` and the credential's context is exactly the VC 2.0
+//! context alone (all the old release ever wrote); the answer then says so in `legacy`.
+//! Other verifiers refuse such a credential, so it is worth re-issuing.
+//!
+//! [`sign_document`] is the signing primitive; [`issue`] builds the zone's credential around
+//! it; [`verify`] checks a credential from any `did:key` issuer and [`verify_with_key`] one
+//! whose key the caller already holds. Verification answers a [`Verification`] rather than
+//! an error, because "this credential is not valid" is a normal answer, not a failure.
 
 mod key;
 
@@ -35,6 +52,11 @@ use key::{BASE58BTC_PREFIX, DID_KEY_PREFIX, decode_public_key_multibase};
 
 /// The base context every VC Data Model 2.0 credential starts with.
 pub const CREDENTIALS_V2_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
+/// The context that gives every term no other context defines an issuer-dependent IRI
+/// (VC Data Model 2.0, section 4.3); it must come last.
+pub const UNDEFINED_TERMS_V2_CONTEXT: &str = "https://www.w3.org/ns/credentials/undefined-terms/v2";
+/// The contexts of the zone's credentials, in order.
+pub const CREDENTIAL_CONTEXTS: [&str; 2] = [CREDENTIALS_V2_CONTEXT, UNDEFINED_TERMS_V2_CONTEXT];
 /// The proof type of every Data Integrity proof.
 pub const PROOF_TYPE: &str = "DataIntegrityProof";
 /// The one cryptosuite the zone signs with and accepts.
@@ -54,6 +76,10 @@ pub struct Verification {
     pub verified: bool,
     /// Why verification failed, as a short sentence; `None` (JSON null) when it succeeded.
     pub reason: Option<String>,
+    /// Set only when the credential verified in the legacy form (a proof without `@context`
+    /// from a zone release before 3.3.1 step 2 was followed), saying so; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<String>,
 }
 
 impl Verification {
@@ -61,6 +87,15 @@ impl Verification {
         Self {
             verified: true,
             reason: None,
+            legacy: None,
+        }
+    }
+
+    /// Verified, in the legacy form (see the module documentation).
+    pub fn verified_legacy() -> Self {
+        Self {
+            legacy: Some(LEGACY_NOTE.into()),
+            ..Self::verified()
         }
     }
 
@@ -68,14 +103,30 @@ impl Verification {
         Self {
             verified: false,
             reason: Some(reason.into()),
+            legacy: None,
         }
     }
 }
 
-impl From<Result<(), &'static str>> for Verification {
-    fn from(outcome: Result<(), &'static str>) -> Self {
+/// What a legacy-form answer says about the credential.
+pub const LEGACY_NOTE: &str = "proof without @context, as zones issued before following \
+     vc-di-eddsa 3.3.1 step 2; verified under the credential's context, which other verifiers \
+     do not do: re-issue it to verify anywhere";
+
+/// How a proof checked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// As vc-di-eddsa 3.3.2 says.
+    Standard,
+    /// The previous release's proof without `@context`.
+    Legacy,
+}
+
+impl From<Result<Form, &'static str>> for Verification {
+    fn from(outcome: Result<Form, &'static str>) -> Self {
         match outcome {
-            Ok(()) => Self::verified(),
+            Ok(Form::Standard) => Self::verified(),
+            Ok(Form::Legacy) => Self::verified_legacy(),
             Err(reason) => Self::failed(reason),
         }
     }
@@ -109,7 +160,7 @@ pub fn issue(
         )));
     }
     let unsigned = json!({
-        "@context": [CREDENTIALS_V2_CONTEXT],
+        "@context": CREDENTIAL_CONTEXTS,
         "id": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
         "type": ["VerifiableCredential", credential_type],
         "issuer": key.did(),
@@ -128,7 +179,8 @@ pub fn issue(
 
 /// Signs `unsigned` (a JSON object without `proof`) under the proof options `proof_config`
 /// (a `DataIntegrityProof` with cryptosuite `eddsa-jcs-2022`, without `proofValue`), and
-/// returns the document with the proof added: the options as given plus `proofValue`.
+/// returns the document with the proof added: the options plus the document's `@context`
+/// (3.3.1 step 2; options that name another context are refused) plus `proofValue`.
 pub fn sign_document(
     signing: &SigningKey,
     unsigned: &Value,
@@ -162,16 +214,36 @@ pub fn sign_document(
         )));
     }
 
-    let signature = signing.sign(&hash_data(document, options)?);
+    let mut options = options.clone();
+    if let Some(context) = document.get("@context") {
+        match options.get("@context") {
+            Some(given) if given != context => {
+                return Err(ApiError::internal(
+                    "the proof options name another @context than the document's",
+                ));
+            }
+            _ => {
+                options.insert("@context".into(), context.clone());
+            }
+        }
+    }
+
+    let signature = signing.sign(&hash_data(document, &options)?);
     let proof_value = format!(
         "{BASE58BTC_PREFIX}{}",
         bs58::encode(signature.to_bytes()).into_string()
     );
-    let mut proof = options.clone();
+    let mut proof = options;
     proof.insert("proofValue".into(), Value::String(proof_value));
     let mut signed = document.clone();
     signed.insert("proof".into(), Value::Object(proof));
     Ok(Value::Object(signed))
+}
+
+/// The Ed25519 public key a `did:key` names, or why it names none.
+pub fn did_key_public_key(did: &str) -> Result<VerifyingKey, &'static str> {
+    let multibase = did.strip_prefix(DID_KEY_PREFIX).ok_or("not a did:key")?;
+    decode_public_key_multibase(multibase)
 }
 
 /// Verifies a credential issued by any `did:key`: the proof's verification method must be
@@ -186,7 +258,7 @@ pub fn verify_with_key(credential: &Value, public: &VerifyingKey) -> Verificatio
     check_with_key(credential, public).into()
 }
 
-fn check_any_did_key(credential: &Value) -> Result<(), &'static str> {
+fn check_any_did_key(credential: &Value) -> Result<Form, &'static str> {
     let document = credential
         .as_object()
         .ok_or("credential is not a JSON object")?;
@@ -213,7 +285,7 @@ fn check_any_did_key(credential: &Value) -> Result<(), &'static str> {
     check_proof(document, proof, &public)
 }
 
-fn check_with_key(credential: &Value, public: &VerifyingKey) -> Result<(), &'static str> {
+fn check_with_key(credential: &Value, public: &VerifyingKey) -> Result<Form, &'static str> {
     let document = credential
         .as_object()
         .ok_or("credential is not a JSON object")?;
@@ -260,8 +332,8 @@ fn check_proof(
     document: &Map<String, Value>,
     proof: &Map<String, Value>,
     public: &VerifyingKey,
-) -> Result<(), &'static str> {
-    check_signature(document, proof, public)?;
+) -> Result<Form, &'static str> {
+    let form = check_signature(document, proof, public)?;
     let now = OffsetDateTime::now_utc();
     let valid_until = optional_date_time(document, "validUntil", "validUntil is not a date-time")?;
     if valid_until.is_some_and(|valid_until| valid_until < now) {
@@ -276,15 +348,17 @@ fn check_proof(
     if expires.is_some_and(|expires| expires < now) {
         return Err("proof has expired");
     }
-    Ok(())
+    Ok(form)
 }
 
-/// The cryptosuite's "verify proof" algorithm (eddsa-jcs-2022, section 3.3.2).
+/// The cryptosuite's "verify proof" algorithm (eddsa-jcs-2022, section 3.3.2), then, for a
+/// proof without `@context` on a credential whose context is the VC 2.0 context alone, the
+/// legacy form (the same hash with that context in the proof configuration).
 fn check_signature(
     document: &Map<String, Value>,
     proof: &Map<String, Value>,
     public: &VerifyingKey,
-) -> Result<(), &'static str> {
+) -> Result<Form, &'static str> {
     let proof_value = proof
         .get("proofValue")
         .and_then(Value::as_str)
@@ -306,30 +380,39 @@ fn check_signature(
         unsecured.insert("@context".into(), proof_context.clone());
     }
 
-    let hash = hash_data(&unsecured, &options).map_err(|err| {
-        tracing::warn!(error = %err, "credential could not be canonicalised");
-        "credential cannot be canonicalised"
-    })?;
     // `verify_strict` also refuses weak public keys and malleable signatures, which an
     // honest signer never produces.
-    public
-        .verify_strict(&hash, &signature)
-        .map_err(|_| "signature does not match")
+    let matches = |options: &Map<String, Value>| -> Result<bool, &'static str> {
+        let hash = hash_data(&unsecured, options).map_err(|err| {
+            tracing::warn!(error = %err, "credential could not be canonicalised");
+            "credential cannot be canonicalised"
+        })?;
+        Ok(public.verify_strict(&hash, &signature).is_ok())
+    };
+    if matches(&options)? {
+        return Ok(Form::Standard);
+    }
+    if !options.contains_key("@context")
+        && unsecured.get("@context") == Some(&json!([CREDENTIALS_V2_CONTEXT]))
+    {
+        let mut legacy = options.clone();
+        legacy.insert("@context".into(), json!([CREDENTIALS_V2_CONTEXT]));
+        if matches(&legacy)? {
+            return Ok(Form::Legacy);
+        }
+    }
+    Err("signature does not match")
 }
 
 /// SHA-256(JCS(proof configuration)) ‖ SHA-256(JCS(document)), where the proof
-/// configuration is the proof options with the document's `@context`.
+/// configuration is `proof_config` exactly as given.
 fn hash_data(
     document: &Map<String, Value>,
-    proof_options: &Map<String, Value>,
+    proof_config: &Map<String, Value>,
 ) -> Result<[u8; 64], ApiError> {
     use sha2::{Digest, Sha256};
 
-    let mut config = proof_options.clone();
-    if let Some(context) = document.get("@context") {
-        config.insert("@context".into(), context.clone());
-    }
-    let config_hash = Sha256::digest(canonical_bytes(&Value::Object(config))?);
+    let config_hash = Sha256::digest(canonical_bytes(&Value::Object(proof_config.clone()))?);
     let document_hash = Sha256::digest(canonical_bytes(&Value::Object(document.clone()))?);
     let mut hash = [0u8; 64];
     hash[..32].copy_from_slice(&config_hash);

@@ -66,6 +66,15 @@ pub enum StartupError {
     Upstream(String),
     #[error("zone signing key: {0}")]
     ZoneKey(crate::credentials::KeyError),
+    #[error(
+        "zone identity: the audit chain in this database is signed by {head_did}, not by this \
+         zone's key {zone_did}; the database belongs to the zone of {head_did} (replicas of one \
+         zone must share its key). Set ZONE_SIGNING_KEY_HEX to the key of {head_did} (or put it \
+         in the data directory's zone.key), or point DATABASE_URL at this zone's own database"
+    )]
+    ZoneIdentity { zone_did: String, head_did: String },
+    #[error("zone identity: cannot read the audit chain's head: {0}")]
+    AuditHead(String),
     #[error("sanctions list: {0}")]
     Sanctions(crate::compliance::SanctionsError),
     #[error("could not listen on {addr}: {source}")]
@@ -87,6 +96,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
         ZoneKey::load_or_create(&config.data_dir, config.signing_key_hex.as_deref())
             .map_err(StartupError::ZoneKey)?,
     );
+    check_zone_identity(&db, &zone_key).await?;
     // The one audit writer of this process; every clone of the state shares it. It signs the
     // chain's head with the zone key.
     let audit = AuditLog::start_signed(db.clone(), zone_key.clone());
@@ -116,6 +126,32 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
         zone_key,
         sanctions: Arc::new(sanctions),
     })
+}
+
+/// Refuses to start a zone on a database whose audit head another key signed: appending
+/// would re-sign the head with this key, and the other zone's verification would then fail
+/// (and this zone's, after the other's next write). A head that verifies under no key it can
+/// name is left for `GET /v1/audit/verify` to report, so that a damaged head does not keep
+/// the zone down.
+async fn check_zone_identity(db: &Db, key: &ZoneKey) -> Result<(), StartupError> {
+    match audit::head_signer(db, key)
+        .await
+        .map_err(|err| StartupError::AuditHead(err.to_string()))?
+    {
+        audit::HeadSigner::None | audit::HeadSigner::ThisZone => Ok(()),
+        audit::HeadSigner::Other(head_did) => Err(StartupError::ZoneIdentity {
+            zone_did: key.did().to_owned(),
+            head_did,
+        }),
+        audit::HeadSigner::Unknown => {
+            tracing::warn!(
+                zone = key.did(),
+                "the audit chain's head carries no valid signature of this zone's key nor of \
+                 the zone its newest event names; GET /v1/audit/verify reports it"
+            );
+            Ok(())
+        }
+    }
 }
 
 /// The whole HTTP application.

@@ -9,6 +9,7 @@
 //!   backend, so the backends cannot drift apart unnoticed.
 //! - [`json`]: assertions on the shapes every answer shares (the error body, ids, timestamps).
 //! - [`v1`]: the orchestrated `/v1` surface's envelope and audit chain, read through the API.
+//! - [`v1_writes`]: every `/v1` write kind, sent once.
 //! - [`RawDb`]: a raw SQL connection to a test's database, for counting and tampering.
 //! - [`DataDir`]: a zone data directory shared by zones started one after another.
 //! - [`proxy`]: proxy zones pointed at an upstream (another zone, a closed port, a mock).
@@ -22,6 +23,7 @@ pub mod proxy;
 pub mod raw;
 pub mod surface_checks;
 pub mod v1;
+pub mod v1_writes;
 pub mod zone;
 
 pub use db::{Backend, TestDb};

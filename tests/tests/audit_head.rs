@@ -63,7 +63,9 @@ async fn removing_the_newest_events_or_forging_the_head_is_reported(db: &TestDb)
     let (_, report) = zone.get("/v1/audit/verify").await;
     assert_eq!(
         report,
-        json!({"valid": false, "events": 3, "first_invalid_sequence": 4})
+        json!({"valid": false, "events": 3, "first_invalid_sequence": 4,
+               "reason": "the chain ends at event 3 but its signed head is event 5: the newest \
+                          events have been removed"})
     );
 
     // Moving the head back to match needs the zone key: a forged signature is reported.
@@ -80,10 +82,14 @@ async fn removing_the_newest_events_or_forging_the_head_is_reported(db: &TestDb)
     )
     .await;
     let (_, report) = zone.get("/v1/audit/verify").await;
+    let did = zone.state.zone_did().to_owned();
     assert_eq!(
         report,
-        json!({"valid": false, "events": 3, "first_invalid_sequence": 3})
+        json!({"valid": false, "events": 3, "first_invalid_sequence": 3,
+               "reason": format!("the chain's head (event 3) does not carry a valid signature \
+                                  of this zone's key {did} (nor of the zone its event names)")})
     );
+
     raw.close().await;
     zone.stop().await;
 }

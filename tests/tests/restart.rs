@@ -7,7 +7,7 @@
 //! very JSON the first server answered to the write.
 
 use mez_tests::json::{assert_error, assert_record_meta, uuid_at};
-use mez_tests::{TestDb, TestZone};
+use mez_tests::{DataDir, TestDb, TestZone};
 use serde_json::{Value, json};
 
 const ORG: &str = "/organization-info/api/v1";
@@ -31,7 +31,10 @@ async fn create(zone: &TestZone, path: &str, body: Value) -> Value {
 }
 
 async fn every_primitive_reads_back_identically_after_a_restart(db: &TestDb) {
-    let zone = TestZone::sovereign(db).await;
+    // The data directory holds the zone key: the restarted zone is the same zone (a zone
+    // with another key refuses to start on this database).
+    let data_dir = DataDir::new();
+    let zone = TestZone::start_in(db, true, &data_dir).await;
     let mut written: Vec<Written> = Vec::new();
 
     // Three organizations: the middle one is deleted, the first one updated.
@@ -259,8 +262,8 @@ async fn every_primitive_reads_back_identically_after_a_restart(db: &TestDb) {
 
     zone.stop().await;
 
-    // A new server, a new process state, the same database.
-    let zone = TestZone::sovereign(db).await;
+    // A new server, a new process state, the same database and key.
+    let zone = TestZone::start_in(db, true, &data_dir).await;
     for w in &written {
         let (status, now) = zone.get(&w.path).await;
         assert_eq!((status, &now), (200, &w.record), "{} after restart", w.what);

@@ -133,8 +133,20 @@ async fn tamper_and_restore(
 ) {
     let original = stored_value(raw, sequence, column).await;
     set_column(raw, sequence, column, edit).await;
+    let mut report = chain_report(zone).await;
+    // Whenever the chain is not valid, the report says why, naming the event.
+    let reason = report
+        .as_object_mut()
+        .and_then(|report| report.remove("reason"))
+        .unwrap_or_default();
+    assert!(
+        reason
+            .as_str()
+            .is_some_and(|reason| reason.contains(&format!("event {sequence}"))),
+        "editing {column} of event {sequence}: the reason names it: {reason}"
+    );
     assert_eq!(
-        chain_report(zone).await,
+        report,
         json!({"valid": false, "events": WRITES, "first_invalid_sequence": sequence}),
         "editing {column} of event {sequence} is reported there"
     );

@@ -12,191 +12,13 @@
 //! Both scenarios run on SQLite and on PostgreSQL.
 
 use mez_tests::json::uuid_at;
-use mez_tests::v1::{Envelope, assert_chain_valid, assert_envelope, verify_credential};
+use mez_tests::v1::{assert_chain_valid, verify_credential};
+use mez_tests::v1_writes::{create_entity, every_write, open_account, send};
 use mez_tests::{DataDir, TestDb, TestZone};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 /// Another Ed25519 did:key (the W3C eddsa-jcs-2022 test vector's public key).
 const OTHER_KEY: &str = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2";
-
-/// A `/v1` write: its name for messages, and its request.
-struct Write {
-    name: &'static str,
-    method: Method,
-    path: String,
-    body: Value,
-    status: u16,
-    credential_type: &'static str,
-    domains: &'static [&'static str],
-}
-
-async fn send(zone: &TestZone, write: Write) -> (&'static str, Envelope) {
-    let (status, answer) = zone
-        .request(write.method.clone(), &write.path, Some(write.body))
-        .await;
-    assert_eq!(
-        status, write.status,
-        "{} {} {}: {answer}",
-        write.name, write.method, write.path
-    );
-    let envelope = assert_envelope(&answer, write.credential_type, write.domains);
-    (write.name, envelope)
-}
-
-fn create_entity(legal_name: &str) -> Write {
-    Write {
-        name: "entity create",
-        method: Method::POST,
-        path: "/v1/entities".into(),
-        body: json!({"entity_type": "PRIVATE_LIMITED", "legal_name": legal_name,
-                     "jurisdiction_id": "PK"}),
-        status: 201,
-        credential_type: "MezFormationComplianceCredential",
-        domains: &["aml", "kyc", "sanctions", "tax", "corporate", "licensing"],
-    }
-}
-
-fn open_account(entity_id: &str) -> Write {
-    Write {
-        name: "account",
-        method: Method::POST,
-        path: "/v1/fiscal/accounts".into(),
-        body: json!({"entity_id": entity_id, "account_type": "Operating", "currency": "PKR"}),
-        status: 201,
-        credential_type: "MezFiscalComplianceCredential",
-        domains: &["aml", "kyc", "sanctions", "tax", "banking"],
-    }
-}
-
-/// Runs every `/v1` write once, in an order that gives each its prerequisites, and returns
-/// each write's envelope.
-async fn every_write(zone: &TestZone) -> Vec<(&'static str, Envelope)> {
-    let mut out = Vec::new();
-    let entity = send(zone, create_entity("Credential Works (Pvt) Ltd")).await;
-    let entity_id = entity.1.resource_id.clone();
-    out.push(entity);
-    out.push(
-        send(
-            zone,
-            Write {
-                name: "entity update",
-                method: Method::PUT,
-                path: format!("/v1/entities/{entity_id}"),
-                body: json!({"legal_name": "Credential Works Holdings Ltd"}),
-                status: 200,
-                credential_type: "MezFormationComplianceCredential",
-                domains: &["aml", "kyc", "sanctions", "tax", "corporate", "licensing"],
-            },
-        )
-        .await,
-    );
-    out.push(
-        send(
-            zone,
-            Write {
-                name: "cap table",
-                method: Method::POST,
-                path: "/v1/ownership/cap-tables".into(),
-                body: json!({"entity_id": entity_id,
-                             "share_classes": [{"name": "Ordinary", "authorized_shares": 500_000,
-                                                "issued_shares": 100_000, "par_value": "10.00",
-                                                "voting_rights": true}]}),
-                status: 201,
-                credential_type: "MezOwnershipComplianceCredential",
-                domains: &["aml", "kyc", "sanctions", "securities", "corporate"],
-            },
-        )
-        .await,
-    );
-    let account = send(zone, open_account(&entity_id)).await;
-    let account_id = account.1.resource_id.clone();
-    out.push(account);
-    out.push(
-        send(
-            zone,
-            Write {
-                name: "payment",
-                method: Method::POST,
-                path: "/v1/fiscal/payments".into(),
-                body: json!({"from_account_id": account_id, "amount": "9999.99",
-                             "currency": "PKR", "reference": "CRED-1"}),
-                status: 201,
-                credential_type: "MezPaymentComplianceCredential",
-                domains: &["aml", "sanctions", "tax", "payments", "banking"],
-            },
-        )
-        .await,
-    );
-    let identity_domains: &'static [&'static str] = &["kyc", "sanctions", "data_privacy"];
-    out.push(
-        send(
-            zone,
-            Write {
-                name: "identity verify",
-                method: Method::POST,
-                path: "/v1/identity/verify".into(),
-                body: json!({"identity_type": "INDIVIDUAL", "full_name": "Sana Mirza",
-                             "entity_id": entity_id,
-                             "linked_ids": [{"id_type": "CNIC", "id_value": "61101-7654321-2"}]}),
-                status: 200,
-                credential_type: "MezIdentityComplianceCredential",
-                domains: identity_domains,
-            },
-        )
-        .await,
-    );
-    out.push(
-        send(
-            zone,
-            Write {
-                name: "cnic verify",
-                method: Method::POST,
-                path: "/v1/identity/cnic/verify".into(),
-                body: json!({"cnic": "6110176543212", "full_name": "Sana Mirza",
-                             "entity_id": entity_id}),
-                status: 200,
-                credential_type: "MezIdentityComplianceCredential",
-                domains: identity_domains,
-            },
-        )
-        .await,
-    );
-    out.push(
-        send(
-            zone,
-            Write {
-                name: "ntn verify",
-                method: Method::POST,
-                path: "/v1/identity/ntn/verify".into(),
-                body: json!({"ntn": "4455667", "entity_name": "Credential Works Holdings Ltd",
-                             "entity_id": entity_id}),
-                status: 200,
-                credential_type: "MezIdentityComplianceCredential",
-                domains: identity_domains,
-            },
-        )
-        .await,
-    );
-    out.push(
-        send(
-            zone,
-            Write {
-                name: "consent",
-                method: Method::POST,
-                path: "/v1/consent".into(),
-                body: json!({"consent_type": "CREATE_OPTIONS_POOL",
-                             "description": "An options pool of 5% for staff",
-                             "parties": [{"entity_id": entity_id, "role": "issuer"}]}),
-                status: 201,
-                credential_type: "MezConsentComplianceCredential",
-                domains: &["aml", "sanctions", "corporate"],
-            },
-        )
-        .await,
-    );
-    out
-}
 
 /// A string that differs from `s` in one character, still drawn from the base58 alphabet.
 fn one_char_changed(s: &str, at: usize) -> String {
@@ -292,6 +114,14 @@ fn edits() -> Vec<(&'static str, Edit)> {
             Box::new(|c: &mut Value| c["proof"]["cryptosuite"] = json!("eddsa-rdfc-2022")),
         ),
         (
+            "proof.@context (removed: the form the reference verifier refused)",
+            Box::new(|c: &mut Value| {
+                if let Some(proof) = c["proof"].as_object_mut() {
+                    proof.remove("@context");
+                }
+            }),
+        ),
+        (
             "proof (removed)",
             Box::new(|c: &mut Value| {
                 if let Some(object) = c.as_object_mut() {
@@ -305,7 +135,11 @@ fn edits() -> Vec<(&'static str, Edit)> {
 async fn every_v1_credential_verifies_and_no_edit_does(db: &TestDb) {
     let zone = TestZone::sovereign(db).await;
     let issued = every_write(&zone).await;
-    assert_eq!(issued.len(), 9, "every /v1 write route was exercised");
+    assert_eq!(
+        issued.len(),
+        mez_tests::v1_writes::WRITE_KINDS,
+        "every /v1 write route was exercised"
+    );
 
     for (name, envelope) in &issued {
         let credential = &envelope.credential;
@@ -387,15 +221,31 @@ async fn credentials_verify_after_a_restart_under_the_same_did(db: &TestDb) {
     zone.stop().await;
 
     // Control: a zone with another data directory is another issuer, so the DID above really
-    // came from the kept key. Any did:key credential still verifies there.
+    // came from the kept key. It may not take over this database (its audit head is this
+    // zone's); on a database of its own, any did:key credential still verifies there.
     let other_dir = DataDir::new();
-    let other = TestZone::start_in(db, true, &other_dir).await;
+    let token = "control-token";
+    let mut config = mez_api::config::Config::for_tests(db.url(), true, token);
+    config.data_dir = other_dir.path().to_path_buf();
+    let refused = mez_api::build_state(config)
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        refused.as_deref().is_some_and(
+            |message| message.contains(&did) && message.contains("ZONE_SIGNING_KEY_HEX")
+        ),
+        "another key is refused on this zone's database: {refused:?}"
+    );
+    let own_db = TestDb::sqlite();
+    let other = TestZone::start_in(&own_db, true, &other_dir).await;
     assert_ne!(other.state.zone_did(), did);
     assert_eq!(
         verify_credential(&other, &entity.credential).await,
         json!({"verified": true, "reason": null})
     );
     other.stop().await;
+    own_db.cleanup().await;
 }
 
 mez_tests::on_sqlite_and_postgres!(

@@ -203,6 +203,7 @@ async fn assert_one_chain(log: &AuditLog, count: usize) {
             valid: true,
             events: count as u64,
             first_invalid_sequence: None,
+            reason: None,
         }
     );
 }
@@ -218,6 +219,7 @@ async fn a_unit_commits_its_records_and_its_event_together(url: String) {
             valid: true,
             events: 0,
             first_invalid_sequence: None,
+            reason: None,
         },
         "an empty chain is valid"
     );
@@ -564,6 +566,7 @@ async fn tampering_with_any_column_is_reported_at_that_event(url: String) {
     // Someone with the power to lift that guard still cannot edit unnoticed.
     let guards = raw.lift_guards().await;
     let other_hash = "ab".repeat(32);
+    let edited = "event 3: its stored hash is not the hash of its fields, so a field was edited";
     let tampered: [(&str, String); 9] = [
         ("event_type", "payment.reversed".into()),
         ("actor", "did:key:z6MkMallory".into()),
@@ -587,14 +590,20 @@ async fn tampering_with_any_column_is_reported_at_that_event(url: String) {
         let set = format!("UPDATE audit_events SET {column} = $1 WHERE sequence = 3");
         assert_eq!(raw.exec(&set, &[value]).await.expect("tamper"), 1);
         let report = log.verify().await.expect("verify");
+        let reason = if *column == "previous_hash" {
+            "event 3's previous_hash is not the hash of event 2"
+        } else {
+            edited
+        };
         assert_eq!(
             report,
             ChainReport {
                 valid: false,
                 events: 5,
                 first_invalid_sequence: Some(3),
+                reason: Some(reason.into()),
             },
-            "changing {column} of event 3 is reported there"
+            "changing {column} of event 3 is reported there, with the reason"
         );
         raw.exec(&set, &[&original]).await.expect("restore");
         assert!(
@@ -610,15 +619,42 @@ async fn tampering_with_any_column_is_reported_at_that_event(url: String) {
     ] {
         let set = "UPDATE audit_events SET metadata = $1 WHERE sequence = 3";
         raw.exec(set, &[respelled]).await.expect("tamper");
+        let report = log.verify().await.expect("verify");
         assert_eq!(
-            log.verify().await.expect("verify").first_invalid_sequence,
-            Some(3),
+            (report.first_invalid_sequence, report.reason.as_deref()),
+            (
+                Some(3),
+                Some("event 3: its metadata is not in canonical form, so it was edited")
+            ),
             "metadata respelled as {respelled}"
         );
         raw.exec(set, &[r#"{"amount":"300.00","currency":"PKR"}"#])
             .await
             .expect("restore");
     }
+
+    // Metadata that is not JSON at all, and a first event that does not start the chain.
+    let set = "UPDATE audit_events SET metadata = $1 WHERE sequence = 3";
+    raw.exec(set, &["not json"]).await.expect("tamper");
+    assert_eq!(
+        log.verify().await.expect("verify").reason.as_deref(),
+        Some("event 3: its metadata is not JSON")
+    );
+    raw.exec(set, &[r#"{"amount":"300.00","currency":"PKR"}"#])
+        .await
+        .expect("restore");
+    let first = "UPDATE audit_events SET previous_hash = $1 WHERE sequence = 1";
+    raw.exec(first, &[&other_hash]).await.expect("tamper");
+    let report = log.verify().await.expect("verify");
+    assert_eq!(
+        (report.first_invalid_sequence, report.reason.as_deref()),
+        (
+            Some(1),
+            Some("event 1 does not start from the genesis hash")
+        )
+    );
+    raw.exec(first, &[GENESIS_HASH]).await.expect("restore");
+    assert!(log.verify().await.expect("verify").valid);
 
     // Renumbering the event, or removing it, breaks the chain at its number.
     raw.exec(
@@ -627,9 +663,13 @@ async fn tampering_with_any_column_is_reported_at_that_event(url: String) {
     )
     .await
     .expect("renumber");
+    let report = log.verify().await.expect("verify");
     assert_eq!(
-        log.verify().await.expect("verify").first_invalid_sequence,
-        Some(3)
+        (report.first_invalid_sequence, report.reason.as_deref()),
+        (
+            Some(3),
+            Some("event 3 is missing: the next stored event is 4")
+        )
     );
     raw.exec(
         "UPDATE audit_events SET sequence = 3 WHERE sequence = 1000",
@@ -649,9 +689,13 @@ async fn tampering_with_any_column_is_reported_at_that_event(url: String) {
     )
     .await
     .expect("forge");
+    let report = log.verify().await.expect("verify");
     assert_eq!(
-        log.verify().await.expect("verify").first_invalid_sequence,
-        Some(4),
+        (report.first_invalid_sequence, report.reason.as_deref()),
+        (
+            Some(4),
+            Some("event 4's previous_hash is not the hash of event 3")
+        ),
         "a re-sealed event 3 no longer matches event 4's link"
     );
     raw.exec(
@@ -670,6 +714,7 @@ async fn tampering_with_any_column_is_reported_at_that_event(url: String) {
             valid: false,
             events: 4,
             first_invalid_sequence: Some(3),
+            reason: Some("event 3 is missing: the next stored event is 4".into()),
         }
     );
     raw.restore_guards(guards).await;

@@ -221,6 +221,7 @@ async fn a_batch_commits_good_units_and_refuses_bad_ones_alone(url: String) {
             valid: true,
             events: 3,
             first_invalid_sequence: None,
+            reason: None,
         }
     );
 
@@ -298,4 +299,108 @@ async fn postgres_audit_batch_refuses_units_alone() {
         a_batch_commits_good_units_and_refuses_bad_ones_alone,
     )
     .await;
+}
+
+/// A head row for `sequence` and `hash`, signed by `key` over [`head_message`].
+fn signed_head(key: &crate::credentials::ZoneKey, sequence: i64, hash: &str) -> HeadRow {
+    use ed25519_dalek::Signer;
+    let message = head_message(key.did(), sequence, hash).expect("message");
+    let signature = hex::encode(key.signing_key().sign(&message).to_bytes());
+    (sequence, hash.to_owned(), signature)
+}
+
+/// A walk that has checked `count` intact events, the last with hash `last_hash`, whose
+/// event at `head_sequence` was written by `head_actor`.
+fn walked(count: i64, last_hash: &str, head_sequence: i64, head_actor: &str) -> ChainWalk {
+    ChainWalk {
+        events: u64::try_from(count).expect("count"),
+        expected_sequence: count + 1,
+        expected_previous: last_hash.to_owned(),
+        first_invalid: None,
+        head_sequence: Some(head_sequence),
+        head_actor: Some(head_actor.to_owned()),
+    }
+}
+
+#[test]
+fn every_kind_of_bad_head_is_reported_with_its_reason() {
+    use crate::credentials::ZoneKey;
+    let zone = ZoneKey::from_signing_key(ed25519_dalek::SigningKey::from_bytes(&[1; 32]));
+    let other = ZoneKey::from_signing_key(ed25519_dalek::SigningKey::from_bytes(&[2; 32]));
+    let hash = "ab".repeat(32);
+    let check = |mut walk: ChainWalk, head: HeadRow| {
+        walk.check_head(&zone, &head);
+        walk.report()
+    };
+
+    let good = check(
+        walked(5, &hash, 5, zone.did()),
+        signed_head(&zone, 5, &hash),
+    );
+    assert!(good.valid && good.reason.is_none(), "{good:?}");
+
+    let short = check(
+        walked(3, &hash, 5, zone.did()),
+        signed_head(&zone, 5, &hash),
+    );
+    assert_eq!(short.first_invalid_sequence, Some(4));
+    assert_eq!(
+        short.reason.as_deref(),
+        Some(
+            "the chain ends at event 3 but its signed head is event 5: the newest events have \
+             been removed"
+        )
+    );
+
+    let other_hash = check(
+        walked(5, &"cd".repeat(32), 5, zone.did()),
+        signed_head(&zone, 5, &hash),
+    );
+    assert_eq!(other_hash.first_invalid_sequence, Some(5));
+    assert_eq!(
+        other_hash.reason.as_deref(),
+        Some("event 5's hash is not the one its signed head records")
+    );
+
+    let other_key = check(
+        walked(5, &hash, 5, other.did()),
+        signed_head(&other, 5, &hash),
+    );
+    assert_eq!(other_key.first_invalid_sequence, Some(5));
+    assert_eq!(
+        other_key.reason,
+        Some(format!(
+            "the chain's head (event 5) is signed by {}, not by this zone's key {}: two zones \
+             with different keys write to this database",
+            other.did(),
+            zone.did()
+        ))
+    );
+
+    // Signed by another key that the head's event does not name: nobody this zone can name.
+    let unnamed = check(
+        walked(5, &hash, 5, zone.did()),
+        signed_head(&other, 5, &hash),
+    );
+    assert_eq!(
+        unnamed.reason,
+        Some(format!(
+            "the chain's head (event 5) does not carry a valid signature of this zone's key {} \
+             (nor of the zone its event names)",
+            zone.did()
+        ))
+    );
+    assert!(!unnamed.valid);
+    assert_eq!(
+        HeadSigner::of(&zone, &signed_head(&other, 5, &hash), Some(other.did())),
+        HeadSigner::Other(other.did().to_owned())
+    );
+    assert_eq!(
+        HeadSigner::of(&zone, &signed_head(&zone, 5, &hash), Some(zone.did())),
+        HeadSigner::ThisZone
+    );
+    assert_eq!(
+        HeadSigner::of(&zone, &signed_head(&other, 5, &hash), Some("not a did")),
+        HeadSigner::Unknown
+    );
 }

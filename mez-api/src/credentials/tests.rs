@@ -28,7 +28,8 @@ fn issued(key: &ZoneKey) -> Value {
 }
 
 /// A different value of the same JSON kind, so that a check on types cannot be what
-/// catches the change.
+/// catches the change. An array has its last item replaced rather than one appended,
+/// because appending to `@context` is a change the cryptosuite allows (3.3.2).
 fn altered(value: &Value) -> Value {
     match value {
         Value::Null => json!(0),
@@ -37,7 +38,8 @@ fn altered(value: &Value) -> Value {
         Value::String(text) => Value::String(format!("{text}x")),
         Value::Array(items) => {
             let mut items = items.clone();
-            items.push(json!("extra"));
+            items.pop();
+            items.push(json!("https://example.org/extra"));
             Value::Array(items)
         }
         Value::Object(members) => {
@@ -70,7 +72,13 @@ fn an_issued_credential_verifies() {
 fn an_issued_credential_has_the_vc_2_0_shape() {
     let key = key(2);
     let credential = issued(&key);
-    assert_eq!(credential["@context"], json!([CREDENTIALS_V2_CONTEXT]));
+    assert_eq!(
+        credential["@context"],
+        json!([
+            "https://www.w3.org/ns/credentials/v2",
+            "https://www.w3.org/ns/credentials/undefined-terms/v2"
+        ])
+    );
     assert_eq!(
         credential["type"],
         json!(["VerifiableCredential", "MezFormationComplianceCredential"])
@@ -97,8 +105,9 @@ fn an_issued_credential_has_the_vc_2_0_shape() {
         bs58::decode(&proof_value[1..]).into_vec().unwrap().len(),
         64
     );
-    // The proof carries exactly the options plus the value: no @context of its own.
-    assert_eq!(proof.as_object().unwrap().len(), 6);
+    // 3.3.1 step 2: the proof carries the document's @context.
+    assert_eq!(proof["@context"], credential["@context"]);
+    assert_eq!(proof.as_object().unwrap().len(), 7);
 }
 
 #[test]
@@ -202,15 +211,124 @@ fn changing_or_removing_any_proof_field_fails() {
         assert_refused(&removed, &format!("removed proof.{field}"));
     }
 
-    // A proof may carry the context it was made for; one the credential's does not start
-    // with is refused. (Adding the credential's own context changes nothing that is
-    // signed, since the proof configuration takes the document's context anyway.)
-    let mut added = credential.clone();
-    added["proof"]["@context"] = json!(["https://example.org/other/v1"]);
+    // A proof context the credential's does not start with is refused as such; without its
+    // @context the proof is not what was signed (the verifier adds nothing back).
+    let mut other = credential.clone();
+    other["proof"]["@context"] = json!(["https://example.org/other/v1"]);
     assert_eq!(
-        verify(&added),
+        verify(&other),
         Verification::failed("proof context does not match the credential's context")
     );
+    let mut removed = credential.clone();
+    removed["proof"].as_object_mut().unwrap().remove("@context");
+    assert_eq!(
+        verify(&removed),
+        Verification::failed("signature does not match")
+    );
+}
+
+#[test]
+fn a_context_may_be_extended_after_signing_but_not_changed() {
+    let credential = issued(&key(21));
+    let mut extended = credential.clone();
+    extended["@context"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("https://example.org/extra/v1"));
+    assert_eq!(verify(&extended), Verification::verified());
+
+    let mut shortened = credential.clone();
+    shortened["@context"].as_array_mut().unwrap().pop();
+    assert_eq!(
+        verify(&shortened),
+        Verification::failed("proof context does not match the credential's context")
+    );
+}
+
+/// A credential as the previous release issued it: the VC 2.0 context alone, a proof without
+/// `@context`, signed over a proof configuration that had the document's context added.
+fn legacy_issued(key: &ZoneKey) -> Value {
+    let mut unsigned = issued(key);
+    let document = unsigned.as_object_mut().unwrap();
+    document.remove("proof");
+    document.insert("@context".into(), json!([CREDENTIALS_V2_CONTEXT]));
+    let options = json!({
+        "type": PROOF_TYPE,
+        "cryptosuite": CRYPTOSUITE,
+        "created": NOW,
+        "verificationMethod": key.verification_method(),
+        "proofPurpose": ASSERTION_METHOD,
+    });
+    let mut config = options.as_object().unwrap().clone();
+    config.insert("@context".into(), json!([CREDENTIALS_V2_CONTEXT]));
+    let signature = key
+        .signing_key()
+        .sign(&hash_data(document, &config).unwrap());
+    let mut proof = options;
+    proof["proofValue"] = json!(format!(
+        "z{}",
+        bs58::encode(signature.to_bytes()).into_string()
+    ));
+    let mut signed = Value::Object(document.clone());
+    signed["proof"] = proof;
+    signed
+}
+
+#[test]
+fn the_previous_releases_form_verifies_and_says_so() {
+    let key = key(22);
+    let legacy = legacy_issued(&key);
+    let outcome = verify(&legacy);
+    assert_eq!(outcome, Verification::verified_legacy());
+    assert_eq!(
+        serde_json::to_value(&outcome).unwrap(),
+        json!({"verified": true, "reason": null, "legacy": LEGACY_NOTE})
+    );
+    assert_eq!(
+        verify_with_key(&legacy, &key.verifying_key()),
+        Verification::verified_legacy()
+    );
+    // A standard credential's answer has no `legacy` member at all.
+    assert_eq!(
+        serde_json::to_value(verify(&issued(&key))).unwrap(),
+        json!({"verified": true, "reason": null})
+    );
+}
+
+#[test]
+fn the_legacy_form_is_no_loophole() {
+    let key = key(23);
+    let legacy = legacy_issued(&key);
+
+    let mut edited = legacy.clone();
+    edited["credentialSubject"]["score"] = json!(1);
+    assert_eq!(
+        verify(&edited),
+        Verification::failed("signature does not match")
+    );
+
+    // Only the context the previous release wrote: with any other, the legacy reading is
+    // not tried.
+    let mut extended = legacy.clone();
+    extended["@context"] = json!(CREDENTIAL_CONTEXTS);
+    assert_eq!(
+        verify(&extended),
+        Verification::failed("signature does not match")
+    );
+
+    // A proof that carries an @context is read the standard way only.
+    let mut with_context = legacy.clone();
+    with_context["proof"]["@context"] = json!([CREDENTIALS_V2_CONTEXT]);
+    assert_eq!(
+        verify(&with_context),
+        Verification::verified(),
+        "the signed configuration had exactly this @context, so this is the standard form"
+    );
+    with_context["credentialSubject"]["score"] = json!(1);
+    assert!(!verify(&with_context).verified);
+
+    // Another key's legacy credential is not this key's.
+    assert!(!verify_with_key(&legacy, &self::key(24).verifying_key()).verified);
 }
 
 #[test]
@@ -419,6 +537,16 @@ fn signing_refuses_bad_inputs() {
     let mut other_suite = options.clone();
     other_suite["cryptosuite"] = json!("ecdsa-jcs-2019");
     assert!(sign_document(signing, &json!({}), &other_suite).is_err());
+    let mut other_context = options.clone();
+    other_context["@context"] = json!(["https://example.org/other/v1"]);
+    assert!(
+        sign_document(
+            signing,
+            &json!({"@context": [CREDENTIALS_V2_CONTEXT]}),
+            &other_context
+        )
+        .is_err()
+    );
 }
 
 #[test]
