@@ -343,6 +343,70 @@ pub mod models {
             },
         ],
     };
+    /// The answer to a vote on a consent (POST /consents/approve/{id} and /reject/{id}).
+    pub static CONSENT_VOTE: ModelSpec = ModelSpec {
+        name: "ConsentVote",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "consentId",
+                input: "consentId",
+                ty: FieldType::Uuid,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "operationId",
+                input: "operationId",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "organizationId",
+                input: "organizationId",
+                ty: FieldType::Uuid,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "vote",
+                input: "vote",
+                ty: FieldType::Enum(&["APPROVED", "REJECTED"]),
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "votedBy",
+                input: "votedBy",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "operationType",
+                input: "operationType",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "majorityReached",
+                input: "majorityReached",
+                ty: FieldType::Boolean,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "createdAt",
+                input: "createdAt",
+                ty: FieldType::DateTime,
+                required: true,
+                ..FieldSpec::BASE
+            },
+        ],
+    };
     /// An investment into an organization.
     pub static INVESTMENT: ModelSpec = ModelSpec {
         name: "Investment",
@@ -624,6 +688,137 @@ pub mod models {
             },
         ],
     };
+    /// A jurisdiction this zone serves (the answer of GET /organization/supported-jurisdictions).
+    pub static SUPPORTED_JURISDICTION: ModelSpec = ModelSpec {
+        name: "SupportedJurisdiction",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "code",
+                input: "code",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "name",
+                input: "name",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// The answer to a CNIC check (the mock verifier says so in details.mock).
+    pub static CNIC_VERIFICATION: ModelSpec = ModelSpec {
+        name: "CnicVerification",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "cnic",
+                input: "cnic",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "verified",
+                input: "verified",
+                ty: FieldType::Boolean,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "full_name",
+                input: "full_name",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "identity_id",
+                input: "identity_id",
+                ty: FieldType::Uuid,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "verification_timestamp",
+                input: "verification_timestamp",
+                ty: FieldType::DateTime,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "details",
+                input: "details",
+                ty: FieldType::Json,
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// The answer to an NTN check (the mock verifier says so in details.mock).
+    pub static NTN_VERIFICATION: ModelSpec = ModelSpec {
+        name: "NtnVerification",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "ntn",
+                input: "ntn",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "verified",
+                input: "verified",
+                ty: FieldType::Boolean,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "registered_name",
+                input: "registered_name",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "tax_status",
+                input: "tax_status",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "identity_id",
+                input: "identity_id",
+                ty: FieldType::Uuid,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "verification_timestamp",
+                input: "verification_timestamp",
+                ty: FieldType::DateTime,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "details",
+                input: "details",
+                ty: FieldType::Json,
+                ..FieldSpec::BASE
+            },
+        ],
+    };
     /// A request to sign documents generated from templates.
     pub static SUBMISSION: ModelSpec = ModelSpec {
         name: "Submission",
@@ -684,6 +879,109 @@ pub mod models {
                 input: "documentUri",
                 ty: FieldType::String,
                 server_set: true,
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// A template available for signing (the answer of GET /template/available).
+    pub static TEMPLATE_SUMMARY: ModelSpec = ModelSpec {
+        name: "TemplateSummary",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "templateType",
+                input: "templateType",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "templateName",
+                input: "templateName",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "templateId",
+                input: "templateId",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "entityId",
+                input: "entityId",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "documentUri",
+                input: "documentUri",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// A document template.
+    pub static TEMPLATE: ModelSpec = ModelSpec {
+        name: "Template",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "id",
+                input: "id",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "name",
+                input: "name",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "context",
+                input: "context",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "entityId",
+                input: "entityId",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "version",
+                input: "version",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "type",
+                input: "type",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "grouping",
+                input: "grouping",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "status",
+                input: "status",
+                ty: FieldType::String,
                 ..FieldSpec::BASE
             },
         ],
@@ -1033,6 +1331,79 @@ pub mod models {
                 input: "jurisdiction_id",
                 ty: FieldType::String,
                 max_len: Some(100),
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// The withholding tax on one transaction (the answer of POST /withholding/compute).
+    pub static WITHHOLDING_COMPUTATION: ModelSpec = ModelSpec {
+        name: "WithholdingComputation",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "entity_id",
+                input: "entity_id",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "gross_amount",
+                input: "gross_amount",
+                ty: FieldType::Decimal,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "withholding_amount",
+                input: "withholding_amount",
+                ty: FieldType::Decimal,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "withholding_rate",
+                input: "withholding_rate",
+                ty: FieldType::Decimal,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "net_amount",
+                input: "net_amount",
+                ty: FieldType::Decimal,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "currency",
+                input: "currency",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "withholding_type",
+                input: "withholding_type",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "ntn_status",
+                input: "ntn_status",
+                ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "computed_at",
+                input: "computed_at",
+                ty: FieldType::DateTime,
+                required: true,
                 ..FieldSpec::BASE
             },
         ],
@@ -1740,6 +2111,29 @@ pub mod types {
         #[serde(rename = "createdAt")]
         pub created_at: String,
     }
+    /// The answer to a vote on a consent (POST /consents/approve/{id} and /reject/{id}).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ConsentVote {
+        #[serde(rename = "consentId")]
+        pub consent_id: String,
+        #[serde(rename = "operationId")]
+        #[serde(default)]
+        pub operation_id: Option<String>,
+        #[serde(rename = "organizationId")]
+        pub organization_id: String,
+        #[serde(rename = "vote")]
+        pub vote: String,
+        #[serde(rename = "votedBy")]
+        pub voted_by: String,
+        #[serde(rename = "operationType")]
+        #[serde(default)]
+        pub operation_type: Option<String>,
+        #[serde(rename = "majorityReached")]
+        pub majority_reached: bool,
+        #[serde(rename = "createdAt")]
+        pub created_at: String,
+    }
     /// An investment into an organization.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct Investment {
@@ -1832,7 +2226,6 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct CnicVerifyRequest {
         #[serde(rename = "cnic")]
-        #[serde(default)]
         pub cnic: String,
         #[serde(rename = "full_name")]
         #[serde(default)]
@@ -1846,7 +2239,6 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct NtnVerifyRequest {
         #[serde(rename = "ntn")]
-        #[serde(default)]
         pub ntn: String,
         #[serde(rename = "entity_name")]
         #[serde(default)]
@@ -1854,6 +2246,55 @@ pub mod types {
         #[serde(rename = "entity_id")]
         #[serde(default)]
         pub entity_id: Option<String>,
+    }
+    /// A jurisdiction this zone serves (the answer of GET /organization/supported-jurisdictions).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct SupportedJurisdiction {
+        #[serde(rename = "code")]
+        pub code: String,
+        #[serde(rename = "name")]
+        pub name: String,
+    }
+    /// The answer to a CNIC check (the mock verifier says so in details.mock).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CnicVerification {
+        #[serde(rename = "cnic")]
+        pub cnic: String,
+        #[serde(rename = "verified")]
+        pub verified: bool,
+        #[serde(rename = "full_name")]
+        #[serde(default)]
+        pub full_name: Option<String>,
+        #[serde(rename = "identity_id")]
+        pub identity_id: String,
+        #[serde(rename = "verification_timestamp")]
+        pub verification_timestamp: String,
+        #[serde(rename = "details")]
+        #[serde(default)]
+        pub details: serde_json::Value,
+    }
+    /// The answer to an NTN check (the mock verifier says so in details.mock).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct NtnVerification {
+        #[serde(rename = "ntn")]
+        pub ntn: String,
+        #[serde(rename = "verified")]
+        pub verified: bool,
+        #[serde(rename = "registered_name")]
+        #[serde(default)]
+        pub registered_name: Option<String>,
+        #[serde(rename = "tax_status")]
+        pub tax_status: String,
+        #[serde(rename = "identity_id")]
+        pub identity_id: String,
+        #[serde(rename = "verification_timestamp")]
+        pub verification_timestamp: String,
+        #[serde(rename = "details")]
+        #[serde(default)]
+        pub details: serde_json::Value,
     }
     /// A request to sign documents generated from templates.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1878,6 +2319,50 @@ pub mod types {
         pub created_at: String,
         #[serde(rename = "updatedAt")]
         pub updated_at: String,
+    }
+    /// A template available for signing (the answer of GET /template/available).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct TemplateSummary {
+        #[serde(rename = "templateType")]
+        pub template_type: String,
+        #[serde(rename = "templateName")]
+        pub template_name: String,
+        #[serde(rename = "templateId")]
+        pub template_id: String,
+        #[serde(rename = "entityId")]
+        #[serde(default)]
+        pub entity_id: Option<String>,
+        #[serde(rename = "documentUri")]
+        #[serde(default)]
+        pub document_uri: Option<String>,
+    }
+    /// A document template.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Template {
+        #[serde(rename = "id")]
+        pub id: String,
+        #[serde(rename = "name")]
+        pub name: String,
+        #[serde(rename = "context")]
+        #[serde(default)]
+        pub context: Option<String>,
+        #[serde(rename = "entityId")]
+        #[serde(default)]
+        pub entity_id: Option<String>,
+        #[serde(rename = "version")]
+        #[serde(default)]
+        pub version: Option<String>,
+        #[serde(rename = "type")]
+        #[serde(default)]
+        pub r#type: Option<String>,
+        #[serde(rename = "grouping")]
+        #[serde(default)]
+        pub grouping: Option<String>,
+        #[serde(rename = "status")]
+        #[serde(default)]
+        pub status: Option<String>,
     }
     /// The treasury of one entity; accounts hang off it.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1976,10 +2461,8 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct WithholdingRequest {
         #[serde(rename = "entity_id")]
-        #[serde(default)]
         pub entity_id: String,
         #[serde(rename = "transaction_amount")]
-        #[serde(default)]
         pub transaction_amount: String,
         #[serde(rename = "currency")]
         #[serde(default)]
@@ -1994,18 +2477,38 @@ pub mod types {
         #[serde(default)]
         pub jurisdiction_id: Option<String>,
     }
+    /// The withholding tax on one transaction (the answer of POST /withholding/compute).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct WithholdingComputation {
+        #[serde(rename = "entity_id")]
+        pub entity_id: String,
+        #[serde(rename = "gross_amount")]
+        pub gross_amount: String,
+        #[serde(rename = "withholding_amount")]
+        pub withholding_amount: String,
+        #[serde(rename = "withholding_rate")]
+        pub withholding_rate: String,
+        #[serde(rename = "net_amount")]
+        pub net_amount: String,
+        #[serde(rename = "currency")]
+        pub currency: String,
+        #[serde(rename = "withholding_type")]
+        pub withholding_type: String,
+        #[serde(rename = "ntn_status")]
+        pub ntn_status: String,
+        #[serde(rename = "computed_at")]
+        pub computed_at: String,
+    }
     /// POST /v1/entities (snake_case, as in the Mass orchestration API).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct CreateEntityRequest {
         #[serde(rename = "entity_type")]
-        #[serde(default)]
         pub entity_type: String,
         #[serde(rename = "legal_name")]
-        #[serde(default)]
         pub legal_name: String,
         #[serde(rename = "jurisdiction_id")]
-        #[serde(default)]
         pub jurisdiction_id: String,
         #[serde(rename = "beneficial_owners")]
         #[serde(default)]
@@ -2016,10 +2519,8 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct BeneficialOwner {
         #[serde(rename = "name")]
-        #[serde(default)]
         pub name: String,
         #[serde(rename = "ownership_percentage")]
-        #[serde(default)]
         pub ownership_percentage: String,
         #[serde(rename = "cnic")]
         #[serde(default)]
@@ -2056,10 +2557,8 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct CreateCapTableRequest {
         #[serde(rename = "entity_id")]
-        #[serde(default)]
         pub entity_id: String,
         #[serde(rename = "share_classes")]
-        #[serde(default)]
         pub share_classes: Vec<ShareClassInput>,
     }
     /// One share class of a cap table request; issued shares may not exceed authorized ones.
@@ -2067,10 +2566,8 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct ShareClassInput {
         #[serde(rename = "name")]
-        #[serde(default)]
         pub name: String,
         #[serde(rename = "authorized_shares")]
-        #[serde(default)]
         pub authorized_shares: i64,
         #[serde(rename = "issued_shares")]
         #[serde(default)]
@@ -2087,13 +2584,10 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct CreateAccountRequest {
         #[serde(rename = "entity_id")]
-        #[serde(default)]
         pub entity_id: String,
         #[serde(rename = "account_type")]
-        #[serde(default)]
         pub account_type: String,
         #[serde(rename = "currency")]
-        #[serde(default)]
         pub currency: String,
         #[serde(rename = "ntn")]
         #[serde(default)]
@@ -2104,19 +2598,15 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct CreatePaymentRequest {
         #[serde(rename = "from_account_id")]
-        #[serde(default)]
         pub from_account_id: String,
         #[serde(rename = "to_account_id")]
         #[serde(default)]
         pub to_account_id: Option<String>,
         #[serde(rename = "amount")]
-        #[serde(default)]
         pub amount: String,
         #[serde(rename = "currency")]
-        #[serde(default)]
         pub currency: String,
         #[serde(rename = "reference")]
-        #[serde(default)]
         pub reference: String,
         #[serde(rename = "ntn")]
         #[serde(default)]
@@ -2127,10 +2617,8 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct VerifyIdentityRequest {
         #[serde(rename = "identity_type")]
-        #[serde(default)]
         pub identity_type: String,
         #[serde(rename = "linked_ids")]
-        #[serde(default)]
         pub linked_ids: Vec<LinkedId>,
         #[serde(rename = "full_name")]
         #[serde(default)]
@@ -2144,10 +2632,8 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct LinkedId {
         #[serde(rename = "id_type")]
-        #[serde(default)]
         pub id_type: String,
         #[serde(rename = "id_value")]
-        #[serde(default)]
         pub id_value: String,
     }
     /// A party to a consent request.
@@ -2155,10 +2641,8 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct ConsentParty {
         #[serde(rename = "entity_id")]
-        #[serde(default)]
         pub entity_id: String,
         #[serde(rename = "role")]
-        #[serde(default)]
         pub role: String,
     }
     /// POST /v1/consent; the first party is the organization asked for consent.
@@ -2166,13 +2650,10 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct CreateConsentRequest {
         #[serde(rename = "consent_type")]
-        #[serde(default)]
         pub consent_type: String,
         #[serde(rename = "description")]
-        #[serde(default)]
         pub description: String,
         #[serde(rename = "parties")]
-        #[serde(default)]
         pub parties: Vec<ConsentParty>,
         #[serde(rename = "num_votes_required")]
         #[serde(default)]
@@ -2183,10 +2664,8 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct CnicCheckRequest {
         #[serde(rename = "cnic")]
-        #[serde(default)]
         pub cnic: String,
         #[serde(rename = "full_name")]
-        #[serde(default)]
         pub full_name: String,
         #[serde(rename = "date_of_birth")]
         #[serde(default)]
@@ -2203,10 +2682,8 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct NtnCheckRequest {
         #[serde(rename = "ntn")]
-        #[serde(default)]
         pub ntn: String,
         #[serde(rename = "entity_name")]
-        #[serde(default)]
         pub entity_name: String,
         #[serde(rename = "entity_id")]
         #[serde(default)]
@@ -3349,10 +3826,10 @@ impl Route {
                 crate::mass::decodes::<types::Consent>(value)
             }
             Self::ConsentInfoPostConsentsApproveId => {
-                crate::mass::decodes::<serde_json::Value>(value)
+                crate::mass::decodes::<types::ConsentVote>(value)
             }
             Self::ConsentInfoPostConsentsRejectId => {
-                crate::mass::decodes::<serde_json::Value>(value)
+                crate::mass::decodes::<types::ConsentVote>(value)
             }
             Self::ConsentInfoGetConsentsOrganizationOrganizationId => {
                 crate::mass::decodes::<Vec<types::Consent>>(value)
@@ -3373,7 +3850,7 @@ impl Route {
                 crate::mass::decodes::<types::CapTable>(value)
             }
             Self::ConsentInfoGetShareClassesOrganizationOrganizationId => {
-                crate::mass::decodes::<serde_json::Value>(value)
+                crate::mass::decodes::<Vec<serde_json::Value>>(value)
             }
             Self::ConsentInfoGetShareholdersOrganizationOrganizationId => {
                 crate::mass::decodes::<Vec<types::Shareholder>>(value)
@@ -3399,7 +3876,7 @@ impl Route {
                 >(value)
             }
             Self::OrganizationInfoGetOrganizationSupportedJurisdictions => {
-                crate::mass::decodes::<serde_json::Value>(value)
+                crate::mass::decodes::<Vec<types::SupportedJurisdiction>>(value)
             }
             Self::GetOrganization => crate::mass::decodes::<types::Organization>(value),
             Self::OrganizationInfoPutOrganizationId => {
@@ -3417,16 +3894,16 @@ impl Route {
             Self::OrganizationInfoGetBoardOrganizationId => {
                 crate::mass::decodes::<Vec<types::BoardMember>>(value)
             }
-            Self::VerifyCnic => crate::mass::decodes::<serde_json::Value>(value),
-            Self::VerifyNtn => crate::mass::decodes::<serde_json::Value>(value),
+            Self::VerifyCnic => crate::mass::decodes::<types::CnicVerification>(value),
+            Self::VerifyNtn => crate::mass::decodes::<types::NtnVerification>(value),
             Self::TemplatingEnginePostTemplateSign => {
                 crate::mass::decodes::<types::Submission>(value)
             }
             Self::TemplatingEngineGetTemplateAvailable => {
-                crate::mass::decodes::<serde_json::Value>(value)
+                crate::mass::decodes::<Vec<types::TemplateSummary>>(value)
             }
             Self::TemplatingEngineGetTemplateId => {
-                crate::mass::decodes::<serde_json::Value>(value)
+                crate::mass::decodes::<types::Template>(value)
             }
             Self::TemplatingEngineGetSubmissionId => {
                 crate::mass::decodes::<types::Submission>(value)
@@ -3446,8 +3923,10 @@ impl Route {
             Self::TreasuryInfoGetTaxEvents => {
                 crate::mass::decodes::<Vec<types::TaxEvent>>(value)
             }
-            Self::ComputeWithholding => crate::mass::decodes::<serde_json::Value>(value),
-            Self::ZoneGetHealth => crate::mass::decodes::<serde_json::Value>(value),
+            Self::ComputeWithholding => {
+                crate::mass::decodes::<types::WithholdingComputation>(value)
+            }
+            Self::ZoneGetHealth => crate::mass::decodes::<()>(value),
         }
     }
     /// Decodes an answer into the route's spec type and encodes it again, so that a
@@ -3461,10 +3940,10 @@ impl Route {
                 crate::mass::through::<types::Consent>(value)
             }
             Self::ConsentInfoPostConsentsApproveId => {
-                crate::mass::through::<serde_json::Value>(value)
+                crate::mass::through::<types::ConsentVote>(value)
             }
             Self::ConsentInfoPostConsentsRejectId => {
-                crate::mass::through::<serde_json::Value>(value)
+                crate::mass::through::<types::ConsentVote>(value)
             }
             Self::ConsentInfoGetConsentsOrganizationOrganizationId => {
                 crate::mass::through::<Vec<types::Consent>>(value)
@@ -3485,7 +3964,7 @@ impl Route {
                 crate::mass::through::<types::CapTable>(value)
             }
             Self::ConsentInfoGetShareClassesOrganizationOrganizationId => {
-                crate::mass::through::<serde_json::Value>(value)
+                crate::mass::through::<Vec<serde_json::Value>>(value)
             }
             Self::ConsentInfoGetShareholdersOrganizationOrganizationId => {
                 crate::mass::through::<Vec<types::Shareholder>>(value)
@@ -3511,7 +3990,7 @@ impl Route {
                 >(value)
             }
             Self::OrganizationInfoGetOrganizationSupportedJurisdictions => {
-                crate::mass::through::<serde_json::Value>(value)
+                crate::mass::through::<Vec<types::SupportedJurisdiction>>(value)
             }
             Self::GetOrganization => crate::mass::through::<types::Organization>(value),
             Self::OrganizationInfoPutOrganizationId => {
@@ -3529,16 +4008,16 @@ impl Route {
             Self::OrganizationInfoGetBoardOrganizationId => {
                 crate::mass::through::<Vec<types::BoardMember>>(value)
             }
-            Self::VerifyCnic => crate::mass::through::<serde_json::Value>(value),
-            Self::VerifyNtn => crate::mass::through::<serde_json::Value>(value),
+            Self::VerifyCnic => crate::mass::through::<types::CnicVerification>(value),
+            Self::VerifyNtn => crate::mass::through::<types::NtnVerification>(value),
             Self::TemplatingEnginePostTemplateSign => {
                 crate::mass::through::<types::Submission>(value)
             }
             Self::TemplatingEngineGetTemplateAvailable => {
-                crate::mass::through::<serde_json::Value>(value)
+                crate::mass::through::<Vec<types::TemplateSummary>>(value)
             }
             Self::TemplatingEngineGetTemplateId => {
-                crate::mass::through::<serde_json::Value>(value)
+                crate::mass::through::<types::Template>(value)
             }
             Self::TemplatingEngineGetSubmissionId => {
                 crate::mass::through::<types::Submission>(value)
@@ -3558,8 +4037,10 @@ impl Route {
             Self::TreasuryInfoGetTaxEvents => {
                 crate::mass::through::<Vec<types::TaxEvent>>(value)
             }
-            Self::ComputeWithholding => crate::mass::through::<serde_json::Value>(value),
-            Self::ZoneGetHealth => crate::mass::through::<serde_json::Value>(value),
+            Self::ComputeWithholding => {
+                crate::mass::through::<types::WithholdingComputation>(value)
+            }
+            Self::ZoneGetHealth => crate::mass::through::<()>(value),
         }
     }
 }
@@ -4160,7 +4641,10 @@ pub mod mass_hooks {
         pub async fn compute_withholding(
             &mut self,
             body: serde_json::Value,
-        ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        ) -> Result<
+            crate::mass::Answer<types::WithholdingComputation>,
+            crate::error::ApiError,
+        > {
             self.0.compute_withholding(body).await
         }
         /// `POST /tax-events`.
@@ -4178,14 +4662,20 @@ pub mod mass_hooks {
         pub async fn verify_cnic(
             &mut self,
             body: serde_json::Value,
-        ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        ) -> Result<
+            crate::mass::Answer<types::CnicVerification>,
+            crate::error::ApiError,
+        > {
             self.0.verify_cnic(body).await
         }
         /// `POST /identity/ntn/verify`.
         pub async fn verify_ntn(
             &mut self,
             body: serde_json::Value,
-        ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+        ) -> Result<
+            crate::mass::Answer<types::NtnVerification>,
+            crate::error::ApiError,
+        > {
             self.0.verify_ntn(body).await
         }
     }
@@ -4456,7 +4946,7 @@ impl crate::mass::MassCall<'_> {
     pub async fn consent_info_post_consents_approve_id(
         &mut self,
         id: &str,
-    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+    ) -> Result<crate::mass::Answer<types::ConsentVote>, crate::error::ApiError> {
         self.typed(
                 Route::ConsentInfoPostConsentsApproveId,
                 crate::runtime::args::CallArgs {
@@ -4472,7 +4962,7 @@ impl crate::mass::MassCall<'_> {
     pub async fn consent_info_post_consents_reject_id(
         &mut self,
         id: &str,
-    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+    ) -> Result<crate::mass::Answer<types::ConsentVote>, crate::error::ApiError> {
         self.typed(
                 Route::ConsentInfoPostConsentsRejectId,
                 crate::runtime::args::CallArgs {
@@ -4585,7 +5075,7 @@ impl crate::mass::MassCall<'_> {
     pub async fn consent_info_get_share_classes_organization_organization_id(
         &mut self,
         organization_id: &str,
-    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+    ) -> Result<crate::mass::Answer<Vec<serde_json::Value>>, crate::error::ApiError> {
         self.typed(
                 Route::ConsentInfoGetShareClassesOrganizationOrganizationId,
                 crate::runtime::args::CallArgs {
@@ -4716,7 +5206,10 @@ impl crate::mass::MassCall<'_> {
     /// `GET /organization-info/api/v1/organization/supported-jurisdictions`.
     pub async fn organization_info_get_organization_supported_jurisdictions(
         &mut self,
-    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+    ) -> Result<
+        crate::mass::Answer<Vec<types::SupportedJurisdiction>>,
+        crate::error::ApiError,
+    > {
         self.typed(
                 Route::OrganizationInfoGetOrganizationSupportedJurisdictions,
                 crate::runtime::args::CallArgs {
@@ -4831,7 +5324,7 @@ impl crate::mass::MassCall<'_> {
     pub async fn verify_cnic(
         &mut self,
         body: serde_json::Value,
-    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+    ) -> Result<crate::mass::Answer<types::CnicVerification>, crate::error::ApiError> {
         self.typed(
                 Route::VerifyCnic,
                 crate::runtime::args::CallArgs {
@@ -4847,7 +5340,7 @@ impl crate::mass::MassCall<'_> {
     pub async fn verify_ntn(
         &mut self,
         body: serde_json::Value,
-    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+    ) -> Result<crate::mass::Answer<types::NtnVerification>, crate::error::ApiError> {
         self.typed(
                 Route::VerifyNtn,
                 crate::runtime::args::CallArgs {
@@ -4878,7 +5371,10 @@ impl crate::mass::MassCall<'_> {
     /// `GET /templating-engine/api/v1/template/available`.
     pub async fn templating_engine_get_template_available(
         &mut self,
-    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+    ) -> Result<
+        crate::mass::Answer<Vec<types::TemplateSummary>>,
+        crate::error::ApiError,
+    > {
         self.typed(
                 Route::TemplatingEngineGetTemplateAvailable,
                 crate::runtime::args::CallArgs {
@@ -4894,7 +5390,7 @@ impl crate::mass::MassCall<'_> {
     pub async fn templating_engine_get_template_id(
         &mut self,
         id: &str,
-    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+    ) -> Result<crate::mass::Answer<types::Template>, crate::error::ApiError> {
         self.typed(
                 Route::TemplatingEngineGetTemplateId,
                 crate::runtime::args::CallArgs {
@@ -5070,7 +5566,10 @@ impl crate::mass::MassCall<'_> {
     pub async fn compute_withholding(
         &mut self,
         body: serde_json::Value,
-    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+    ) -> Result<
+        crate::mass::Answer<types::WithholdingComputation>,
+        crate::error::ApiError,
+    > {
         self.typed(
                 Route::ComputeWithholding,
                 crate::runtime::args::CallArgs {
@@ -5085,7 +5584,7 @@ impl crate::mass::MassCall<'_> {
     /// `GET /health`.
     pub async fn zone_get_health(
         &mut self,
-    ) -> Result<crate::mass::Answer<serde_json::Value>, crate::error::ApiError> {
+    ) -> Result<crate::mass::Answer<()>, crate::error::ApiError> {
         self.typed(
                 Route::ZoneGetHealth,
                 crate::runtime::args::CallArgs {

@@ -110,6 +110,37 @@ pub fn check(spec: &Spec, diags: &mut Diagnostics) {
     check_orchestrated(spec, compliance.as_ref(), diags);
     check_examples(spec, diags);
     check_names(spec, diags);
+    check_responses(spec, diags);
+}
+
+/// A declared `response` names a model of the spec, and only hook and static routes declare
+/// one (a CRUD route answers its own model).
+fn check_responses(spec: &Spec, diags: &mut Diagnostics) {
+    for (_, route) in spec.routes() {
+        let Some(response) = &route.response else {
+            continue;
+        };
+        let what = format!("route {} {}", route.method.as_str(), route.path);
+        if !matches!(route.op, Op::Hook { .. } | Op::Static { .. }) {
+            diags.push(
+                &route.pos,
+                format!(
+                    "{what} (op {}) answers its model; only hook and static routes declare a \"response\"",
+                    route.op_name()
+                ),
+            );
+        }
+        if let crate::model::Response::Model(name) | crate::model::Response::ModelList(name) =
+            response
+        {
+            if spec.model(name).is_none() {
+                diags.push(
+                    &route.pos,
+                    format!("{what} answers unknown model \"{name}\" (expected a model, list<Model>, list<json> or empty)"),
+                );
+            }
+        }
+    }
 }
 
 /// Words Rust reserves: a route or hook named so could not become a function or variant.

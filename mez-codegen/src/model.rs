@@ -314,7 +314,19 @@ pub struct Route {
     /// A valid request (body or query fields, and path parameters by name) for the generated
     /// parity suite; `$resource` names the id of a record the `/v1` examples create.
     pub example: Option<serde_json::Value>,
+    /// What a `hook` or `static` route answers (CRUD routes answer their model).
+    pub response: Option<Response>,
     pub pos: Pos,
+}
+
+/// The declared answer of a hook or static route: `Model`, `list<Model>`, `list<json>` or
+/// `empty` (no body).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Response {
+    Model(String),
+    ModelList(String),
+    JsonList,
+    Empty,
 }
 
 impl Route {

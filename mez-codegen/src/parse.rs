@@ -14,7 +14,7 @@ use marked_yaml::{LoaderOptions, Node, Span};
 use crate::diag::{Diagnostics, Pos};
 use crate::model::{
     Bound, Compliance, Field, FieldType, Input, JurisdictionSource, MassHook, MassSpec, Method,
-    Model, Op, Orchestrated, OrchestratedAudit, Route, Service,
+    Model, Op, Orchestrated, OrchestratedAudit, Response, Route, Service,
 };
 
 /// Parses one spec file. `file` is the name used in diagnostics (`spec/zone.yaml`).
@@ -155,6 +155,7 @@ const ROUTE_KEYS: &[&str] = &[
     "data",
     "key",
     "example",
+    "response",
 ];
 const OPS: &[&str] = &[
     "create",
@@ -937,7 +938,21 @@ impl Parser<'_> {
         };
         let status = self.status(map, &what, default_status);
         let name = self.string(map, "name", &what);
+        let response = self
+            .string(map, "response", &what)
+            .map(|text| match text.as_str() {
+                "empty" => Response::Empty,
+                "list<json>" => Response::JsonList,
+                other => match other
+                    .strip_prefix("list<")
+                    .and_then(|t| t.strip_suffix('>'))
+                {
+                    Some(item) => Response::ModelList(item.to_string()),
+                    None => Response::Model(other.to_string()),
+                },
+            });
         Some(Route {
+            response,
             named: name.is_some(),
             name: name.unwrap_or_default(),
             method,

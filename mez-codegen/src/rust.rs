@@ -372,7 +372,8 @@ fn record_type(m: &Model) -> TokenStream {
         let key = if stored { &f.name } else { &f.input };
         let id = ident(key);
         let ty = rust_type(f);
-        let skip = if stored {
+        // A request-only model's optional keys may be absent; its required ones may not.
+        let skip = if stored || f.required {
             quote!()
         } else {
             quote!(#[serde(default)])
@@ -869,7 +870,19 @@ fn response_type(spec: &Spec, r: &Route) -> TokenStream {
         (Op::List { .. } | Op::ListBy { .. }, Some(m)) => quote!(Vec<types::#m>),
         (Op::Search { .. }, Some(m)) => quote!(crate::runtime::model::SearchPage<types::#m>),
         (Op::Delete { .. }, _) => quote!(()),
-        _ => quote!(serde_json::Value),
+        _ => match &r.response {
+            Some(crate::model::Response::Model(m)) => {
+                let m = format_ident!("{}", m);
+                quote!(types::#m)
+            }
+            Some(crate::model::Response::ModelList(m)) => {
+                let m = format_ident!("{}", m);
+                quote!(Vec<types::#m>)
+            }
+            Some(crate::model::Response::JsonList) => quote!(Vec<serde_json::Value>),
+            Some(crate::model::Response::Empty) => quote!(()),
+            None => quote!(serde_json::Value),
+        },
     }
 }
 

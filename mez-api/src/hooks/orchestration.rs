@@ -161,23 +161,20 @@ pub async fn verify_identity(
         .ok_or_else(|| ApiError::field("linked_ids[0].id_value", "must be a non-empty string"))?;
     let name = request.get("full_name").cloned().unwrap_or(Value::Null);
     let entity_id = request.get("entity_id").cloned().unwrap_or(Value::Null);
-    let answer = match id_type.to_ascii_uppercase().as_str() {
-        "CNIC" => {
-            mass.verify_cnic(json!({ "cnic": id_value, "full_name": name, "entity_id": entity_id }))
-                .await?
-        }
-        "NTN" => {
-            mass.verify_ntn(json!({ "ntn": id_value, "entity_name": name, "entity_id": entity_id }))
-                .await?
-        }
-        other => {
-            return Err(ApiError::field(
-                "linked_ids[0].id_type",
-                format!("unsupported identity type {other:?} (supported: CNIC, NTN)"),
-            ));
-        }
-    };
-    Ok(answer.json)
+    match id_type.to_ascii_uppercase().as_str() {
+        "CNIC" => Ok(mass
+            .verify_cnic(json!({ "cnic": id_value, "full_name": name, "entity_id": entity_id }))
+            .await?
+            .json),
+        "NTN" => Ok(mass
+            .verify_ntn(json!({ "ntn": id_value, "entity_name": name, "entity_id": entity_id }))
+            .await?
+            .json),
+        other => Err(ApiError::field(
+            "linked_ids[0].id_type",
+            format!("unsupported identity type {other:?} (supported: CNIC, NTN)"),
+        )),
+    }
 }
 
 #[cfg(test)]
