@@ -211,79 +211,6 @@ pub mod models {
             },
         ],
     };
-    /// A holder of an organization's shares.
-    pub static SHAREHOLDER: ModelSpec = ModelSpec {
-        name: "Shareholder",
-        collection: Some("shareholders"),
-        created_at: true,
-        updated_at: true,
-        open: false,
-        fields: &[
-            FieldSpec {
-                name: "organizationId",
-                input: "organizationId",
-                ty: FieldType::Uuid,
-                required: true,
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "userId",
-                input: "userId",
-                ty: FieldType::String,
-                max_len: Some(200),
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "email",
-                input: "email",
-                ty: FieldType::String,
-                max_len: Some(320),
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "firstName",
-                input: "firstName",
-                ty: FieldType::String,
-                max_len: Some(200),
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "lastName",
-                input: "lastName",
-                ty: FieldType::String,
-                max_len: Some(200),
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "businessName",
-                input: "businessName",
-                ty: FieldType::String,
-                max_len: Some(1000),
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "isEntity",
-                input: "isEntity",
-                ty: FieldType::Boolean,
-                default: DefaultValue::Bool(false),
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "outstandingShares",
-                input: "outstandingShares",
-                ty: FieldType::Integer,
-                min: Some(Bound::Int(0i64)),
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "fullyDilutedShares",
-                input: "fullyDilutedShares",
-                ty: FieldType::Integer,
-                min: Some(Bound::Int(0i64)),
-                ..FieldSpec::BASE
-            },
-        ],
-    };
     /// A recorded identity check (CNIC or NTN); the verifier that made it is named in it.
     pub static IDENTITY: ModelSpec = ModelSpec {
         name: "Identity",
@@ -1690,34 +1617,6 @@ pub mod types {
         #[serde(rename = "updatedAt")]
         pub updated_at: String,
     }
-    /// A holder of an organization's shares.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Shareholder {
-        pub id: String,
-        #[serde(rename = "organizationId")]
-        pub organization_id: String,
-        #[serde(rename = "userId")]
-        pub user_id: Option<String>,
-        #[serde(rename = "email")]
-        pub email: Option<String>,
-        #[serde(rename = "firstName")]
-        pub first_name: Option<String>,
-        #[serde(rename = "lastName")]
-        pub last_name: Option<String>,
-        #[serde(rename = "businessName")]
-        pub business_name: Option<String>,
-        #[serde(rename = "isEntity")]
-        pub is_entity: Option<bool>,
-        #[serde(rename = "outstandingShares")]
-        pub outstanding_shares: Option<i64>,
-        #[serde(rename = "fullyDilutedShares")]
-        pub fully_diluted_shares: Option<i64>,
-        #[serde(rename = "createdAt")]
-        pub created_at: String,
-        #[serde(rename = "updatedAt")]
-        pub updated_at: String,
-    }
     /// A recorded identity check (CNIC or NTN); the verifier that made it is named in it.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -2226,7 +2125,7 @@ pub mod data {
     pub const TEMPLATING_ENGINE_TEMPLATES_AVAILABLE: &str = "[{\"templateType\":\"CERTIFICATE_OF_INCORPORATION\",\"templateName\":\"Certificate of Incorporation\",\"entityId\":null,\"templateId\":\"tpl-cert-incorp-001\",\"documentUri\":null},{\"templateType\":\"SHAREHOLDER_AGREEMENT\",\"templateName\":\"Shareholder Agreement\",\"entityId\":null,\"templateId\":\"tpl-sha-001\",\"documentUri\":null},{\"templateType\":\"BOARD_RESOLUTION\",\"templateName\":\"Board Resolution\",\"entityId\":null,\"templateId\":\"tpl-board-res-001\",\"documentUri\":null}]";
 }
 /// Every direct route of the spec.
-pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
+pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
     crate::runtime::model::RouteInfo {
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
@@ -2375,11 +2274,11 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         example: None,
         method: "GET",
         path: "/consent-info/api/v1/shareholders/organization/{organizationId}",
-        op: "list_by",
-        model: Some(&models::SHAREHOLDER),
+        op: "hook",
+        model: None,
         request: None,
         query_input: false,
-        hook: None,
+        hook: Some("shareholders_by_org"),
         audit: None,
         status: 200,
     },
@@ -2541,6 +2440,62 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
         example: None,
+        method: "POST",
+        path: "/organization-info/api/v1/membership/member",
+        op: "create",
+        model: Some(&models::MEMBER),
+        request: Some(&models::MEMBER),
+        query_input: false,
+        hook: None,
+        audit: Some("member.created"),
+        status: 201,
+    },
+    crate::runtime::model::RouteInfo {
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "GET",
+        path: "/organization-info/api/v1/membership/member/{id}",
+        op: "get",
+        model: Some(&models::MEMBER),
+        request: None,
+        query_input: false,
+        hook: None,
+        audit: None,
+        status: 200,
+    },
+    crate::runtime::model::RouteInfo {
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "PUT",
+        path: "/organization-info/api/v1/membership/member/{id}",
+        op: "update",
+        model: Some(&models::MEMBER),
+        request: Some(&models::MEMBER),
+        query_input: false,
+        hook: None,
+        audit: Some("member.updated"),
+        status: 200,
+    },
+    crate::runtime::model::RouteInfo {
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "DELETE",
+        path: "/organization-info/api/v1/membership/member/{id}",
+        op: "delete",
+        model: Some(&models::MEMBER),
+        request: None,
+        query_input: false,
+        hook: None,
+        audit: Some("member.deleted"),
+        status: 200,
+    },
+    crate::runtime::model::RouteInfo {
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
         method: "GET",
         path: "/organization-info/api/v1/membership/{organizationId}/members",
         op: "list_by",
@@ -2549,6 +2504,62 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         query_input: false,
         hook: None,
         audit: None,
+        status: 200,
+    },
+    crate::runtime::model::RouteInfo {
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "POST",
+        path: "/organization-info/api/v1/board/director",
+        op: "create",
+        model: Some(&models::BOARD_MEMBER),
+        request: Some(&models::BOARD_MEMBER),
+        query_input: false,
+        hook: None,
+        audit: Some("board_member.created"),
+        status: 201,
+    },
+    crate::runtime::model::RouteInfo {
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "GET",
+        path: "/organization-info/api/v1/board/director/{id}",
+        op: "get",
+        model: Some(&models::BOARD_MEMBER),
+        request: None,
+        query_input: false,
+        hook: None,
+        audit: None,
+        status: 200,
+    },
+    crate::runtime::model::RouteInfo {
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "PUT",
+        path: "/organization-info/api/v1/board/director/{id}",
+        op: "update",
+        model: Some(&models::BOARD_MEMBER),
+        request: Some(&models::BOARD_MEMBER),
+        query_input: false,
+        hook: None,
+        audit: Some("board_member.updated"),
+        status: 200,
+    },
+    crate::runtime::model::RouteInfo {
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "DELETE",
+        path: "/organization-info/api/v1/board/director/{id}",
+        op: "delete",
+        model: Some(&models::BOARD_MEMBER),
+        request: None,
+        query_input: false,
+        hook: None,
+        audit: Some("board_member.deleted"),
         status: 200,
     },
     crate::runtime::model::RouteInfo {
@@ -2905,10 +2916,30 @@ pub fn direct_router() -> Router<AppState> {
             axum::routing::get(handlers::organization_info_get_organization),
         )
         .route(
+            "/organization-info/api/v1/membership/member",
+            axum::routing::post(handlers::organization_info_post_membership_member),
+        )
+        .route(
+            "/organization-info/api/v1/membership/member/{id}",
+            axum::routing::get(handlers::organization_info_get_membership_member_id)
+                .put(handlers::organization_info_put_membership_member_id)
+                .delete(handlers::organization_info_delete_membership_member_id),
+        )
+        .route(
             "/organization-info/api/v1/membership/{organizationId}/members",
             axum::routing::get(
                 handlers::organization_info_get_membership_organization_id_members,
             ),
+        )
+        .route(
+            "/organization-info/api/v1/board/director",
+            axum::routing::post(handlers::organization_info_post_board_director),
+        )
+        .route(
+            "/organization-info/api/v1/board/director/{id}",
+            axum::routing::get(handlers::organization_info_get_board_director_id)
+                .put(handlers::organization_info_put_board_director_id)
+                .delete(handlers::organization_info_delete_board_director_id),
         )
         .route(
             "/organization-info/api/v1/board/{organizationId}",
@@ -3334,7 +3365,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         path: "/v1/identity/cnic/verify",
         request: Some(&models::CNIC_CHECK_REQUEST),
         mass: crate::runtime::model::MassOp::Call {
-            route: 24,
+            route: 32,
             map: Some(
                 "{\"cnic\":\"cnic\",\"full_name\":\"full_name\",\"entity_id\":\"entity_id\"}",
             ),
@@ -3366,7 +3397,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         path: "/v1/identity/ntn/verify",
         request: Some(&models::NTN_CHECK_REQUEST),
         mass: crate::runtime::model::MassOp::Call {
-            route: 25,
+            route: 33,
             map: Some(
                 "{\"ntn\":\"ntn\",\"entity_name\":\"entity_name\",\"entity_id\":\"entity_id\"}",
             ),
@@ -3772,7 +3803,7 @@ impl crate::client::MassClient {
     pub async fn consent_info_get_shareholders_organization_organization_id(
         &self,
         args: &crate::runtime::ops::CallArgs,
-    ) -> Result<Vec<types::Shareholder>, crate::error::ApiError> {
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
         self.call_typed(&ROUTES[10], args).await
     }
     /// `GET /consent-info/api/v1/identities` on the upstream.
@@ -3855,138 +3886,194 @@ impl crate::client::MassClient {
     ) -> Result<Vec<types::Organization>, crate::error::ApiError> {
         self.call_typed(&ROUTES[21], args).await
     }
+    /// `POST /organization-info/api/v1/membership/member` on the upstream.
+    pub async fn organization_info_post_membership_member(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Member, crate::error::ApiError> {
+        self.call_typed(&ROUTES[22], args).await
+    }
+    /// `GET /organization-info/api/v1/membership/member/{id}` on the upstream.
+    pub async fn organization_info_get_membership_member_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Member, crate::error::ApiError> {
+        self.call_typed(&ROUTES[23], args).await
+    }
+    /// `PUT /organization-info/api/v1/membership/member/{id}` on the upstream.
+    pub async fn organization_info_put_membership_member_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::Member, crate::error::ApiError> {
+        self.call_typed(&ROUTES[24], args).await
+    }
+    /// `DELETE /organization-info/api/v1/membership/member/{id}` on the upstream.
+    pub async fn organization_info_delete_membership_member_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<(), crate::error::ApiError> {
+        self.call_typed(&ROUTES[25], args).await
+    }
     /// `GET /organization-info/api/v1/membership/{organizationId}/members` on the upstream.
     pub async fn organization_info_get_membership_organization_id_members(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<Vec<types::Member>, crate::error::ApiError> {
-        self.call_typed(&ROUTES[22], args).await
+        self.call_typed(&ROUTES[26], args).await
+    }
+    /// `POST /organization-info/api/v1/board/director` on the upstream.
+    pub async fn organization_info_post_board_director(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::BoardMember, crate::error::ApiError> {
+        self.call_typed(&ROUTES[27], args).await
+    }
+    /// `GET /organization-info/api/v1/board/director/{id}` on the upstream.
+    pub async fn organization_info_get_board_director_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::BoardMember, crate::error::ApiError> {
+        self.call_typed(&ROUTES[28], args).await
+    }
+    /// `PUT /organization-info/api/v1/board/director/{id}` on the upstream.
+    pub async fn organization_info_put_board_director_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<types::BoardMember, crate::error::ApiError> {
+        self.call_typed(&ROUTES[29], args).await
+    }
+    /// `DELETE /organization-info/api/v1/board/director/{id}` on the upstream.
+    pub async fn organization_info_delete_board_director_id(
+        &self,
+        args: &crate::runtime::ops::CallArgs,
+    ) -> Result<(), crate::error::ApiError> {
+        self.call_typed(&ROUTES[30], args).await
     }
     /// `GET /organization-info/api/v1/board/{organizationId}` on the upstream.
     pub async fn organization_info_get_board_organization_id(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<Vec<types::BoardMember>, crate::error::ApiError> {
-        self.call_typed(&ROUTES[23], args).await
+        self.call_typed(&ROUTES[31], args).await
     }
     /// `POST /organization-info/api/v1/identity/cnic/verify` on the upstream.
     pub async fn organization_info_post_identity_cnic_verify(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[24], args).await
+        self.call_typed(&ROUTES[32], args).await
     }
     /// `POST /organization-info/api/v1/identity/ntn/verify` on the upstream.
     pub async fn organization_info_post_identity_ntn_verify(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[25], args).await
+        self.call_typed(&ROUTES[33], args).await
     }
     /// `POST /templating-engine/api/v1/template/sign` on the upstream.
     pub async fn templating_engine_post_template_sign(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<types::Submission, crate::error::ApiError> {
-        self.call_typed(&ROUTES[26], args).await
+        self.call_typed(&ROUTES[34], args).await
     }
     /// `GET /templating-engine/api/v1/template/available` on the upstream.
     pub async fn templating_engine_get_template_available(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[27], args).await
+        self.call_typed(&ROUTES[35], args).await
     }
     /// `GET /templating-engine/api/v1/template/{id}` on the upstream.
     pub async fn templating_engine_get_template_id(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[28], args).await
+        self.call_typed(&ROUTES[36], args).await
     }
     /// `GET /templating-engine/api/v1/submission/{id}` on the upstream.
     pub async fn templating_engine_get_submission_id(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<types::Submission, crate::error::ApiError> {
-        self.call_typed(&ROUTES[29], args).await
+        self.call_typed(&ROUTES[37], args).await
     }
     /// `POST /treasury-info/api/v1/treasury/create` on the upstream.
     pub async fn treasury_info_post_treasury_create(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<types::Treasury, crate::error::ApiError> {
-        self.call_typed(&ROUTES[30], args).await
+        self.call_typed(&ROUTES[38], args).await
     }
     /// `GET /treasury-info/api/v1/treasury/{id}` on the upstream.
     pub async fn treasury_info_get_treasury_id(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<types::Treasury, crate::error::ApiError> {
-        self.call_typed(&ROUTES[31], args).await
+        self.call_typed(&ROUTES[39], args).await
     }
     /// `GET /treasury-info/api/v1/treasury/entity/{entityId}` on the upstream.
     pub async fn treasury_info_get_treasury_entity_entity_id(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<types::Treasury, crate::error::ApiError> {
-        self.call_typed(&ROUTES[32], args).await
+        self.call_typed(&ROUTES[40], args).await
     }
     /// `POST /treasury-info/api/v1/account/create` on the upstream.
     pub async fn treasury_info_post_account_create(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<types::Account, crate::error::ApiError> {
-        self.call_typed(&ROUTES[33], args).await
+        self.call_typed(&ROUTES[41], args).await
     }
     /// `GET /treasury-info/api/v1/account/{id}` on the upstream.
     pub async fn treasury_info_get_account_id(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<types::Account, crate::error::ApiError> {
-        self.call_typed(&ROUTES[34], args).await
+        self.call_typed(&ROUTES[42], args).await
     }
     /// `POST /treasury-info/api/v1/transaction/create/payment` on the upstream.
     pub async fn treasury_info_post_transaction_create_payment(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<types::Transaction, crate::error::ApiError> {
-        self.call_typed(&ROUTES[35], args).await
+        self.call_typed(&ROUTES[43], args).await
     }
     /// `GET /treasury-info/api/v1/transaction/{id}` on the upstream.
     pub async fn treasury_info_get_transaction_id(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<types::Transaction, crate::error::ApiError> {
-        self.call_typed(&ROUTES[36], args).await
+        self.call_typed(&ROUTES[44], args).await
     }
     /// `POST /treasury-info/api/v1/tax-events` on the upstream.
     pub async fn treasury_info_post_tax_events(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<types::TaxEvent, crate::error::ApiError> {
-        self.call_typed(&ROUTES[37], args).await
+        self.call_typed(&ROUTES[45], args).await
     }
     /// `GET /treasury-info/api/v1/tax-events` on the upstream.
     pub async fn treasury_info_get_tax_events(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<Vec<types::TaxEvent>, crate::error::ApiError> {
-        self.call_typed(&ROUTES[38], args).await
+        self.call_typed(&ROUTES[46], args).await
     }
     /// `POST /treasury-info/api/v1/withholding/compute` on the upstream.
     pub async fn treasury_info_post_withholding_compute(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[39], args).await
+        self.call_typed(&ROUTES[47], args).await
     }
     /// `GET /health` on the upstream.
     pub async fn zone_get_health(
         &self,
         args: &crate::runtime::ops::CallArgs,
     ) -> Result<serde_json::Value, crate::error::ApiError> {
-        self.call_typed(&ROUTES[40], args).await
+        self.call_typed(&ROUTES[48], args).await
     }
 }
 /// Decodes a direct route's answer into its spec type and encodes it again, so that a
@@ -4006,7 +4093,7 @@ pub fn roundtrip(
         7 => crate::client::through::<types::CapTable>(value),
         8 => crate::client::through::<types::CapTable>(value),
         9 => crate::client::through::<serde_json::Value>(value),
-        10 => crate::client::through::<Vec<types::Shareholder>>(value),
+        10 => crate::client::through::<serde_json::Value>(value),
         11 => crate::client::through::<Vec<types::Identity>>(value),
         12 => crate::client::through::<types::Identity>(value),
         13 => crate::client::through::<types::Investment>(value),
@@ -4022,25 +4109,33 @@ pub fn roundtrip(
         19 => crate::client::through::<types::Organization>(value),
         20 => crate::client::through::<()>(value),
         21 => crate::client::through::<Vec<types::Organization>>(value),
-        22 => crate::client::through::<Vec<types::Member>>(value),
-        23 => crate::client::through::<Vec<types::BoardMember>>(value),
-        24 => crate::client::through::<serde_json::Value>(value),
-        25 => crate::client::through::<serde_json::Value>(value),
-        26 => crate::client::through::<types::Submission>(value),
-        27 => crate::client::through::<serde_json::Value>(value),
-        28 => crate::client::through::<serde_json::Value>(value),
-        29 => crate::client::through::<types::Submission>(value),
-        30 => crate::client::through::<types::Treasury>(value),
-        31 => crate::client::through::<types::Treasury>(value),
-        32 => crate::client::through::<types::Treasury>(value),
-        33 => crate::client::through::<types::Account>(value),
-        34 => crate::client::through::<types::Account>(value),
-        35 => crate::client::through::<types::Transaction>(value),
-        36 => crate::client::through::<types::Transaction>(value),
-        37 => crate::client::through::<types::TaxEvent>(value),
-        38 => crate::client::through::<Vec<types::TaxEvent>>(value),
-        39 => crate::client::through::<serde_json::Value>(value),
-        40 => crate::client::through::<serde_json::Value>(value),
+        22 => crate::client::through::<types::Member>(value),
+        23 => crate::client::through::<types::Member>(value),
+        24 => crate::client::through::<types::Member>(value),
+        25 => crate::client::through::<()>(value),
+        26 => crate::client::through::<Vec<types::Member>>(value),
+        27 => crate::client::through::<types::BoardMember>(value),
+        28 => crate::client::through::<types::BoardMember>(value),
+        29 => crate::client::through::<types::BoardMember>(value),
+        30 => crate::client::through::<()>(value),
+        31 => crate::client::through::<Vec<types::BoardMember>>(value),
+        32 => crate::client::through::<serde_json::Value>(value),
+        33 => crate::client::through::<serde_json::Value>(value),
+        34 => crate::client::through::<types::Submission>(value),
+        35 => crate::client::through::<serde_json::Value>(value),
+        36 => crate::client::through::<serde_json::Value>(value),
+        37 => crate::client::through::<types::Submission>(value),
+        38 => crate::client::through::<types::Treasury>(value),
+        39 => crate::client::through::<types::Treasury>(value),
+        40 => crate::client::through::<types::Treasury>(value),
+        41 => crate::client::through::<types::Account>(value),
+        42 => crate::client::through::<types::Account>(value),
+        43 => crate::client::through::<types::Transaction>(value),
+        44 => crate::client::through::<types::Transaction>(value),
+        45 => crate::client::through::<types::TaxEvent>(value),
+        46 => crate::client::through::<Vec<types::TaxEvent>>(value),
+        47 => crate::client::through::<serde_json::Value>(value),
+        48 => crate::client::through::<serde_json::Value>(value),
         _ => Ok(value),
     }
 }
@@ -4110,7 +4205,13 @@ pub async fn sovereign_call(
         19 => plans::organization_info_put_organization_id(state, plan, args).await,
         20 => plans::organization_info_delete_organization_id(state, plan, args).await,
         21 => plans::organization_info_get_organization(state, plan, args).await,
-        22 => {
+        22 => plans::organization_info_post_membership_member(state, plan, args).await,
+        23 => plans::organization_info_get_membership_member_id(state, plan, args).await,
+        24 => plans::organization_info_put_membership_member_id(state, plan, args).await,
+        25 => {
+            plans::organization_info_delete_membership_member_id(state, plan, args).await
+        }
+        26 => {
             plans::organization_info_get_membership_organization_id_members(
                     state,
                     plan,
@@ -4118,26 +4219,30 @@ pub async fn sovereign_call(
                 )
                 .await
         }
-        23 => plans::organization_info_get_board_organization_id(state, plan, args).await,
-        24 => plans::organization_info_post_identity_cnic_verify(state, plan, args).await,
-        25 => plans::organization_info_post_identity_ntn_verify(state, plan, args).await,
-        26 => plans::templating_engine_post_template_sign(state, plan, args).await,
-        27 => plans::templating_engine_get_template_available(state, plan, args).await,
-        28 => plans::templating_engine_get_template_id(state, plan, args).await,
-        29 => plans::templating_engine_get_submission_id(state, plan, args).await,
-        30 => plans::treasury_info_post_treasury_create(state, plan, args).await,
-        31 => plans::treasury_info_get_treasury_id(state, plan, args).await,
-        32 => plans::treasury_info_get_treasury_entity_entity_id(state, plan, args).await,
-        33 => plans::treasury_info_post_account_create(state, plan, args).await,
-        34 => plans::treasury_info_get_account_id(state, plan, args).await,
-        35 => {
+        27 => plans::organization_info_post_board_director(state, plan, args).await,
+        28 => plans::organization_info_get_board_director_id(state, plan, args).await,
+        29 => plans::organization_info_put_board_director_id(state, plan, args).await,
+        30 => plans::organization_info_delete_board_director_id(state, plan, args).await,
+        31 => plans::organization_info_get_board_organization_id(state, plan, args).await,
+        32 => plans::organization_info_post_identity_cnic_verify(state, plan, args).await,
+        33 => plans::organization_info_post_identity_ntn_verify(state, plan, args).await,
+        34 => plans::templating_engine_post_template_sign(state, plan, args).await,
+        35 => plans::templating_engine_get_template_available(state, plan, args).await,
+        36 => plans::templating_engine_get_template_id(state, plan, args).await,
+        37 => plans::templating_engine_get_submission_id(state, plan, args).await,
+        38 => plans::treasury_info_post_treasury_create(state, plan, args).await,
+        39 => plans::treasury_info_get_treasury_id(state, plan, args).await,
+        40 => plans::treasury_info_get_treasury_entity_entity_id(state, plan, args).await,
+        41 => plans::treasury_info_post_account_create(state, plan, args).await,
+        42 => plans::treasury_info_get_account_id(state, plan, args).await,
+        43 => {
             plans::treasury_info_post_transaction_create_payment(state, plan, args).await
         }
-        36 => plans::treasury_info_get_transaction_id(state, plan, args).await,
-        37 => plans::treasury_info_post_tax_events(state, plan, args).await,
-        38 => plans::treasury_info_get_tax_events(state, plan, args).await,
-        39 => plans::treasury_info_post_withholding_compute(state, plan, args).await,
-        40 => plans::zone_get_health(state, plan, args).await,
+        44 => plans::treasury_info_get_transaction_id(state, plan, args).await,
+        45 => plans::treasury_info_post_tax_events(state, plan, args).await,
+        46 => plans::treasury_info_get_tax_events(state, plan, args).await,
+        47 => plans::treasury_info_post_withholding_compute(state, plan, args).await,
+        48 => plans::zone_get_health(state, plan, args).await,
         _ => Err(crate::error::ApiError::internal("unknown route index")),
     }
 }
@@ -4270,15 +4375,13 @@ mod handlers {
         };
         ops::serve(&state, 9, args).await
     }
-    /// `GET /consent-info/api/v1/shareholders/organization/{organizationId}`: op list_by.
+    /// `GET /consent-info/api/v1/shareholders/organization/{organizationId}`: op hook.
     pub(super) async fn consent_info_get_shareholders_organization_organization_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(organization_id): axum::extract::Path<String>,
-        crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
         let args = ops::CallArgs {
             params: vec![organization_id],
-            query,
             ..Default::default()
         };
         ops::serve(&state, 10, args).await
@@ -4418,6 +4521,59 @@ mod handlers {
         };
         ops::serve(&state, 21, args).await
     }
+    /// `POST /organization-info/api/v1/membership/member`: op create.
+    pub(super) async fn organization_info_post_membership_member(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers)?,
+            ..Default::default()
+        };
+        ops::serve(&state, 22, args).await
+    }
+    /// `GET /organization-info/api/v1/membership/member/{id}`: op get.
+    pub(super) async fn organization_info_get_membership_member_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 23, args).await
+    }
+    /// `PUT /organization-info/api/v1/membership/member/{id}`: op update.
+    pub(super) async fn organization_info_put_membership_member_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![id],
+            body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers)?,
+            ..Default::default()
+        };
+        ops::serve(&state, 24, args).await
+    }
+    /// `DELETE /organization-info/api/v1/membership/member/{id}`: op delete.
+    pub(super) async fn organization_info_delete_membership_member_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![id],
+            idempotency_key: ops::idempotency_key(&headers)?,
+            ..Default::default()
+        };
+        ops::serve(&state, 25, args).await
+    }
     /// `GET /organization-info/api/v1/membership/{organizationId}/members`: op list_by.
     pub(super) async fn organization_info_get_membership_organization_id_members(
         axum::extract::State(state): axum::extract::State<AppState>,
@@ -4429,7 +4585,60 @@ mod handlers {
             query,
             ..Default::default()
         };
-        ops::serve(&state, 22, args).await
+        ops::serve(&state, 26, args).await
+    }
+    /// `POST /organization-info/api/v1/board/director`: op create.
+    pub(super) async fn organization_info_post_board_director(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![],
+            body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers)?,
+            ..Default::default()
+        };
+        ops::serve(&state, 27, args).await
+    }
+    /// `GET /organization-info/api/v1/board/director/{id}`: op get.
+    pub(super) async fn organization_info_get_board_director_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        ops::serve(&state, 28, args).await
+    }
+    /// `PUT /organization-info/api/v1/board/director/{id}`: op update.
+    pub(super) async fn organization_info_put_board_director_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![id],
+            body: Some(body),
+            idempotency_key: ops::idempotency_key(&headers)?,
+            ..Default::default()
+        };
+        ops::serve(&state, 29, args).await
+    }
+    /// `DELETE /organization-info/api/v1/board/director/{id}`: op delete.
+    pub(super) async fn organization_info_delete_board_director_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
+    ) -> Result<Response, ApiError> {
+        let args = ops::CallArgs {
+            params: vec![id],
+            idempotency_key: ops::idempotency_key(&headers)?,
+            ..Default::default()
+        };
+        ops::serve(&state, 30, args).await
     }
     /// `GET /organization-info/api/v1/board/{organizationId}`: op list_by.
     pub(super) async fn organization_info_get_board_organization_id(
@@ -4442,7 +4651,7 @@ mod handlers {
             query,
             ..Default::default()
         };
-        ops::serve(&state, 23, args).await
+        ops::serve(&state, 31, args).await
     }
     /// `POST /organization-info/api/v1/identity/cnic/verify`: op hook.
     pub(super) async fn organization_info_post_identity_cnic_verify(
@@ -4456,7 +4665,7 @@ mod handlers {
             idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 24, args).await
+        ops::serve(&state, 32, args).await
     }
     /// `POST /organization-info/api/v1/identity/ntn/verify`: op hook.
     pub(super) async fn organization_info_post_identity_ntn_verify(
@@ -4470,7 +4679,7 @@ mod handlers {
             idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 25, args).await
+        ops::serve(&state, 33, args).await
     }
     /// `POST /templating-engine/api/v1/template/sign`: op create.
     pub(super) async fn templating_engine_post_template_sign(
@@ -4484,7 +4693,7 @@ mod handlers {
             idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 26, args).await
+        ops::serve(&state, 34, args).await
     }
     /// `GET /templating-engine/api/v1/template/available`: op static.
     pub(super) async fn templating_engine_get_template_available(
@@ -4494,7 +4703,7 @@ mod handlers {
             params: vec![],
             ..Default::default()
         };
-        ops::serve(&state, 27, args).await
+        ops::serve(&state, 35, args).await
     }
     /// `GET /templating-engine/api/v1/template/{id}`: op static.
     pub(super) async fn templating_engine_get_template_id(
@@ -4505,7 +4714,7 @@ mod handlers {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 28, args).await
+        ops::serve(&state, 36, args).await
     }
     /// `GET /templating-engine/api/v1/submission/{id}`: op get.
     pub(super) async fn templating_engine_get_submission_id(
@@ -4516,7 +4725,7 @@ mod handlers {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 29, args).await
+        ops::serve(&state, 37, args).await
     }
     /// `POST /treasury-info/api/v1/treasury/create`: op create.
     pub(super) async fn treasury_info_post_treasury_create(
@@ -4530,7 +4739,7 @@ mod handlers {
             idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 30, args).await
+        ops::serve(&state, 38, args).await
     }
     /// `GET /treasury-info/api/v1/treasury/{id}`: op get.
     pub(super) async fn treasury_info_get_treasury_id(
@@ -4541,7 +4750,7 @@ mod handlers {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 31, args).await
+        ops::serve(&state, 39, args).await
     }
     /// `GET /treasury-info/api/v1/treasury/entity/{entityId}`: op get_by.
     pub(super) async fn treasury_info_get_treasury_entity_entity_id(
@@ -4552,7 +4761,7 @@ mod handlers {
             params: vec![entity_id],
             ..Default::default()
         };
-        ops::serve(&state, 32, args).await
+        ops::serve(&state, 40, args).await
     }
     /// `POST /treasury-info/api/v1/account/create`: op create.
     pub(super) async fn treasury_info_post_account_create(
@@ -4566,7 +4775,7 @@ mod handlers {
             idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 33, args).await
+        ops::serve(&state, 41, args).await
     }
     /// `GET /treasury-info/api/v1/account/{id}`: op get.
     pub(super) async fn treasury_info_get_account_id(
@@ -4577,7 +4786,7 @@ mod handlers {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 34, args).await
+        ops::serve(&state, 42, args).await
     }
     /// `POST /treasury-info/api/v1/transaction/create/payment`: op create.
     pub(super) async fn treasury_info_post_transaction_create_payment(
@@ -4591,7 +4800,7 @@ mod handlers {
             idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 35, args).await
+        ops::serve(&state, 43, args).await
     }
     /// `GET /treasury-info/api/v1/transaction/{id}`: op get.
     pub(super) async fn treasury_info_get_transaction_id(
@@ -4602,7 +4811,7 @@ mod handlers {
             params: vec![id],
             ..Default::default()
         };
-        ops::serve(&state, 36, args).await
+        ops::serve(&state, 44, args).await
     }
     /// `POST /treasury-info/api/v1/tax-events`: op create.
     pub(super) async fn treasury_info_post_tax_events(
@@ -4616,7 +4825,7 @@ mod handlers {
             idempotency_key: ops::idempotency_key(&headers)?,
             ..Default::default()
         };
-        ops::serve(&state, 37, args).await
+        ops::serve(&state, 45, args).await
     }
     /// `GET /treasury-info/api/v1/tax-events`: op list.
     pub(super) async fn treasury_info_get_tax_events(
@@ -4628,7 +4837,7 @@ mod handlers {
             query,
             ..Default::default()
         };
-        ops::serve(&state, 38, args).await
+        ops::serve(&state, 46, args).await
     }
     /// `POST /treasury-info/api/v1/withholding/compute`: op hook.
     pub(super) async fn treasury_info_post_withholding_compute(
@@ -4640,7 +4849,7 @@ mod handlers {
             body: Some(body),
             ..Default::default()
         };
-        ops::serve(&state, 39, args).await
+        ops::serve(&state, 47, args).await
     }
     /// `GET /health`: Sovereign health probe of the direct surface; an empty 200..
     pub(super) async fn zone_get_health(
@@ -4650,7 +4859,7 @@ mod handlers {
             params: vec![],
             ..Default::default()
         };
-        ops::serve(&state, 40, args).await
+        ops::serve(&state, 48, args).await
     }
 }
 mod plans {
@@ -4751,8 +4960,7 @@ mod plans {
         plan: &mut Plan,
         args: ops::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
-        let pairs = [("organizationId", args.param(0)?)];
-        ops::list_by(state, &models::SHAREHOLDER, &pairs, args.query.clone()).await
+        crate::hooks::shareholders_by_org(state, plan, args.param(0)?.to_string()).await
     }
     pub async fn consent_info_get_identities(
         state: &AppState,
@@ -4841,6 +5049,35 @@ mod plans {
     ) -> Result<serde_json::Value, ApiError> {
         ops::list(state, &models::ORGANIZATION, args.query, Some("ids"), &[]).await
     }
+    pub async fn organization_info_post_membership_member(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let record = ops::new_record(&models::MEMBER, args.body())?;
+        ops::insert(plan, &models::MEMBER, record)
+    }
+    pub async fn organization_info_get_membership_member_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::get(state, plan, &models::MEMBER, args.param(0)?).await
+    }
+    pub async fn organization_info_put_membership_member_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::update(state, plan, &models::MEMBER, args.param(0)?, args.body()).await
+    }
+    pub async fn organization_info_delete_membership_member_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::delete(state, plan, &models::MEMBER, args.param(0)?).await
+    }
     pub async fn organization_info_get_membership_organization_id_members(
         state: &AppState,
         plan: &mut Plan,
@@ -4848,6 +5085,36 @@ mod plans {
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("organizationId", args.param(0)?)];
         ops::list_by(state, &models::MEMBER, &pairs, args.query.clone()).await
+    }
+    pub async fn organization_info_post_board_director(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let record = ops::new_record(&models::BOARD_MEMBER, args.body())?;
+        ops::insert(plan, &models::BOARD_MEMBER, record)
+    }
+    pub async fn organization_info_get_board_director_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::get(state, plan, &models::BOARD_MEMBER, args.param(0)?).await
+    }
+    pub async fn organization_info_put_board_director_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::update(state, plan, &models::BOARD_MEMBER, args.param(0)?, args.body())
+            .await
+    }
+    pub async fn organization_info_delete_board_director_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: ops::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::delete(state, plan, &models::BOARD_MEMBER, args.param(0)?).await
     }
     pub async fn organization_info_get_board_organization_id(
         state: &AppState,
