@@ -8,7 +8,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::model::{FieldType, Input, Model, Op, Spec};
+use crate::model::{Field, FieldType, Input, Model, Op, Spec};
 use crate::rust::{full_path, handler_name, snake};
 
 /// One generated check: its test name and the call that performs it.
@@ -68,8 +68,17 @@ pub fn cases(spec: &Spec) -> Vec<Case> {
             }
         );
         request_checks(model, query, matches!(r.op, Op::Update { .. }), &mut push);
-        if matches!(r.op, Op::Create { hook: None, .. }) {
-            push("round_trips", None);
+        if let Op::Create { hook: None, .. } = r.op {
+            let ops = round_trip_ops(spec, model_name);
+            // The operations go in the name (`round_trips__create_get_update_delete`) and
+            // to the check, which fails when the product cannot run one of them.
+            out.push(Case {
+                name: format!("{base}__round_trips__{}", ops.join("_")),
+                check: "round_trips",
+                method,
+                path: path.clone(),
+                field: Some(ops.join(",")),
+            });
         }
     }
     // The /v1 writes: the same request checks, against their request models.
@@ -99,15 +108,50 @@ pub fn cases(spec: &Spec) -> Vec<Case> {
     out
 }
 
-/// The checks a request model implies: the body as a whole, then each field's rules. A query
-/// string carries only text, so its fields cannot have the wrong JSON type; an update may
-/// leave any field out.
+/// The operations a plain create's round trip runs: the create, then every other operation
+/// the spec declares over the same model, in the order the round trip runs them.
+pub fn round_trip_ops(spec: &Spec, model: &str) -> Vec<&'static str> {
+    const ORDER: [&str; 8] = [
+        "create",
+        "get",
+        "list",
+        "list_by",
+        "get_by",
+        "search",
+        "update",
+        "transition",
+    ];
+    let declared: Vec<&'static str> = spec
+        .routes()
+        .filter(|(_, r)| r.model() == Some(model))
+        .map(|(_, r)| r.op_name())
+        .collect();
+    let mut ops: Vec<&'static str> = ORDER
+        .into_iter()
+        .filter(|op| declared.contains(op))
+        .collect();
+    // Delete last: nothing can be read after it but its absence.
+    if declared.contains(&"delete") {
+        ops.push("delete");
+    }
+    ops
+}
+
+/// The checks a request model implies: first that the request built from the model is
+/// accepted (so a broken base request cannot make every rejection pass), then the body as a
+/// whole, then each field's rules. A query string carries only text, so its fields cannot
+/// have the wrong JSON type; an update may leave any field out.
+///
+/// Every rule of the spec language is taken apart here with no `..` and every type matched
+/// with no `_` arm, so a rule added to [`Field`] or a type added to [`FieldType`] stops this
+/// crate from compiling until it has a check (or a stated reason for having none).
 fn request_checks(
     model: &Model,
     query: bool,
     update: bool,
     push: &mut dyn FnMut(&'static str, Option<&str>),
 ) {
+    push("accepts_base_request", None);
     if !query {
         push("rejects_malformed_json", None);
         push("rejects_non_object_body", None);
@@ -115,25 +159,87 @@ fn request_checks(
     if !model.open {
         push("rejects_unknown_field", None);
     }
-    for f in model.fields.iter().filter(|f| !f.server_set) {
-        let key = Some(f.input.as_str());
-        if f.required && !update {
+    for f in &model.fields {
+        let Field {
+            // Names, not rules.
+            name: _,
+            input,
+            ty,
+            required,
+            // Checked by the spec front end to fit the field; the round trip reads it back.
+            default: _,
+            server_set,
+            // Changes where a value goes, not whether it is accepted.
+            transient: _,
+            unique,
+            // Normalises rather than refuses: the `min_len` check sends a blank value, which
+            // is refused only because trimming happens first.
+            trim: _,
+            min_len,
+            max_len,
+            min_items,
+            max_items,
+            min,
+            max,
+            doc: _,
+            pos: _,
+        } = f;
+        if *server_set {
+            // A request may not send it at all, unless its name is another field's input.
+            let shadowed = model
+                .fields
+                .iter()
+                .any(|g| !g.server_set && g.input == f.name);
+            if !shadowed {
+                push("rejects_server_set", Some(f.name.as_str()));
+            }
+            continue;
+        }
+        let key = Some(input.as_str());
+        if *required && !update {
             push("rejects_missing_required", key);
         }
-        if (!query || !f.ty.is_textual()) && f.ty != FieldType::Json {
+        let (textual, string_like, list, numeric, formatted) = match ty {
+            FieldType::String => (true, true, false, false, false),
+            FieldType::StringList => (false, true, true, false, false),
+            FieldType::Integer => (false, false, false, true, false),
+            FieldType::Decimal => (true, false, false, true, true),
+            FieldType::Uuid | FieldType::DateTime => (true, false, false, false, true),
+            FieldType::Enum(_) => (true, false, false, false, false),
+            FieldType::Boolean | FieldType::Object => (false, false, false, false, false),
+            FieldType::JsonList | FieldType::ModelList(_) => (false, false, true, false, false),
+            // Any JSON is the right type.
+            FieldType::Json => (true, false, false, false, false),
+        };
+        if (!query || !textual) && *ty != FieldType::Json {
             push("rejects_wrong_type", key);
         }
-        if f.max_len.is_some() && matches!(f.ty, FieldType::String | FieldType::StringList) {
+        if string_like && max_len.is_some() {
             push("rejects_overlong", key);
         }
-        if matches!(f.ty, FieldType::Enum(_)) {
+        if string_like && min_len.is_some() {
+            push("rejects_too_short", key);
+        }
+        if let FieldType::Enum(_) = ty {
             push("rejects_bad_enum", key);
         }
-        if matches!(
-            f.ty,
-            FieldType::Uuid | FieldType::Decimal | FieldType::DateTime
-        ) {
+        if formatted {
             push("rejects_bad_format", key);
+        }
+        if numeric && min.is_some() {
+            push("rejects_below_min", key);
+        }
+        if numeric && max.is_some() {
+            push("rejects_above_max", key);
+        }
+        if list && min_items.is_some() {
+            push("rejects_too_few_items", key);
+        }
+        if list && max_items.is_some() {
+            push("rejects_too_many_items", key);
+        }
+        if *unique && !update {
+            push("rejects_duplicate", key);
         }
     }
 }

@@ -35,7 +35,7 @@ struct World {
 
 impl World {
     async fn sovereign() -> World {
-        let db = TestDb::sqlite();
+        let db = TestDb::for_generated_suites("parity").await;
         let zone = TestZone::start(&db, true).await;
         World {
             zone,
@@ -47,9 +47,9 @@ impl World {
 
     /// A proxy zone whose every Mass service is another, sovereign zone.
     async fn proxy() -> World {
-        let upstream_db = TestDb::sqlite();
+        let upstream_db = TestDb::for_generated_suites("parity").await;
         let upstream = TestZone::start(&upstream_db, true).await;
-        let db = TestDb::sqlite();
+        let db = TestDb::for_generated_suites("parity").await;
         let token = format!("proxy-{}", uuid::Uuid::new_v4().simple());
         let mut config = Config::for_tests(db.url(), false, &token);
         for variable in ROUTES.iter().filter_map(|r| r.url_env) {
@@ -138,7 +138,7 @@ impl World {
 }
 
 /// Splits an example into the path (parameters filled in by name) and the remaining fields.
-fn fill(template: &str, example: Value) -> (String, Map<String, Value>) {
+pub fn fill(template: &str, example: Value) -> (String, Map<String, Value>) {
     let mut fields = match example {
         Value::Object(map) => map,
         _ => Map::new(),

@@ -558,7 +558,10 @@ mod tests {
         assert_eq!(holders[0]["firstName"], json!("A"));
         assert_eq!(holders[0]["outstandingShares"], json!(600));
         assert_eq!(holders[0]["fullyDilutedShares"], json!(600));
-        assert!(holders[0].get("note").is_none(), "unknown keys are not carried");
+        assert!(
+            holders[0].get("note").is_none(),
+            "unknown keys are not carried"
+        );
         assert_eq!(holders[1]["outstandingShares"], json!(0));
         assert_eq!(holders[1]["isEntity"], json!(true));
         // Stable, distinct, well-formed ids.
