@@ -86,14 +86,7 @@ pub fn cases(spec: &Spec) -> Vec<Case> {
         let Some(model) = o.request.as_deref().and_then(|m| spec.model(m)) else {
             continue;
         };
-        let base = format!(
-            "v1__{}",
-            snake(&format!(
-                "{} {}",
-                o.method.as_str(),
-                o.path.replace(['{', '}'], "")
-            ))
-        );
+        let base = v1_base(o);
         let method = o.method.as_str();
         let mut push = |check: &'static str, field: Option<&str>| {
             out.push(Case::new(&base, check, method, &o.path, field));
@@ -244,6 +237,36 @@ fn request_checks(
     }
 }
 
+/// The name of a `/v1` route's tests: `v1__post_v1_entities`.
+fn v1_base(o: &crate::model::Orchestrated) -> String {
+    format!(
+        "v1__{}",
+        snake(&format!(
+            "{} {}",
+            o.method.as_str(),
+            o.path.replace(['{', '}'], "")
+        ))
+    )
+}
+
+/// The names of every test the two generated suites hold for a spec: `surface::NAME` for the
+/// surface checks, `parity::NAME` for the parity suite. The README walkthrough compares the
+/// tests that ran for a new primitive with this list, so none can go missing unnoticed.
+pub fn test_names(spec: &Spec) -> Vec<String> {
+    let surface = cases(spec)
+        .into_iter()
+        .map(|c| format!("surface::{}", c.name));
+    let v1 = spec
+        .services
+        .iter()
+        .flat_map(|s| &s.orchestrated)
+        .map(|o| format!("parity::{}", v1_base(o)));
+    let direct = spec
+        .routes()
+        .map(|(s, r)| format!("parity::direct__{}", handler_name(s, r)));
+    surface.chain(v1).chain(direct).collect()
+}
+
 /// The test module the `surface_tests!` macro expands to.
 pub fn tests(spec: &Spec, harness: &TokenStream) -> TokenStream {
     let cases = cases(spec);
@@ -279,14 +302,7 @@ pub fn parity(spec: &Spec, harness: &TokenStream) -> TokenStream {
     let v1_count = v1.len();
     let direct_count = spec.routes().count();
     let v1_tests = v1.iter().map(|o| {
-        let name = format_ident!(
-            "v1__{}",
-            snake(&format!(
-                "{} {}",
-                o.method.as_str(),
-                o.path.replace(['{', '}'], "")
-            ))
-        );
+        let name = format_ident!("{}", v1_base(o));
         let method = o.method.as_str();
         let path = &o.path;
         quote! {
@@ -313,5 +329,116 @@ pub fn parity(spec: &Spec, harness: &TokenStream) -> TokenStream {
         pub const SPEC_DIRECT_ROUTE_COUNT: usize = #direct_count;
         #(#v1_tests)*
         #(#direct_tests)*
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"
+service: gadget-info
+context_path: /gadget-info/api/v1
+url_env: MASS_GADGET_INFO_URL
+models:
+  Gadget:
+    store: gadgets
+    fields:
+      name: { type: string, required: true, trim: true, min_len: 2, max_len: 10 }
+      serial: { type: string, unique: true, max_len: 20 }
+      weight: { type: integer, min: 1, max: 9 }
+      price: { type: decimal, min: "0.01", max: "99" }
+      parts: { type: list<json>, min_items: 1, max_items: 3 }
+      tags: { type: list<string>, max_len: 5, min_len: 1 }
+      state: { type: enum, values: [ON, OFF], default: ON, server_set: true }
+routes:
+  - { route: POST /gadget, op: create, model: Gadget, audit: gadget.created }
+  - { route: "GET /gadget/{id}", op: get, model: Gadget }
+  - { route: "PUT /gadget/{id}", op: update, model: Gadget, audit: gadget.updated }
+  - { route: "DELETE /gadget/{id}", op: delete, model: Gadget, audit: gadget.deleted }
+"#;
+
+    fn spec() -> Spec {
+        match crate::load_texts(&[("gadget.yaml".into(), SPEC.into())]) {
+            Ok(spec) => spec,
+            Err(diags) => panic!("{diags}"),
+        }
+    }
+
+    fn names(spec: &Spec) -> Vec<String> {
+        cases(spec).into_iter().map(|c| c.name).collect()
+    }
+
+    #[test]
+    fn every_rule_kind_has_its_rejection_test_after_the_base_request_is_accepted() {
+        let names = names(&spec());
+        let create = "gadget_info_post_gadget";
+        let expected = [
+            "accepts_base_request",
+            "rejects_too_short__name",
+            "rejects_overlong__name",
+            "rejects_duplicate__serial",
+            "rejects_below_min__weight",
+            "rejects_above_max__weight",
+            "rejects_below_min__price",
+            "rejects_above_max__price",
+            "rejects_bad_format__price",
+            "rejects_too_few_items__parts",
+            "rejects_too_many_items__parts",
+            "rejects_too_short__tags",
+            "rejects_overlong__tags",
+            "rejects_server_set__state",
+            "rejects_missing_required__name",
+        ];
+        for check in expected {
+            let name = format!("{create}__{check}");
+            assert!(names.contains(&name), "no {name} in {names:#?}");
+        }
+        // The base request comes first, once per route.
+        let base = names
+            .iter()
+            .position(|n| n == &format!("{create}__accepts_base_request"));
+        let first_rejection = names
+            .iter()
+            .position(|n| n.starts_with(create) && n.contains("__rejects_"));
+        assert!(base < first_rejection, "{names:#?}");
+        // An update may leave anything out and may repeat a unique value of its own record.
+        let update = "gadget_info_put_gadget_id";
+        assert!(names.contains(&format!("{update}__accepts_base_request")));
+        assert!(!names.contains(&format!("{update}__rejects_missing_required__name")));
+        assert!(!names.contains(&format!("{update}__rejects_duplicate__serial")));
+    }
+
+    #[test]
+    fn the_round_trip_names_exactly_the_declared_operations() {
+        let names = names(&spec());
+        assert!(
+            names
+                .contains(&"gadget_info_post_gadget__round_trips__create_get_update_delete".into()),
+            "{names:#?}"
+        );
+        let cases = cases(&spec());
+        let trip = cases
+            .iter()
+            .find(|c| c.check == "round_trips")
+            .map(|c| c.field.clone());
+        assert_eq!(trip, Some(Some("create,get,update,delete".into())));
+    }
+
+    #[test]
+    fn the_listed_test_names_are_the_generated_ones() {
+        let spec = spec();
+        let listed = test_names(&spec);
+        assert_eq!(
+            listed.iter().filter(|n| n.starts_with("surface::")).count(),
+            cases(&spec).len()
+        );
+        assert_eq!(
+            listed
+                .iter()
+                .filter(|n| n.starts_with("parity::direct__"))
+                .count(),
+            4
+        );
     }
 }

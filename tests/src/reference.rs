@@ -135,6 +135,22 @@ pub const ZONE_V1_ADDITIONS: [(&str, &str, &str); 2] = [
     ),
 ];
 
+/// The context paths of the Mass services the reference's direct table covers. A service the
+/// zone adds (the README's asset registry) is the zone's own and is not compared; a route
+/// added to one of these services is, and must be declared in [`ZONE_DIRECT_ADDITIONS`].
+pub const MASS_SERVICES: [&str; 5] = [
+    "/organization-info/",
+    "/treasury-info/",
+    "/consent-info/",
+    "/investment-info/",
+    "/templating-engine/",
+];
+
+/// Whether a direct route belongs to the reference's table: a Mass service's, or `/health`.
+pub fn in_mass_services(path: &str) -> bool {
+    path == "/health" || MASS_SERVICES.iter().any(|s| path.starts_with(s))
+}
+
 /// A path with every `{name}` parameter written `{}`.
 pub fn unnamed(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
