@@ -93,7 +93,7 @@ async fn people_round_trip(
     );
     assert_eq!(
         events_of(zone, &format!("{event}.updated")).await,
-        [id.clone()]
+        std::slice::from_ref(&id)
     );
     assert_eq!(events_of(zone, &format!("{event}.deleted")).await, [id]);
 }
