@@ -211,79 +211,6 @@ pub mod models {
             },
         ],
     };
-    /// A holder of an organization's shares.
-    pub static SHAREHOLDER: ModelSpec = ModelSpec {
-        name: "Shareholder",
-        collection: Some("shareholders"),
-        created_at: true,
-        updated_at: true,
-        open: false,
-        fields: &[
-            FieldSpec {
-                name: "organizationId",
-                input: "organizationId",
-                ty: FieldType::Uuid,
-                required: true,
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "userId",
-                input: "userId",
-                ty: FieldType::String,
-                max_len: Some(200),
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "email",
-                input: "email",
-                ty: FieldType::String,
-                max_len: Some(320),
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "firstName",
-                input: "firstName",
-                ty: FieldType::String,
-                max_len: Some(200),
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "lastName",
-                input: "lastName",
-                ty: FieldType::String,
-                max_len: Some(200),
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "businessName",
-                input: "businessName",
-                ty: FieldType::String,
-                max_len: Some(1000),
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "isEntity",
-                input: "isEntity",
-                ty: FieldType::Boolean,
-                default: DefaultValue::Bool(false),
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "outstandingShares",
-                input: "outstandingShares",
-                ty: FieldType::Integer,
-                min: Some(Bound::Int(0i64)),
-                ..FieldSpec::BASE
-            },
-            FieldSpec {
-                name: "fullyDilutedShares",
-                input: "fullyDilutedShares",
-                ty: FieldType::Integer,
-                min: Some(Bound::Int(0i64)),
-                ..FieldSpec::BASE
-            },
-        ],
-    };
     /// A recorded identity check (CNIC or NTN); the verifier that made it is named in it.
     pub static IDENTITY: ModelSpec = ModelSpec {
         name: "Identity",
@@ -402,6 +329,93 @@ pub mod models {
                 name: "createdAt",
                 input: "createdAt",
                 ty: FieldType::DateTime,
+                required: true,
+                ..FieldSpec::BASE
+            },
+        ],
+    };
+    /// A shareholder of an organization, read from the allocations of its cap tables.
+    pub static SHAREHOLDER: ModelSpec = ModelSpec {
+        name: "Shareholder",
+        collection: None,
+        created_at: false,
+        updated_at: false,
+        open: false,
+        fields: &[
+            FieldSpec {
+                name: "id",
+                input: "id",
+                ty: FieldType::Uuid,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "organizationId",
+                input: "organizationId",
+                ty: FieldType::Uuid,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "capTableId",
+                input: "capTableId",
+                ty: FieldType::Uuid,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "userId",
+                input: "userId",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "email",
+                input: "email",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "firstName",
+                input: "firstName",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "lastName",
+                input: "lastName",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "businessName",
+                input: "businessName",
+                ty: FieldType::String,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "isEntity",
+                input: "isEntity",
+                ty: FieldType::Boolean,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "percentage",
+                input: "percentage",
+                ty: FieldType::Json,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "outstandingShares",
+                input: "outstandingShares",
+                ty: FieldType::Integer,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "fullyDilutedShares",
+                input: "fullyDilutedShares",
+                ty: FieldType::Integer,
                 required: true,
                 ..FieldSpec::BASE
             },
@@ -2061,34 +2075,6 @@ pub mod types {
         #[serde(rename = "updatedAt")]
         pub updated_at: String,
     }
-    /// A holder of an organization's shares.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Shareholder {
-        pub id: String,
-        #[serde(rename = "organizationId")]
-        pub organization_id: String,
-        #[serde(rename = "userId")]
-        pub user_id: Option<String>,
-        #[serde(rename = "email")]
-        pub email: Option<String>,
-        #[serde(rename = "firstName")]
-        pub first_name: Option<String>,
-        #[serde(rename = "lastName")]
-        pub last_name: Option<String>,
-        #[serde(rename = "businessName")]
-        pub business_name: Option<String>,
-        #[serde(rename = "isEntity")]
-        pub is_entity: Option<bool>,
-        #[serde(rename = "outstandingShares")]
-        pub outstanding_shares: Option<i64>,
-        #[serde(rename = "fullyDilutedShares")]
-        pub fully_diluted_shares: Option<i64>,
-        #[serde(rename = "createdAt")]
-        pub created_at: String,
-        #[serde(rename = "updatedAt")]
-        pub updated_at: String,
-    }
     /// A recorded identity check (CNIC or NTN); the verifier that made it is named in it.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -2133,6 +2119,42 @@ pub mod types {
         pub majority_reached: bool,
         #[serde(rename = "createdAt")]
         pub created_at: String,
+    }
+    /// A shareholder of an organization, read from the allocations of its cap tables.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Shareholder {
+        #[serde(rename = "id")]
+        pub id: String,
+        #[serde(rename = "organizationId")]
+        pub organization_id: String,
+        #[serde(rename = "capTableId")]
+        pub cap_table_id: String,
+        #[serde(rename = "userId")]
+        #[serde(default)]
+        pub user_id: Option<String>,
+        #[serde(rename = "email")]
+        #[serde(default)]
+        pub email: Option<String>,
+        #[serde(rename = "firstName")]
+        #[serde(default)]
+        pub first_name: Option<String>,
+        #[serde(rename = "lastName")]
+        #[serde(default)]
+        pub last_name: Option<String>,
+        #[serde(rename = "businessName")]
+        #[serde(default)]
+        pub business_name: Option<String>,
+        #[serde(rename = "isEntity")]
+        #[serde(default)]
+        pub is_entity: Option<bool>,
+        #[serde(rename = "percentage")]
+        #[serde(default)]
+        pub percentage: serde_json::Value,
+        #[serde(rename = "outstandingShares")]
+        pub outstanding_shares: i64,
+        #[serde(rename = "fullyDilutedShares")]
+        pub fully_diluted_shares: i64,
     }
     /// An investment into an organization.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2708,8 +2730,6 @@ pub mod collections {
     pub const CONSENTS: &str = "consents";
     /// The collection of `CapTable` records.
     pub const CAP_TABLES: &str = "cap_tables";
-    /// The collection of `Shareholder` records.
-    pub const SHAREHOLDERS: &str = "shareholders";
     /// The collection of `Identity` records.
     pub const IDENTITIES: &str = "identities";
     /// The collection of `Investment` records.
@@ -2740,7 +2760,7 @@ pub const URL_ENVS: &[&str] = &[
     "MASS_TREASURY_INFO_URL",
 ];
 /// Every direct route of the spec.
-pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
+pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
     crate::runtime::model::RouteInfo {
         name: "consent_info_post_consents",
         service: "consent-info",
@@ -2900,11 +2920,11 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         example: None,
         method: "GET",
         path: "/consent-info/api/v1/shareholders/organization/{organizationId}",
-        op: "list_by",
-        model: Some(&models::SHAREHOLDER),
+        op: "hook",
+        model: None,
         request: None,
         query_input: false,
-        hook: None,
+        hook: Some("shareholders_by_org"),
         audit: None,
         status: 200,
     },
@@ -3074,6 +3094,66 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        name: "organization_info_post_membership_member",
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "POST",
+        path: "/organization-info/api/v1/membership/member",
+        op: "create",
+        model: Some(&models::MEMBER),
+        request: Some(&models::MEMBER),
+        query_input: false,
+        hook: None,
+        audit: Some("member.created"),
+        status: 201,
+    },
+    crate::runtime::model::RouteInfo {
+        name: "organization_info_get_membership_member_id",
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "GET",
+        path: "/organization-info/api/v1/membership/member/{id}",
+        op: "get",
+        model: Some(&models::MEMBER),
+        request: None,
+        query_input: false,
+        hook: None,
+        audit: None,
+        status: 200,
+    },
+    crate::runtime::model::RouteInfo {
+        name: "organization_info_put_membership_member_id",
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "PUT",
+        path: "/organization-info/api/v1/membership/member/{id}",
+        op: "update",
+        model: Some(&models::MEMBER),
+        request: Some(&models::MEMBER),
+        query_input: false,
+        hook: None,
+        audit: Some("member.updated"),
+        status: 200,
+    },
+    crate::runtime::model::RouteInfo {
+        name: "organization_info_delete_membership_member_id",
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "DELETE",
+        path: "/organization-info/api/v1/membership/member/{id}",
+        op: "delete",
+        model: Some(&models::MEMBER),
+        request: None,
+        query_input: false,
+        hook: None,
+        audit: Some("member.deleted"),
+        status: 200,
+    },
+    crate::runtime::model::RouteInfo {
         name: "organization_info_get_membership_organization_id_members",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3086,6 +3166,66 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 41] = [
         query_input: false,
         hook: None,
         audit: None,
+        status: 200,
+    },
+    crate::runtime::model::RouteInfo {
+        name: "organization_info_post_board_director",
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "POST",
+        path: "/organization-info/api/v1/board/director",
+        op: "create",
+        model: Some(&models::BOARD_MEMBER),
+        request: Some(&models::BOARD_MEMBER),
+        query_input: false,
+        hook: None,
+        audit: Some("board_member.created"),
+        status: 201,
+    },
+    crate::runtime::model::RouteInfo {
+        name: "organization_info_get_board_director_id",
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "GET",
+        path: "/organization-info/api/v1/board/director/{id}",
+        op: "get",
+        model: Some(&models::BOARD_MEMBER),
+        request: None,
+        query_input: false,
+        hook: None,
+        audit: None,
+        status: 200,
+    },
+    crate::runtime::model::RouteInfo {
+        name: "organization_info_put_board_director_id",
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "PUT",
+        path: "/organization-info/api/v1/board/director/{id}",
+        op: "update",
+        model: Some(&models::BOARD_MEMBER),
+        request: Some(&models::BOARD_MEMBER),
+        query_input: false,
+        hook: None,
+        audit: Some("board_member.updated"),
+        status: 200,
+    },
+    crate::runtime::model::RouteInfo {
+        name: "organization_info_delete_board_director_id",
+        service: "organization-info",
+        url_env: Some("MASS_ORG_INFO_URL"),
+        example: None,
+        method: "DELETE",
+        path: "/organization-info/api/v1/board/director/{id}",
+        op: "delete",
+        model: Some(&models::BOARD_MEMBER),
+        request: None,
+        query_input: false,
+        hook: None,
+        audit: Some("board_member.deleted"),
         status: 200,
     },
     crate::runtime::model::RouteInfo {
@@ -3460,10 +3600,30 @@ pub fn direct_router() -> Router<AppState> {
             axum::routing::get(handlers::organization_info_get_organization),
         )
         .route(
+            "/organization-info/api/v1/membership/member",
+            axum::routing::post(handlers::organization_info_post_membership_member),
+        )
+        .route(
+            "/organization-info/api/v1/membership/member/{id}",
+            axum::routing::get(handlers::organization_info_get_membership_member_id)
+                .put(handlers::organization_info_put_membership_member_id)
+                .delete(handlers::organization_info_delete_membership_member_id),
+        )
+        .route(
             "/organization-info/api/v1/membership/{organizationId}/members",
             axum::routing::get(
                 handlers::organization_info_get_membership_organization_id_members,
             ),
+        )
+        .route(
+            "/organization-info/api/v1/board/director",
+            axum::routing::post(handlers::organization_info_post_board_director),
+        )
+        .route(
+            "/organization-info/api/v1/board/director/{id}",
+            axum::routing::get(handlers::organization_info_get_board_director_id)
+                .put(handlers::organization_info_put_board_director_id)
+                .delete(handlers::organization_info_delete_board_director_id),
         )
         .route(
             "/organization-info/api/v1/board/{organizationId}",
@@ -3579,8 +3739,24 @@ pub enum Route {
     OrganizationInfoDeleteOrganizationId,
     /// `GET /organization-info/api/v1/organization` (`organization_info_get_organization`).
     OrganizationInfoGetOrganization,
+    /// `POST /organization-info/api/v1/membership/member` (`organization_info_post_membership_member`).
+    OrganizationInfoPostMembershipMember,
+    /// `GET /organization-info/api/v1/membership/member/{id}` (`organization_info_get_membership_member_id`).
+    OrganizationInfoGetMembershipMemberId,
+    /// `PUT /organization-info/api/v1/membership/member/{id}` (`organization_info_put_membership_member_id`).
+    OrganizationInfoPutMembershipMemberId,
+    /// `DELETE /organization-info/api/v1/membership/member/{id}` (`organization_info_delete_membership_member_id`).
+    OrganizationInfoDeleteMembershipMemberId,
     /// `GET /organization-info/api/v1/membership/{organizationId}/members` (`organization_info_get_membership_organization_id_members`).
     OrganizationInfoGetMembershipOrganizationIdMembers,
+    /// `POST /organization-info/api/v1/board/director` (`organization_info_post_board_director`).
+    OrganizationInfoPostBoardDirector,
+    /// `GET /organization-info/api/v1/board/director/{id}` (`organization_info_get_board_director_id`).
+    OrganizationInfoGetBoardDirectorId,
+    /// `PUT /organization-info/api/v1/board/director/{id}` (`organization_info_put_board_director_id`).
+    OrganizationInfoPutBoardDirectorId,
+    /// `DELETE /organization-info/api/v1/board/director/{id}` (`organization_info_delete_board_director_id`).
+    OrganizationInfoDeleteBoardDirectorId,
     /// `GET /organization-info/api/v1/board/{organizationId}` (`organization_info_get_board_organization_id`).
     OrganizationInfoGetBoardOrganizationId,
     /// `POST /organization-info/api/v1/identity/cnic/verify` (`verify_cnic`).
@@ -3620,7 +3796,7 @@ pub enum Route {
 }
 impl Route {
     /// Every direct route, in spec order.
-    pub const ALL: [Route; 41] = [
+    pub const ALL: [Route; 49] = [
         Route::ConsentInfoPostConsents,
         Route::ConsentInfoPostConsentsApproveId,
         Route::ConsentInfoPostConsentsRejectId,
@@ -3643,7 +3819,15 @@ impl Route {
         Route::OrganizationInfoPutOrganizationId,
         Route::OrganizationInfoDeleteOrganizationId,
         Route::OrganizationInfoGetOrganization,
+        Route::OrganizationInfoPostMembershipMember,
+        Route::OrganizationInfoGetMembershipMemberId,
+        Route::OrganizationInfoPutMembershipMemberId,
+        Route::OrganizationInfoDeleteMembershipMemberId,
         Route::OrganizationInfoGetMembershipOrganizationIdMembers,
+        Route::OrganizationInfoPostBoardDirector,
+        Route::OrganizationInfoGetBoardDirectorId,
+        Route::OrganizationInfoPutBoardDirectorId,
+        Route::OrganizationInfoDeleteBoardDirectorId,
         Route::OrganizationInfoGetBoardOrganizationId,
         Route::VerifyCnic,
         Route::VerifyNtn,
@@ -3767,12 +3951,40 @@ impl Route {
             Self::OrganizationInfoGetOrganization => {
                 plans::organization_info_get_organization(state, plan, args).await
             }
+            Self::OrganizationInfoPostMembershipMember => {
+                plans::organization_info_post_membership_member(state, plan, args).await
+            }
+            Self::OrganizationInfoGetMembershipMemberId => {
+                plans::organization_info_get_membership_member_id(state, plan, args)
+                    .await
+            }
+            Self::OrganizationInfoPutMembershipMemberId => {
+                plans::organization_info_put_membership_member_id(state, plan, args)
+                    .await
+            }
+            Self::OrganizationInfoDeleteMembershipMemberId => {
+                plans::organization_info_delete_membership_member_id(state, plan, args)
+                    .await
+            }
             Self::OrganizationInfoGetMembershipOrganizationIdMembers => {
                 plans::organization_info_get_membership_organization_id_members(
                         state,
                         plan,
                         args,
                     )
+                    .await
+            }
+            Self::OrganizationInfoPostBoardDirector => {
+                plans::organization_info_post_board_director(state, plan, args).await
+            }
+            Self::OrganizationInfoGetBoardDirectorId => {
+                plans::organization_info_get_board_director_id(state, plan, args).await
+            }
+            Self::OrganizationInfoPutBoardDirectorId => {
+                plans::organization_info_put_board_director_id(state, plan, args).await
+            }
+            Self::OrganizationInfoDeleteBoardDirectorId => {
+                plans::organization_info_delete_board_director_id(state, plan, args)
                     .await
             }
             Self::OrganizationInfoGetBoardOrganizationId => {
@@ -3888,8 +4100,32 @@ impl Route {
             Self::OrganizationInfoGetOrganization => {
                 crate::mass::decodes::<Vec<types::Organization>>(value)
             }
+            Self::OrganizationInfoPostMembershipMember => {
+                crate::mass::decodes::<types::Member>(value)
+            }
+            Self::OrganizationInfoGetMembershipMemberId => {
+                crate::mass::decodes::<types::Member>(value)
+            }
+            Self::OrganizationInfoPutMembershipMemberId => {
+                crate::mass::decodes::<types::Member>(value)
+            }
+            Self::OrganizationInfoDeleteMembershipMemberId => {
+                crate::mass::decodes::<()>(value)
+            }
             Self::OrganizationInfoGetMembershipOrganizationIdMembers => {
                 crate::mass::decodes::<Vec<types::Member>>(value)
+            }
+            Self::OrganizationInfoPostBoardDirector => {
+                crate::mass::decodes::<types::BoardMember>(value)
+            }
+            Self::OrganizationInfoGetBoardDirectorId => {
+                crate::mass::decodes::<types::BoardMember>(value)
+            }
+            Self::OrganizationInfoPutBoardDirectorId => {
+                crate::mass::decodes::<types::BoardMember>(value)
+            }
+            Self::OrganizationInfoDeleteBoardDirectorId => {
+                crate::mass::decodes::<()>(value)
             }
             Self::OrganizationInfoGetBoardOrganizationId => {
                 crate::mass::decodes::<Vec<types::BoardMember>>(value)
@@ -4002,8 +4238,32 @@ impl Route {
             Self::OrganizationInfoGetOrganization => {
                 crate::mass::through::<Vec<types::Organization>>(value)
             }
+            Self::OrganizationInfoPostMembershipMember => {
+                crate::mass::through::<types::Member>(value)
+            }
+            Self::OrganizationInfoGetMembershipMemberId => {
+                crate::mass::through::<types::Member>(value)
+            }
+            Self::OrganizationInfoPutMembershipMemberId => {
+                crate::mass::through::<types::Member>(value)
+            }
+            Self::OrganizationInfoDeleteMembershipMemberId => {
+                crate::mass::through::<()>(value)
+            }
             Self::OrganizationInfoGetMembershipOrganizationIdMembers => {
                 crate::mass::through::<Vec<types::Member>>(value)
+            }
+            Self::OrganizationInfoPostBoardDirector => {
+                crate::mass::through::<types::BoardMember>(value)
+            }
+            Self::OrganizationInfoGetBoardDirectorId => {
+                crate::mass::through::<types::BoardMember>(value)
+            }
+            Self::OrganizationInfoPutBoardDirectorId => {
+                crate::mass::through::<types::BoardMember>(value)
+            }
+            Self::OrganizationInfoDeleteBoardDirectorId => {
+                crate::mass::through::<()>(value)
             }
             Self::OrganizationInfoGetBoardOrganizationId => {
                 crate::mass::through::<Vec<types::BoardMember>>(value)
@@ -5091,13 +5351,12 @@ impl crate::mass::MassCall<'_> {
     pub async fn consent_info_get_shareholders_organization_organization_id(
         &mut self,
         organization_id: &str,
-        query: std::collections::BTreeMap<String, String>,
     ) -> Result<crate::mass::Answer<Vec<types::Shareholder>>, crate::error::ApiError> {
         self.typed(
                 Route::ConsentInfoGetShareholdersOrganizationOrganizationId,
                 crate::runtime::args::CallArgs {
                     params: vec![organization_id.to_string()],
-                    query,
+                    query: std::collections::BTreeMap::new(),
                     body: None,
                     idempotency_key: None,
                 },
@@ -5286,6 +5545,71 @@ impl crate::mass::MassCall<'_> {
             )
             .await
     }
+    /// `POST /organization-info/api/v1/membership/member`.
+    pub async fn organization_info_post_membership_member(
+        &mut self,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::Member>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoPostMembershipMember,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
+    }
+    /// `GET /organization-info/api/v1/membership/member/{id}`.
+    pub async fn organization_info_get_membership_member_id(
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<types::Member>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoGetMembershipMemberId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
+    }
+    /// `PUT /organization-info/api/v1/membership/member/{id}`.
+    pub async fn organization_info_put_membership_member_id(
+        &mut self,
+        id: &str,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::Member>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoPutMembershipMemberId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
+    }
+    /// `DELETE /organization-info/api/v1/membership/member/{id}`.
+    pub async fn organization_info_delete_membership_member_id(
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<()>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoDeleteMembershipMemberId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
+    }
     /// `GET /organization-info/api/v1/membership/{organizationId}/members`.
     pub async fn organization_info_get_membership_organization_id_members(
         &mut self,
@@ -5297,6 +5621,71 @@ impl crate::mass::MassCall<'_> {
                 crate::runtime::args::CallArgs {
                     params: vec![organization_id.to_string()],
                     query,
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
+    }
+    /// `POST /organization-info/api/v1/board/director`.
+    pub async fn organization_info_post_board_director(
+        &mut self,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::BoardMember>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoPostBoardDirector,
+                crate::runtime::args::CallArgs {
+                    params: vec![],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
+    }
+    /// `GET /organization-info/api/v1/board/director/{id}`.
+    pub async fn organization_info_get_board_director_id(
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<types::BoardMember>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoGetBoardDirectorId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
+    }
+    /// `PUT /organization-info/api/v1/board/director/{id}`.
+    pub async fn organization_info_put_board_director_id(
+        &mut self,
+        id: &str,
+        body: serde_json::Value,
+    ) -> Result<crate::mass::Answer<types::BoardMember>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoPutBoardDirectorId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
+                    body: Some(body),
+                    idempotency_key: None,
+                },
+            )
+            .await
+    }
+    /// `DELETE /organization-info/api/v1/board/director/{id}`.
+    pub async fn organization_info_delete_board_director_id(
+        &mut self,
+        id: &str,
+    ) -> Result<crate::mass::Answer<()>, crate::error::ApiError> {
+        self.typed(
+                Route::OrganizationInfoDeleteBoardDirectorId,
+                crate::runtime::args::CallArgs {
+                    params: vec![id.to_string()],
+                    query: std::collections::BTreeMap::new(),
                     body: None,
                     idempotency_key: None,
                 },
@@ -5752,15 +6141,13 @@ mod handlers {
             )
             .await
     }
-    /// `GET /consent-info/api/v1/shareholders/organization/{organizationId}`: op list_by.
+    /// `GET /consent-info/api/v1/shareholders/organization/{organizationId}`: op hook.
     pub(super) async fn consent_info_get_shareholders_organization_organization_id(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(organization_id): axum::extract::Path<String>,
-        crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
         let args = crate::runtime::args::CallArgs {
             params: vec![organization_id],
-            query,
             ..Default::default()
         };
         crate::runtime::serve::serve(
@@ -5938,6 +6325,79 @@ mod handlers {
             )
             .await
     }
+    /// `POST /organization-info/api/v1/membership/member`: op create.
+    pub(super) async fn organization_info_post_membership_member(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = crate::runtime::args::CallArgs {
+            params: vec![],
+            body: Some(body),
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
+            ..Default::default()
+        };
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoPostMembershipMember,
+                args,
+            )
+            .await
+    }
+    /// `GET /organization-info/api/v1/membership/member/{id}`: op get.
+    pub(super) async fn organization_info_get_membership_member_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+    ) -> Result<Response, ApiError> {
+        let args = crate::runtime::args::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoGetMembershipMemberId,
+                args,
+            )
+            .await
+    }
+    /// `PUT /organization-info/api/v1/membership/member/{id}`: op update.
+    pub(super) async fn organization_info_put_membership_member_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = crate::runtime::args::CallArgs {
+            params: vec![id],
+            body: Some(body),
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
+            ..Default::default()
+        };
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoPutMembershipMemberId,
+                args,
+            )
+            .await
+    }
+    /// `DELETE /organization-info/api/v1/membership/member/{id}`: op delete.
+    pub(super) async fn organization_info_delete_membership_member_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
+    ) -> Result<Response, ApiError> {
+        let args = crate::runtime::args::CallArgs {
+            params: vec![id],
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
+            ..Default::default()
+        };
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoDeleteMembershipMemberId,
+                args,
+            )
+            .await
+    }
     /// `GET /organization-info/api/v1/membership/{organizationId}/members`: op list_by.
     pub(super) async fn organization_info_get_membership_organization_id_members(
         axum::extract::State(state): axum::extract::State<AppState>,
@@ -5952,6 +6412,79 @@ mod handlers {
         crate::runtime::serve::serve(
                 &state,
                 Route::OrganizationInfoGetMembershipOrganizationIdMembers,
+                args,
+            )
+            .await
+    }
+    /// `POST /organization-info/api/v1/board/director`: op create.
+    pub(super) async fn organization_info_post_board_director(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        headers: axum::http::HeaderMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = crate::runtime::args::CallArgs {
+            params: vec![],
+            body: Some(body),
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
+            ..Default::default()
+        };
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoPostBoardDirector,
+                args,
+            )
+            .await
+    }
+    /// `GET /organization-info/api/v1/board/director/{id}`: op get.
+    pub(super) async fn organization_info_get_board_director_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+    ) -> Result<Response, ApiError> {
+        let args = crate::runtime::args::CallArgs {
+            params: vec![id],
+            ..Default::default()
+        };
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoGetBoardDirectorId,
+                args,
+            )
+            .await
+    }
+    /// `PUT /organization-info/api/v1/board/director/{id}`: op update.
+    pub(super) async fn organization_info_put_board_director_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
+        crate::extract::JsonBody(body): crate::extract::JsonBody,
+    ) -> Result<Response, ApiError> {
+        let args = crate::runtime::args::CallArgs {
+            params: vec![id],
+            body: Some(body),
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
+            ..Default::default()
+        };
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoPutBoardDirectorId,
+                args,
+            )
+            .await
+    }
+    /// `DELETE /organization-info/api/v1/board/director/{id}`: op delete.
+    pub(super) async fn organization_info_delete_board_director_id(
+        axum::extract::State(state): axum::extract::State<AppState>,
+        axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
+    ) -> Result<Response, ApiError> {
+        let args = crate::runtime::args::CallArgs {
+            params: vec![id],
+            idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
+            ..Default::default()
+        };
+        crate::runtime::serve::serve(
+                &state,
+                Route::OrganizationInfoDeleteBoardDirectorId,
                 args,
             )
             .await
@@ -6299,8 +6832,7 @@ mod plans {
         plan: &mut Plan,
         args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
-        let pairs = [("organizationId", args.param(0)?)];
-        ops::list_by(state, &models::SHAREHOLDER, &pairs, args.query.clone()).await
+        crate::hooks::shareholders_by_org(state, plan, args.param(0)?.to_string()).await
     }
     pub async fn consent_info_get_identities(
         state: &AppState,
@@ -6389,6 +6921,35 @@ mod plans {
     ) -> Result<serde_json::Value, ApiError> {
         ops::list(state, &models::ORGANIZATION, args.query, Some("ids"), &[]).await
     }
+    pub async fn organization_info_post_membership_member(
+        state: &AppState,
+        plan: &mut Plan,
+        args: crate::runtime::args::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let record = ops::new_record(&models::MEMBER, args.body())?;
+        ops::insert(plan, &models::MEMBER, record)
+    }
+    pub async fn organization_info_get_membership_member_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: crate::runtime::args::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::get(state, plan, &models::MEMBER, args.param(0)?).await
+    }
+    pub async fn organization_info_put_membership_member_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: crate::runtime::args::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::update(state, plan, &models::MEMBER, args.param(0)?, args.body()).await
+    }
+    pub async fn organization_info_delete_membership_member_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: crate::runtime::args::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::delete(state, plan, &models::MEMBER, args.param(0)?).await
+    }
     pub async fn organization_info_get_membership_organization_id_members(
         state: &AppState,
         plan: &mut Plan,
@@ -6396,6 +6957,36 @@ mod plans {
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("organizationId", args.param(0)?)];
         ops::list_by(state, &models::MEMBER, &pairs, args.query.clone()).await
+    }
+    pub async fn organization_info_post_board_director(
+        state: &AppState,
+        plan: &mut Plan,
+        args: crate::runtime::args::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        let record = ops::new_record(&models::BOARD_MEMBER, args.body())?;
+        ops::insert(plan, &models::BOARD_MEMBER, record)
+    }
+    pub async fn organization_info_get_board_director_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: crate::runtime::args::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::get(state, plan, &models::BOARD_MEMBER, args.param(0)?).await
+    }
+    pub async fn organization_info_put_board_director_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: crate::runtime::args::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::update(state, plan, &models::BOARD_MEMBER, args.param(0)?, args.body())
+            .await
+    }
+    pub async fn organization_info_delete_board_director_id(
+        state: &AppState,
+        plan: &mut Plan,
+        args: crate::runtime::args::CallArgs,
+    ) -> Result<serde_json::Value, ApiError> {
+        ops::delete(state, plan, &models::BOARD_MEMBER, args.param(0)?).await
     }
     pub async fn organization_info_get_board_organization_id(
         state: &AppState,

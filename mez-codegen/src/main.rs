@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BUSL-1.1
 //! The `mez-codegen` command: `generate` writes the committed golden copy of the generated
-//! surface; `check` fails with a unified diff when that copy is stale.
+//! surface; `check` fails with a unified diff when that copy is stale; `tests` lists the
+//! generated tests the spec implies (`surface::NAME`, `parity::NAME`), one a line.
 //!
 //! Run from anywhere in the workspace: paths are resolved from the nearest directory above
 //! the current one that holds `Cargo.toml` and `spec/`, so `cargo run -p mez-codegen -- check`
@@ -40,7 +41,7 @@ fn workspace_root() -> PathBuf {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: mez-codegen <generate|check|openapi> [--spec DIR] [--out FILE] [--openapi FILE]"
+        "usage: mez-codegen <generate|check|openapi|tests> [--spec DIR] [--out FILE] [--openapi FILE]"
     );
     ExitCode::from(2)
 }
@@ -88,6 +89,17 @@ fn main() -> ExitCode {
     match command.as_str() {
         "openapi" => {
             print!("{document}");
+            ExitCode::SUCCESS
+        }
+        "tests" => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            for name in mez_codegen::tests_gen::test_names(&spec) {
+                // A closed pipe (`| head`) ends the listing; it is not an error.
+                if writeln!(stdout, "{name}").is_err() {
+                    break;
+                }
+            }
             ExitCode::SUCCESS
         }
         "generate" => {

@@ -14,9 +14,37 @@ use sqlx::postgres::PgConnection;
 
 /// Names the environment variable holding the PostgreSQL admin URL.
 pub const POSTGRES_URL_VAR: &str = "MEZ_TEST_POSTGRES_URL";
-/// When this variable is `1`, a missing PostgreSQL URL fails the test instead of skipping it,
-/// so CI cannot go green while silently running half the suite.
+/// When this variable is `1` or `true`, a missing PostgreSQL URL fails the test instead of
+/// skipping it, so CI cannot go green while silently running half the suite. `0`, `false`
+/// and unset mean "not required"; any other value fails the test rather than being read as
+/// one of them.
 pub const REQUIRE_POSTGRES_VAR: &str = "MEZ_REQUIRE_POSTGRES";
+/// Which backend the spec-derived suites (surface checks, parity) run on: `sqlite` (the
+/// default) or `postgres`. CI runs them once on each.
+pub const GENERATED_SUITES_BACKEND_VAR: &str = "MEZ_GENERATED_SUITES_BACKEND";
+
+/// Whether the value of [`REQUIRE_POSTGRES_VAR`] requires PostgreSQL; an error for a value
+/// that is neither yes nor no.
+pub fn postgres_required(value: Option<&str>) -> Result<bool, String> {
+    match value.map(str::trim) {
+        None | Some("") | Some("0") | Some("false") => Ok(false),
+        Some("1") | Some("true") => Ok(true),
+        Some(other) => Err(format!(
+            "{REQUIRE_POSTGRES_VAR}={other:?} is neither 1/true nor 0/false"
+        )),
+    }
+}
+
+/// The backend [`GENERATED_SUITES_BACKEND_VAR`] names.
+pub fn generated_suites_backend(value: Option<&str>) -> Result<Backend, String> {
+    match value.map(str::trim) {
+        None | Some("") | Some("sqlite") => Ok(Backend::Sqlite),
+        Some("postgres") => Ok(Backend::Postgres),
+        Some(other) => Err(format!(
+            "{GENERATED_SUITES_BACKEND_VAR}={other:?} is neither sqlite nor postgres"
+        )),
+    }
+}
 
 /// Which engine a [`TestDb`] lives on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,11 +96,14 @@ impl TestDb {
         let admin_url = match std::env::var(POSTGRES_URL_VAR) {
             Ok(url) if !url.trim().is_empty() => url.trim().to_owned(),
             _ => {
-                if std::env::var(REQUIRE_POSTGRES_VAR).as_deref() == Ok("1") {
-                    panic!(
-                        "{test_name}: {REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set; \
+                let required = std::env::var(REQUIRE_POSTGRES_VAR).ok();
+                match postgres_required(required.as_deref()) {
+                    Ok(false) => {}
+                    Ok(true) => panic!(
+                        "{test_name}: {REQUIRE_POSTGRES_VAR} is set but {POSTGRES_URL_VAR} is not; \
                          point it at an admin URL such as postgres://postgres@127.0.0.1/postgres"
-                    );
+                    ),
+                    Err(message) => panic!("{test_name}: {message}"),
                 }
                 // Straight to the stderr handle: the test runner captures `eprintln!` of
                 // passing tests, and a skip must be seen.
@@ -98,6 +129,21 @@ impl TestDb {
             url: database_url(&admin_url, &name),
             cleanup: Cleanup::Postgres { admin_url, name },
         })
+    }
+
+    /// A fresh database for a spec-derived suite's test, on the backend
+    /// [`GENERATED_SUITES_BACKEND_VAR`] names. On PostgreSQL a missing URL fails the test.
+    pub async fn for_generated_suites(test_name: &str) -> TestDb {
+        let value = std::env::var(GENERATED_SUITES_BACKEND_VAR).ok();
+        match generated_suites_backend(value.as_deref()) {
+            Ok(Backend::Sqlite) => TestDb::sqlite(),
+            Ok(Backend::Postgres) => TestDb::postgres(test_name).await.unwrap_or_else(|| {
+                panic!(
+                    "{test_name}: {GENERATED_SUITES_BACKEND_VAR}=postgres needs {POSTGRES_URL_VAR}"
+                )
+            }),
+            Err(message) => panic!("{test_name}: {message}"),
+        }
     }
 
     /// The `sqlite://` or `postgres://` URL the zone is configured with.
@@ -257,6 +303,33 @@ mod tests {
             "postgres://u:p@h:5433/x?sslmode=disable"
         );
         assert_eq!(database_url("postgres://h", "x"), "postgres://h/x");
+    }
+
+    #[test]
+    fn require_postgres_accepts_yes_and_no_and_refuses_anything_else() {
+        assert_eq!(postgres_required(None), Ok(false));
+        assert_eq!(postgres_required(Some("0")), Ok(false));
+        assert_eq!(postgres_required(Some("false")), Ok(false));
+        assert_eq!(postgres_required(Some("1")), Ok(true));
+        assert_eq!(postgres_required(Some("true")), Ok(true));
+        // Once `true` was read as "not required" and CI skipped silently.
+        for bad in ["yes", "TRUE", "2", "on"] {
+            assert!(postgres_required(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn generated_suites_backend_is_sqlite_unless_postgres_is_named() {
+        assert_eq!(generated_suites_backend(None), Ok(Backend::Sqlite));
+        assert_eq!(
+            generated_suites_backend(Some("sqlite")),
+            Ok(Backend::Sqlite)
+        );
+        assert_eq!(
+            generated_suites_backend(Some("postgres")),
+            Ok(Backend::Postgres)
+        );
+        assert!(generated_suites_backend(Some("mysql")).is_err());
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod json;
 pub mod parity;
 pub mod proxy;
 pub mod raw;
+pub mod reference;
 pub mod surface_checks;
 pub mod v1;
 pub mod v1_writes;

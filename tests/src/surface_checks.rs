@@ -4,9 +4,12 @@
 //! The macro writes one `#[tokio::test]` per (route, check, field) the spec implies; each calls
 //! one function here with the route's method, path and field. The function finds the route in
 //! the product's own generated route table (`mez_api::surface::ROUTES`), builds a valid request
-//! from the route's model, breaks it in the one way the check names, sends it through the
-//! product's `app()` against a fresh SQLite database, and asserts the answer and that nothing
-//! was written.
+//! from the route's model (and, where the route needs records to exist, from its spec example,
+//! whose `$resource` placeholders are made by running the `/v1` writes that create them), shows
+//! once per route that this base request is accepted and stored (`accepts_base_request`),
+//! breaks it in the one way each other check names, sends it through the product's `app()`
+//! against a fresh database (SQLite, or PostgreSQL when `MEZ_GENERATED_SUITES_BACKEND` says
+//! so), and asserts the answer and that nothing was written.
 
 use axum::body::Body;
 use axum::http::{Request, header};
@@ -26,11 +29,11 @@ struct Zone {
 
 impl Zone {
     async fn new() -> Self {
-        let db = TestDb::sqlite();
+        let db = TestDb::for_generated_suites("surface check").await;
         let config = mez_api::config::Config::for_tests(db.url(), true, TOKEN);
         let state = mez_api::build_state(config)
             .await
-            .expect("the zone starts on a fresh SQLite file");
+            .expect("the zone starts on a fresh database");
         Self { state, _db: db }
     }
 
@@ -115,7 +118,7 @@ fn route(method: &str, path: &str) -> &'static RouteInfo {
         name: "v1",
         service: "zone",
         url_env: None,
-        example: None,
+        example: v1.example,
         method: v1.method,
         path: v1.path,
         op: "v1",
@@ -159,10 +162,16 @@ pub fn sample(field: &FieldSpec) -> Value {
         FieldType::DateTime => json!("2026-01-01T00:00:00Z"),
         FieldType::Json | FieldType::Object => json!({"sample": true}),
         FieldType::Enum(values) => json!(values[0]),
-        FieldType::StringList => json!([text("sample")]),
-        FieldType::JsonList => json!([{"sample": true}]),
-        FieldType::ModelList(item) => json!([Value::Object(valid_input(item))]),
+        FieldType::StringList => items(field, || json!(text("sample"))),
+        FieldType::JsonList => items(field, || json!({"sample": true})),
+        FieldType::ModelList(item) => items(field, || Value::Object(valid_input(item))),
     }
+}
+
+/// A list of at least one and at least `min_items` items.
+fn items(field: &FieldSpec, item: impl Fn() -> Value) -> Value {
+    let n = field.min_items.unwrap_or(1).max(1);
+    Value::Array((0..n).map(|_| item()).collect())
 }
 
 /// A valid request for the model: every field a request may send, keyed by input name.
@@ -204,20 +213,40 @@ fn field_spec(model: &ModelSpec, input: &str) -> &'static FieldSpec {
         .unwrap_or_else(|| panic!("{} has no request field {input}", model.name))
 }
 
-/// The request the route needs: its URI (path parameters filled, query input encoded) and
-/// body. For updates a record is stored first so that validation is the only thing that fails.
-async fn prepare(
-    zone: &Zone,
-    r: &RouteInfo,
-    input: Option<&Map<String, Value>>,
-) -> (String, Option<Vec<u8>>) {
+/// The base request of a route: its path with the parameters filled in, and a valid input.
+///
+/// The input is [`valid_input`] of the route's request model with the spec example's fields
+/// laid over it, the example's `$resource` placeholders made first through this zone's own
+/// `/v1` writes, so that a route whose request must name existing records (an account's
+/// treasury, a payment's account) has them. A path parameter comes from the example, or for an
+/// update a sample record stored first (so that validation is the only thing that can fail),
+/// or a fresh id.
+async fn base_request(zone: &Zone, r: &RouteInfo) -> (String, Map<String, Value>) {
+    let mut example = match r.example {
+        Some(text) => {
+            match resolve(zone, serde_json::from_str(text).expect("examples are JSON")).await {
+                Value::Object(map) => map,
+                other => panic!(
+                    "{} {}: the example is not an object: {other}",
+                    r.method, r.path
+                ),
+            }
+        }
+        None => Map::new(),
+    };
     let mut uri = r.path.to_string();
     while let Some(start) = uri.find('{') {
         let end = uri[start..]
             .find('}')
             .map(|e| start + e + 1)
             .unwrap_or(uri.len());
-        let id = if r.op == "update" {
+        let name = uri[start + 1..end - 1].to_string();
+        let id = if let Some(value) = example.remove(&name) {
+            value
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| value.to_string())
+        } else if r.op == "update" {
             let model = r.model.expect("update has a model");
             let record = sample_record(model);
             let id = record["id"].as_str().unwrap_or_default().to_string();
@@ -232,6 +261,82 @@ async fn prepare(
         };
         uri.replace_range(start..end, &id);
     }
+    let mut input = r.request.map(valid_input).unwrap_or_default();
+    if r.hook.is_some() {
+        // A hook reads free-form JSON by its own rules, which a `{"sample": true}` item does
+        // not meet; the example says what such a route's JSON fields hold.
+        if let Some(model) = r.request {
+            for f in model.fields.iter().filter(|f| !f.required) {
+                if matches!(f.ty, FieldType::Json | FieldType::JsonList) {
+                    input.remove(f.input);
+                }
+            }
+        }
+    }
+    input.extend(example);
+    (uri, input)
+}
+
+/// Replaces every `$resource` / `$resource.field` string with the id (or field) of a record
+/// made by running, through the zone, the example of the `/v1` write that creates it.
+async fn resolve(zone: &Zone, value: Value) -> Value {
+    match value {
+        Value::String(s) if s.starts_with('$') => {
+            let (name, field) = match s[1..].split_once('.') {
+                Some((n, f)) => (n, Some(f)),
+                None => (&s[1..], None),
+            };
+            let route = mez_api::surface::V1_ROUTES
+                .iter()
+                .find(|r| {
+                    r.method == "POST" && r.audit.as_ref().is_some_and(|a| a.resource == name)
+                })
+                .unwrap_or_else(|| panic!("no /v1 write creates a {name}"));
+            let example = route
+                .example
+                .map(|e| serde_json::from_str(e).expect("examples are JSON"))
+                .unwrap_or_else(|| json!({}));
+            let example = Box::pin(resolve(zone, example)).await;
+            let (path, body) = crate::parity::fill(route.path, example);
+            let body = serde_json::to_vec(&Value::Object(body)).expect("json");
+            let (status, answer) = zone.send(route.method, &path, Some(body)).await;
+            assert_eq!(status, route.status, "making a {name} failed: {answer}");
+            let record = &answer["mass_response"];
+            let value = match field {
+                Some(f) => record[f].clone(),
+                None => ["id", "identity_id"]
+                    .iter()
+                    .find_map(|k| record.get(*k).filter(|v| v.is_string()).cloned())
+                    .unwrap_or(Value::Null),
+            };
+            assert!(!value.is_null(), "{s} resolved to nothing in {record}");
+            value
+        }
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(Box::pin(resolve(zone, item)).await);
+            }
+            Value::Array(out)
+        }
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                out.insert(k, Box::pin(resolve(zone, v)).await);
+            }
+            Value::Object(out)
+        }
+        other => other,
+    }
+}
+
+/// The URI and body that carry `input` to the route: a query string for query-input creates,
+/// else a JSON body for writes.
+fn encode_request(
+    r: &RouteInfo,
+    uri: &str,
+    input: Option<&Map<String, Value>>,
+) -> (String, Option<Vec<u8>>) {
     match input {
         Some(map) if r.query_input => {
             let pairs: Vec<String> = map
@@ -246,9 +351,12 @@ async fn prepare(
                 .collect();
             (format!("{uri}?{}", pairs.join("&")), None)
         }
-        Some(map) => (uri, Some(serde_json::to_vec(map).expect("json"))),
-        None if r.method == "POST" || r.method == "PUT" => (uri, Some(b"{}".to_vec())),
-        None => (uri, None),
+        Some(map) => (
+            uri.to_string(),
+            Some(serde_json::to_vec(map).expect("json")),
+        ),
+        None if r.method == "POST" || r.method == "PUT" => (uri.to_string(), Some(b"{}".to_vec())),
+        None => (uri.to_string(), None),
     }
 }
 
@@ -299,9 +407,9 @@ async fn expect_rejected(
     let zone = Zone::new().await;
     let r = route(method, path);
     let model = r.request.expect("the route takes a request");
-    let mut input = valid_input(model);
+    let (uri, mut input) = base_request(&zone, r).await;
     let raw = mutate(model, &mut input);
-    let (uri, body) = prepare(&zone, r, Some(&input)).await;
+    let (uri, body) = encode_request(r, &uri, Some(&input));
     let body = raw.or(body);
     let before = zone.snapshot().await;
     let (status, answer) = zone.send(method, &uri, body).await;
@@ -461,13 +569,51 @@ pub async fn rejects_bad_format(method: &str, path: &str, field: Option<&str>) {
     .await;
 }
 
+/// The base request of a write is accepted with its declared status, and something is stored
+/// (an audited write appends its event; a create stores the record it answers). Every
+/// rejection check of the route breaks this same request, so they cannot pass on a request
+/// that was never valid.
+pub async fn accepts_base_request(method: &str, path: &str, _field: Option<&str>) {
+    let zone = Zone::new().await;
+    let r = route(method, path);
+    let (uri, input) = base_request(&zone, r).await;
+    let (uri, body) = encode_request(r, &uri, Some(&input));
+    let before = zone.snapshot().await;
+    let (status, answer) = zone.send(method, &uri, body).await;
+    let what = format!("{method} {path} (base request)");
+    assert_eq!(status, r.status, "{what}: answered {answer}");
+    let after = zone.snapshot().await;
+    if r.audit.is_some() {
+        assert_ne!(after, before, "{what}: an audited write stored nothing");
+        assert_ne!(
+            after.first(),
+            before.first(),
+            "{what}: no audit event was appended"
+        );
+    }
+    if r.op == "create" || r.op == "update" {
+        let model = r.model.expect("a stored model");
+        let id = answer["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: the answer has no id: {answer}"));
+        let stored = zone
+            .state
+            .db
+            .get(model.collection.expect("stored"), id)
+            .await
+            .expect("read back")
+            .unwrap_or_else(|| panic!("{what}: record {id} was not stored"));
+        assert_eq!(Value::Object(stored), answer, "{what}: stored != answered");
+    }
+}
+
 /// Every route is mounted and answers either its declared status or a JSON error (a valid
 /// request may still miss a referenced record, e.g. an account's treasury).
 pub async fn answers_as_declared(method: &str, path: &str, _field: Option<&str>) {
     let zone = Zone::new().await;
     let r = route(method, path);
-    let input = r.request.map(valid_input);
-    let (uri, body) = prepare(&zone, r, input.as_ref()).await;
+    let (uri, input) = base_request(&zone, r).await;
+    let (uri, body) = encode_request(r, &uri, r.request.is_some().then_some(&input));
     let (status, answer) = zone.send(method, &uri, body).await;
     let what = format!("{method} {path}");
     if status != r.status {
@@ -485,18 +631,201 @@ pub async fn answers_as_declared(method: &str, path: &str, _field: Option<&str>)
     }
 }
 
-/// Create, read back, list, update and delete through the model's own routes.
-pub async fn round_trips(method: &str, path: &str, _field: Option<&str>) {
+pub async fn rejects_too_short(method: &str, path: &str, field: Option<&str>) {
+    let field = field.expect("a field");
+    expect_rejected(
+        method,
+        path,
+        "too-short string",
+        Some(field),
+        422,
+        |model, input| {
+            let spec = field_spec(model, field);
+            let min = spec.min_len.expect("min_len");
+            // One character short; a field that trims is sent blanks, which trim to nothing.
+            let short = if spec.trim && min == 1 {
+                "   ".to_string()
+            } else {
+                "x".repeat(min - 1)
+            };
+            let value = match spec.ty {
+                FieldType::StringList => json!([short]),
+                _ => json!(short),
+            };
+            input.insert(field.into(), value);
+            None
+        },
+    )
+    .await;
+}
+
+/// A value one unit beyond a numeric bound: `below` the minimum or above the maximum.
+pub fn beyond(field: &FieldSpec, below: bool) -> Value {
+    let bound = if below { field.min } else { field.max };
+    match bound.expect("a bound") {
+        Bound::Int(b) => json!(if below { b - 1 } else { b + 1 }),
+        Bound::Decimal(b) => {
+            let b = rust_decimal::Decimal::from_str_exact(b).expect("a decimal bound");
+            let step = rust_decimal::Decimal::new(1, b.scale().max(2));
+            json!(if below { b - step } else { b + step }.to_string())
+        }
+    }
+}
+
+pub async fn rejects_below_min(method: &str, path: &str, field: Option<&str>) {
+    let field = field.expect("a field");
+    expect_rejected(
+        method,
+        path,
+        "below minimum",
+        Some(field),
+        422,
+        |model, input| {
+            input.insert(field.into(), beyond(field_spec(model, field), true));
+            None
+        },
+    )
+    .await;
+}
+
+pub async fn rejects_above_max(method: &str, path: &str, field: Option<&str>) {
+    let field = field.expect("a field");
+    expect_rejected(
+        method,
+        path,
+        "above maximum",
+        Some(field),
+        422,
+        |model, input| {
+            input.insert(field.into(), beyond(field_spec(model, field), false));
+            None
+        },
+    )
+    .await;
+}
+
+/// A list of `n` copies of the first item of `input[field]`, or of a sample item.
+fn resized(spec: &FieldSpec, input: &Map<String, Value>, n: usize) -> Value {
+    let item = input
+        .get(spec.input)
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .cloned()
+        .or_else(|| sample(spec).as_array().and_then(|a| a.first()).cloned())
+        .unwrap_or_else(|| panic!("{} is not a list", spec.input));
+    Value::Array(vec![item; n])
+}
+
+pub async fn rejects_too_few_items(method: &str, path: &str, field: Option<&str>) {
+    let field = field.expect("a field");
+    expect_rejected(
+        method,
+        path,
+        "too few items",
+        Some(field),
+        422,
+        |model, input| {
+            let spec = field_spec(model, field);
+            let fewer = resized(spec, input, spec.min_items.expect("min_items") - 1);
+            input.insert(field.into(), fewer);
+            None
+        },
+    )
+    .await;
+}
+
+pub async fn rejects_too_many_items(method: &str, path: &str, field: Option<&str>) {
+    let field = field.expect("a field");
+    expect_rejected(
+        method,
+        path,
+        "too many items",
+        Some(field),
+        422,
+        |model, input| {
+            let spec = field_spec(model, field);
+            let more = resized(spec, input, spec.max_items.expect("max_items") + 1);
+            input.insert(field.into(), more);
+            None
+        },
+    )
+    .await;
+}
+
+/// A server-set field sent by its record name is refused.
+pub async fn rejects_server_set(method: &str, path: &str, field: Option<&str>) {
+    let field = field.expect("a field");
+    expect_rejected(
+        method,
+        path,
+        "server-set field sent",
+        Some(field),
+        422,
+        |model, input| {
+            let spec = model
+                .fields
+                .iter()
+                .find(|f| f.name == field)
+                .unwrap_or_else(|| panic!("{} has no field {field}", model.name));
+            input.insert(field.into(), sample(spec));
+            None
+        },
+    )
+    .await;
+}
+
+/// A second record with a unique field's value already stored is refused (409), and only the
+/// first is kept.
+pub async fn rejects_duplicate(method: &str, path: &str, field: Option<&str>) {
+    let field = field.expect("a field");
+    let zone = Zone::new().await;
+    let r = route(method, path);
+    let (uri, input) = base_request(&zone, r).await;
+    let (uri, body) = encode_request(r, &uri, Some(&input));
+    let (status, first) = zone.send(method, &uri, body.clone()).await;
+    assert_eq!(
+        status, r.status,
+        "{method} {path}: the first answered {first}"
+    );
+    let before = zone.snapshot().await;
+    let (status, answer) = zone.send(method, &uri, body).await;
+    let what = format!("{method} {path} (duplicate {field})");
+    assert_eq!(status, 409, "{what}: answered {answer}");
+    assert_error_shape(&what, status, &answer);
+    assert_eq!(zone.snapshot().await, before, "{what}: the store changed");
+}
+
+/// Runs exactly the operations `ops` (comma-separated, as the spec declares them for the
+/// create's model) through the model's own routes: create, read back, list, list by a path
+/// field, get by a path field, search, update, transition, delete. Fails when the product
+/// declares other operations for the model, or cannot run one.
+pub async fn round_trips(method: &str, path: &str, ops: Option<&str>) {
+    let expected: Vec<&str> = ops.expect("the operations").split(',').collect();
     let zone = Zone::new().await;
     let create = route(method, path);
     let model = create.model.expect("a stored model");
-    let same = |op: &str| {
-        mez_api::surface::ROUTES
+    let routes: Vec<&RouteInfo> = mez_api::surface::ROUTES
+        .iter()
+        .filter(|r| r.model.is_some_and(|m| std::ptr::eq(m, model)))
+        .collect();
+    let mut served: Vec<&str> = routes.iter().map(|r| r.op).collect();
+    served.sort_unstable();
+    served.dedup();
+    let mut declared = expected.clone();
+    declared.sort_unstable();
+    assert_eq!(
+        served, declared,
+        "{}: the product serves other operations than the spec declares",
+        model.name
+    );
+    let same = |op: &str| -> &RouteInfo {
+        routes
             .iter()
-            .find(|r| r.op == op && r.model.is_some_and(|m| std::ptr::eq(m, model)))
+            .find(|r| r.op == op)
+            .unwrap_or_else(|| panic!("{}: no {op} route", model.name))
     };
-    let input = valid_input(model);
-    let (uri, body) = prepare(&zone, create, Some(&input)).await;
+    let (uri, input) = base_request(&zone, create).await;
+    let (uri, body) = encode_request(create, &uri, Some(&input));
     let (status, created) = zone.send(method, &uri, body).await;
     assert_eq!(status, create.status, "{method} {path}: {created}");
     let id = created["id"].as_str().expect("an id").to_string();
@@ -511,68 +840,146 @@ pub async fn round_trips(method: &str, path: &str, _field: Option<&str>) {
             f.name
         );
     }
-    let at = |r: &RouteInfo| r.path.replace("{id}", &id);
-    if let Some(get) = same("get") {
-        let (status, read) = zone.send("GET", &at(get), None).await;
-        assert_eq!((status, &read), (200, &created), "read back differs");
-    }
-    if let Some(list) = same("list") {
-        let (status, all) = zone.send("GET", list.path, None).await;
-        assert_eq!(status, 200);
-        assert!(
-            all.as_array().is_some_and(|a| a.contains(&created)),
-            "not listed: {all}"
-        );
-    }
+    // A route's path with `{id}` and every other parameter taken from the record.
+    let at = |r: &RouteInfo, record: &Value| {
+        let mut uri = r.path.to_string();
+        while let Some(start) = uri.find('{') {
+            let end = uri[start..]
+                .find('}')
+                .map(|e| start + e + 1)
+                .unwrap_or(uri.len());
+            let name = &uri[start + 1..end - 1];
+            let value = record[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("{}: the record has no {name}", r.path))
+                .to_string();
+            uri.replace_range(start..end, &value);
+        }
+        uri
+    };
+    let listed = |answer: &Value, record: &Value| {
+        let items = match answer {
+            Value::Object(page) => page.get("content").cloned().unwrap_or(Value::Null),
+            other => other.clone(),
+        };
+        items.as_array().is_some_and(|a| a.contains(record))
+    };
     let mut current = created.clone();
-    if let Some(update) = same("update") {
-        let field = model
-            .fields
-            .iter()
-            .find(|f| !f.server_set && !f.transient && !f.required && f.ty != FieldType::Json)
-            .or_else(|| model.fields.iter().find(|f| !f.server_set && !f.transient));
-        if let Some(f) = field {
-            let changed = match f.ty {
-                FieldType::Enum(values) => json!(values[values.len() - 1]),
-                FieldType::String => json!(
-                    sample(f)
-                        .as_str()
-                        .unwrap_or("x")
-                        .chars()
-                        .rev()
-                        .collect::<String>()
-                        + "2"
-                ),
-                _ => sample(f),
-            };
-            let patch = json!({ f.input: changed.clone() });
-            let (status, updated) = zone
-                .send(
-                    "PUT",
-                    &at(update),
-                    Some(serde_json::to_vec(&patch).expect("json")),
-                )
-                .await;
-            assert_eq!(status, update.status, "update answered {updated}");
-            assert_eq!(updated[f.name], changed);
-            for (k, v) in current.as_object().expect("object") {
-                if k != f.name && k != "updatedAt" {
-                    assert_eq!(&updated[k], v, "update touched {k}");
+    let mut ran = vec!["create"];
+    for &op in &expected[1..] {
+        let r = same(op);
+        let what = format!("{} {} ({op})", r.method, r.path);
+        match op {
+            "get" | "get_by" => {
+                let (status, read) = zone.send("GET", &at(r, &current), None).await;
+                assert_eq!(
+                    (status, &read),
+                    (200, &current),
+                    "{what}: read back differs"
+                );
+            }
+            "list" | "list_by" => {
+                let (status, all) = zone.send("GET", &at(r, &current), None).await;
+                assert_eq!(status, 200, "{what}: {all}");
+                assert!(listed(&all, &current), "{what}: not listed: {all}");
+            }
+            "search" => {
+                let (status, found) = zone.send("POST", r.path, Some(b"{}".to_vec())).await;
+                assert_eq!(status, 200, "{what}: {found}");
+                assert!(listed(&found, &current), "{what}: not found: {found}");
+            }
+            "update" => current = update_step(&zone, model, r, &at(r, &current), &current).await,
+            "transition" => {
+                let uri = at(r, &current);
+                let (status, answer) = zone.send(r.method, &uri, None).await;
+                assert_eq!(status, r.status, "{what}: {answer}");
+                let stored = zone
+                    .state
+                    .db
+                    .get(model.collection.expect("stored"), &id)
+                    .await
+                    .expect("read")
+                    .map(Value::Object)
+                    .expect("the record is still there");
+                assert_ne!(stored, current, "{what}: the record did not move");
+                // It left the states the transition starts from, so a second one conflicts.
+                let (status, again) = zone.send(r.method, &uri, None).await;
+                assert_eq!(status, 409, "{what} twice: {again}");
+                current = stored;
+            }
+            "delete" => {
+                let (status, answer) = zone.send("DELETE", &at(r, &current), None).await;
+                assert_eq!(status, r.status, "{what}: {answer}");
+                let gone = zone
+                    .state
+                    .db
+                    .get(model.collection.expect("stored"), &id)
+                    .await
+                    .expect("read");
+                assert!(gone.is_none(), "{what}: the record is still stored");
+                if expected.contains(&"get") {
+                    let (status, body) = zone.send("GET", &at(same("get"), &current), None).await;
+                    assert_eq!(status, 404, "deleted record still readable: {body}");
                 }
             }
-            current = updated;
+            other => panic!("round_trips has no step for op {other}"),
+        }
+        if expected.contains(&"get") && op != "delete" {
+            let (_, read) = zone.send("GET", &at(same("get"), &current), None).await;
+            assert_eq!(
+                read, current,
+                "after {op}: the stored record is not the last answer"
+            );
+        }
+        ran.push(op);
+    }
+    assert_eq!(ran, expected, "{}: not every step ran", model.name);
+}
+
+/// Changes one field through the update route and checks that only it (and `updatedAt`)
+/// changed; answers the updated record.
+async fn update_step(
+    zone: &Zone,
+    model: &ModelSpec,
+    update: &RouteInfo,
+    uri: &str,
+    current: &Value,
+) -> Value {
+    let f = model
+        .fields
+        .iter()
+        .find(|f| !f.server_set && !f.transient && !f.required && f.ty != FieldType::Json)
+        .or_else(|| model.fields.iter().find(|f| !f.server_set && !f.transient))
+        .unwrap_or_else(|| panic!("{}: no field an update can change", model.name));
+    let changed = match f.ty {
+        FieldType::Enum(values) => json!(values[values.len() - 1]),
+        FieldType::String => json!(
+            sample(f)
+                .as_str()
+                .unwrap_or("x")
+                .chars()
+                .rev()
+                .collect::<String>()
+                + "2"
+        ),
+        FieldType::Boolean => json!(!current[f.name].as_bool().unwrap_or(false)),
+        _ => sample(f),
+    };
+    assert_ne!(
+        current[f.name], changed,
+        "{}: the update would not change {}",
+        model.name, f.name
+    );
+    let patch = json!({ f.input: changed.clone() });
+    let (status, updated) = zone
+        .send("PUT", uri, Some(serde_json::to_vec(&patch).expect("json")))
+        .await;
+    assert_eq!(status, update.status, "update answered {updated}");
+    assert_eq!(updated[f.name], changed);
+    for (k, v) in current.as_object().expect("object") {
+        if k != f.name && k != "updatedAt" {
+            assert_eq!(&updated[k], v, "update touched {k}");
         }
     }
-    if let Some(get) = same("get") {
-        let (_, read) = zone.send("GET", &at(get), None).await;
-        assert_eq!(read, current, "the stored record is not the last answer");
-    }
-    if let Some(delete) = same("delete") {
-        let (status, _) = zone.send("DELETE", &at(delete), None).await;
-        assert_eq!(status, delete.status);
-        if let Some(get) = same("get") {
-            let (status, body) = zone.send("GET", &at(get), None).await;
-            assert_eq!(status, 404, "deleted record still readable: {body}");
-        }
-    }
+    updated
 }

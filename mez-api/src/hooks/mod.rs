@@ -9,7 +9,7 @@
 //!   run on a create, after validation and before the insert, and may refuse the record or
 //!   fill in server-derived fields;
 //! - **route hooks** (`withholding_compute`, `cnic_verify`, `ntn_verify`, `consent_approve`,
-//!   `consent_reject`, `share_classes_by_org`) are the whole body of a route and answer with
+//!   `consent_reject`, `share_classes_by_org`, `shareholders_by_org`) are the whole body of a route and answer with
 //!   a JSON value, to which the generated handler adds the status code.
 //!
 //! Each submodule keeps its rules in pure functions over [`Record`]s and values, with the
@@ -27,7 +27,7 @@ pub use consent::{consent_approve, consent_reject};
 pub use fiscal::{account_from_treasury, payment_from_account, withholding_compute};
 pub use identity::{cnic_verify, ntn_verify};
 pub use orchestration::{initiate_payment, open_account, verify_identity};
-pub use ownership::{cap_table_derive, share_classes_by_org};
+pub use ownership::{cap_table_derive, share_classes_by_org, shareholders_by_org};
 
 use serde_json::Value;
 

@@ -40,21 +40,46 @@ pub async fn share_classes_by_org(
     organization_id: String,
 ) -> Result<Value, ApiError> {
     let mut classes = Vec::new();
+    for table in cap_tables_of(state, &organization_id).await? {
+        classes.extend(share_classes_of(&table)?);
+    }
+    Ok(Value::Array(classes))
+}
+
+/// Route hook for `GET /shareholders/organization/{organizationId}`: the shareholders the
+/// organization's cap tables allocate, one record per allocation, in the order the cap tables
+/// were created and, within a table, the order of its allocations.
+///
+/// Shareholders are derived, never stored apart from the cap tables, so this list cannot
+/// drift from the allocations that were written (and audited) with the tables.
+pub async fn shareholders_by_org(
+    state: &AppState,
+    _plan: &mut Plan,
+    organization_id: String,
+) -> Result<Value, ApiError> {
+    let mut shareholders = Vec::new();
+    for table in cap_tables_of(state, &organization_id).await? {
+        shareholders.extend(shareholders_of(&table)?);
+    }
+    Ok(Value::Array(shareholders))
+}
+
+/// Every cap table of an organization, in the order they were created.
+async fn cap_tables_of(state: &AppState, organization_id: &str) -> Result<Vec<Record>, ApiError> {
+    let mut tables = Vec::new();
     let mut offset = 0;
     // Read page by page until the store says there is no more, so that an organization with
     // many cap tables is answered in full and never silently cut at a page limit.
     loop {
         let query = Query {
-            equals: vec![("organizationId", organization_id.as_str())],
+            equals: vec![("organizationId", organization_id)],
             offset,
             limit: PAGE_SIZE,
             ..Query::all()
         };
         let page = state.db.list(collections::CAP_TABLES, &query).await?;
-        for table in &page.items {
-            classes.extend(share_classes_of(table)?);
-        }
         let fetched = u64::try_from(page.items.len()).map_err(ApiError::internal)?;
+        tables.extend(page.items);
         offset += fetched;
         // An empty page ends the loop even if `total` disagrees, so that a table shrinking
         // under the reader cannot keep it asking forever.
@@ -62,7 +87,72 @@ pub async fn share_classes_by_org(
             break;
         }
     }
-    Ok(Value::Array(classes))
+    Ok(tables)
+}
+
+/// The keys of an allocation that a shareholder record carries over as they were written.
+const SHAREHOLDER_KEYS: [&str; 7] = [
+    "userId",
+    "email",
+    "firstName",
+    "lastName",
+    "businessName",
+    "isEntity",
+    "percentage",
+];
+
+/// The shareholder records of one stored cap table: each allocation's own keys, the table's
+/// organization and id, and its share count as both outstanding and fully diluted (a cap
+/// table reserves nothing yet, see [`derive_cap_table`]). The id is derived from the table's
+/// id and the allocation's position, so the same allocation always has the same id.
+fn shareholders_of(table: &Record) -> Result<Vec<Value>, ApiError> {
+    let table_id = table.get("id").and_then(Value::as_str).unwrap_or_default();
+    let allocations = match table.get("shareholders") {
+        Some(Value::Array(allocations)) => allocations,
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(_) => {
+            return Err(ApiError::internal(format!(
+                "cap table {table_id} has a shareholders value that is not an array"
+            )));
+        }
+    };
+    let mut out = Vec::with_capacity(allocations.len());
+    for (index, allocation) in allocations.iter().enumerate() {
+        let shares = shares_of(index, allocation).map_err(|error| {
+            ApiError::internal(format!("cap table {table_id}: {}", error.message))
+        })?;
+        let mut record = Record::new();
+        record.insert("id".to_owned(), json!(shareholder_id(table_id, index)));
+        record.insert(
+            "organizationId".to_owned(),
+            table.get("organizationId").cloned().unwrap_or(Value::Null),
+        );
+        record.insert("capTableId".to_owned(), json!(table_id));
+        if let Value::Object(allocation) = allocation {
+            for key in SHAREHOLDER_KEYS {
+                if let Some(value) = allocation.get(key) {
+                    record.insert(key.to_owned(), value.clone());
+                }
+            }
+        }
+        record.insert("outstandingShares".to_owned(), json!(shares));
+        record.insert("fullyDilutedShares".to_owned(), json!(shares));
+        out.push(Value::Object(record));
+    }
+    Ok(out)
+}
+
+/// A stable id for the allocation at `index` of a cap table: the first 16 bytes of
+/// SHA-256(`table_id/index`), as a version-8 (custom) UUID, so it says it was not drawn at
+/// random.
+fn shareholder_id(table_id: &str, index: usize) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{table_id}/{index}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 /// The share classes stored on one cap table.
@@ -445,6 +535,47 @@ mod tests {
         assert_eq!(table["outstandingShares"], 4);
         assert_eq!(table["shareClasses"][0]["name"], "Common");
         assert_eq!(table["optionsPools"], json!([]));
+    }
+
+    #[test]
+    fn shareholders_are_derived_from_a_stored_tables_allocations() {
+        let mut table = cap_table(
+            json!(1000),
+            json!([
+                {"email": "a@example.com", "firstName": "A", "shares": 600, "note": "dropped"},
+                {"email": "b@example.com", "isEntity": true}
+            ]),
+        );
+        table.insert("id".to_owned(), json!("t-1"));
+        table.insert("organizationId".to_owned(), json!("org-1"));
+        let holders = shareholders_of(&table).unwrap_or_default();
+        assert_eq!(holders.len(), 2);
+        assert_eq!(holders[0]["organizationId"], json!("org-1"));
+        assert_eq!(holders[0]["capTableId"], json!("t-1"));
+        assert_eq!(holders[0]["email"], json!("a@example.com"));
+        assert_eq!(holders[0]["firstName"], json!("A"));
+        assert_eq!(holders[0]["outstandingShares"], json!(600));
+        assert_eq!(holders[0]["fullyDilutedShares"], json!(600));
+        assert!(
+            holders[0].get("note").is_none(),
+            "unknown keys are not carried"
+        );
+        assert_eq!(holders[1]["outstandingShares"], json!(0));
+        assert_eq!(holders[1]["isEntity"], json!(true));
+        // Stable, distinct, well-formed ids.
+        assert_eq!(holders[0]["id"], json!(shareholder_id("t-1", 0)));
+        assert_ne!(holders[0]["id"], holders[1]["id"]);
+        let id = holders[0]["id"].as_str().unwrap_or_default();
+        assert_eq!(
+            uuid::Uuid::parse_str(id).ok().map(|u| u.get_version_num()),
+            Some(8)
+        );
+    }
+
+    #[test]
+    fn a_table_without_allocations_has_no_shareholders() {
+        let table = cap_table(json!(1000), Value::Null);
+        assert_eq!(shareholders_of(&table).map(|h| h.len()).ok(), Some(0));
     }
 
     #[test]
