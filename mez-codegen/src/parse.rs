@@ -967,17 +967,13 @@ impl Parser<'_> {
     }
 }
 
-/// Whether text is a plain decimal number: optional sign, digits, optional fraction.
+/// Whether text is a plain decimal number: the runtime's own definition, compiled here too.
 pub fn is_decimal(text: &str) -> bool {
-    let body = text.strip_prefix('-').unwrap_or(text);
-    let (int, frac) = match body.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (body, None),
-    };
-    !int.is_empty()
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+    decimal::is_plain_decimal(text)
 }
+
+#[path = "../../mez-api/src/runtime/decimal.rs"]
+mod decimal;
 
 /// Converts a YAML node to JSON with YAML 1.2 core-schema typing of plain scalars; quoted
 /// scalars are always strings.

@@ -15,18 +15,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::required_str;
 use crate::db::Record;
 use crate::error::{ApiError, ConflictKind};
 use crate::mass::Found;
 use crate::surface::mass_hooks::{InitiatePayment, OpenAccount, VerifyIdentity};
-
-fn text<'r>(request: &'r Record, key: &str) -> Option<&'r str> {
-    request.get(key).and_then(Value::as_str)
-}
-
-fn required<'r>(request: &'r Record, key: &str) -> Result<&'r str, ApiError> {
-    text(request, key).ok_or_else(|| ApiError::field(key, "is required"))
-}
 
 /// `POST /v1/fiscal/accounts`: an account in the entity's treasury, creating the treasury on
 /// the entity's first account.
@@ -34,7 +27,7 @@ pub async fn open_account(
     mut mass: OpenAccount<'_, '_>,
     request: &Record,
 ) -> Result<Value, ApiError> {
-    let entity_id = required(request, "entity_id")?;
+    let entity_id = required_str(request, "entity_id")?;
     let organization = mass
         .get_organization(entity_id)
         .await
@@ -61,11 +54,11 @@ pub async fn open_account(
     );
     query.insert(
         "name".to_string(),
-        required(request, "account_type")?.to_string(),
+        required_str(request, "account_type")?.to_string(),
     );
     query.insert(
         "currency".to_string(),
-        required(request, "currency")?.to_string(),
+        required_str(request, "currency")?.to_string(),
     );
     Ok(mass.create_account(query).await?.json)
 }
@@ -85,11 +78,11 @@ pub async fn initiate_payment(
     mut mass: InitiatePayment<'_, '_>,
     request: &Record,
 ) -> Result<Value, ApiError> {
-    let account_id = required(request, "from_account_id")?;
+    let account_id = required_str(request, "from_account_id")?;
     let account = mass.get_account(account_id).await.found()?.ok_or_else(|| {
         ApiError::field("from_account_id", "does not reference an existing account")
     })?;
-    let currency = required(request, "currency")?;
+    let currency = required_str(request, "currency")?;
     if let Some(own) = &account.data.currency {
         if !own.eq_ignore_ascii_case(currency) {
             return Err(ApiError::field(
@@ -98,7 +91,7 @@ pub async fn initiate_payment(
             ));
         }
     }
-    let amount = required(request, "amount")?;
+    let amount = required_str(request, "amount")?;
     let payment = mass
         .create_payment(json!({
             "sourceAccountId": account_id,

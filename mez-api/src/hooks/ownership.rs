@@ -128,12 +128,11 @@ fn shareholders_of(table: &Record) -> Result<Vec<Value>, ApiError> {
             table.get("organizationId").cloned().unwrap_or(Value::Null),
         );
         record.insert("capTableId".to_owned(), json!(table_id));
-        if let Value::Object(allocation) = allocation {
-            for key in SHAREHOLDER_KEYS {
-                if let Some(value) = allocation.get(key) {
-                    record.insert(key.to_owned(), value.clone());
-                }
-            }
+        // Every key is present (null when the allocation does not say), so every shareholder
+        // has the one shape the spec's `Shareholder` declares.
+        for key in SHAREHOLDER_KEYS {
+            let value = allocation.get(key).cloned().unwrap_or(Value::Null);
+            record.insert(key.to_owned(), value);
         }
         record.insert("outstandingShares".to_owned(), json!(shares));
         record.insert("fullyDilutedShares".to_owned(), json!(shares));

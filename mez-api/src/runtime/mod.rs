@@ -9,6 +9,7 @@
 
 pub mod args;
 pub mod commit;
+pub mod decimal;
 pub mod mapping;
 pub mod model;
 pub mod ops;

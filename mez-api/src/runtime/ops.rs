@@ -223,34 +223,34 @@ pub async fn transition(
     Ok(Value::Object(record))
 }
 
-/// Reads `page` and `size` from a query string, removing them.
+/// Reads `page` and `size` from a query string, removing them, and checks them against the
+/// same field rules as a search body's (only the default size differs).
 fn take_page(query: &mut BTreeMap<String, String>) -> Result<(u64, u64), ApiError> {
-    let mut errors = Vec::new();
-    let page = match query.remove("page") {
-        None => 0,
-        Some(p) => p.parse::<u64>().unwrap_or_else(|_| {
-            errors.push(FieldError::new("page", "must be a non-negative integer"));
-            0
-        }),
-    };
-    let size = match query.remove("size") {
-        None => DEFAULT_PAGE_SIZE,
-        Some(s) => match s.parse::<u64>() {
-            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-            _ => {
-                errors.push(FieldError::new(
-                    "size",
-                    format!("must be an integer from 1 to {MAX_PAGE_SIZE}"),
-                ));
-                DEFAULT_PAGE_SIZE
-            }
-        },
-    };
-    if errors.is_empty() {
-        Ok((page, size))
-    } else {
-        Err(ApiError::Validation(errors))
+    let mut paging = Map::new();
+    for key in ["page", "size"] {
+        if let Some(text) = query.remove(key) {
+            // A number where it parses, so that the integer rule judges it; the text itself
+            // otherwise, which the same rule refuses by name.
+            let value = text
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or(Value::String(text));
+            paging.insert(key.to_string(), value);
+        }
     }
+    let checked = validate(&LIST_PAGING, Value::Object(paging), Mode::Request)?;
+    Ok(page_and_size(&checked, DEFAULT_PAGE_SIZE))
+}
+
+/// The checked `page` and `size` of a paged request.
+fn page_and_size(checked: &Record, default_size: u64) -> (u64, u64) {
+    let page = checked.get("page").and_then(Value::as_u64).unwrap_or(0);
+    let size = checked
+        .get("size")
+        .and_then(Value::as_u64)
+        .unwrap_or(default_size)
+        .max(1);
+    (page, size)
 }
 
 fn unknown_params(query: &BTreeMap<String, String>) -> Result<(), ApiError> {
@@ -349,6 +349,42 @@ pub async fn get_by(
 }
 
 /// The body of every search route.
+/// The page number of a paged request: from 0.
+const PAGE_FIELD: FieldSpec = FieldSpec {
+    name: "page",
+    input: "page",
+    ty: FieldType::Integer,
+    default: DefaultValue::Int(0),
+    min: Some(super::model::Bound::Int(0)),
+    ..FieldSpec::BASE
+};
+
+/// The page size of a paged request, from 1 to [`MAX_PAGE_SIZE`], `default` when absent.
+const fn size_field(default: i64) -> FieldSpec {
+    FieldSpec {
+        name: "size",
+        input: "size",
+        ty: FieldType::Integer,
+        default: DefaultValue::Int(default),
+        min: Some(super::model::Bound::Int(1)),
+        max: Some(super::model::Bound::Int(MAX_PAGE_SIZE as i64)),
+        ..FieldSpec::BASE
+    }
+}
+
+/// The default page size of a search body.
+const DEFAULT_SEARCH_SIZE: u64 = 10;
+
+static LIST_PAGING_FIELDS: [FieldSpec; 2] = [PAGE_FIELD, size_field(DEFAULT_PAGE_SIZE as i64)];
+static LIST_PAGING: ModelSpec = ModelSpec {
+    name: "Paging",
+    collection: None,
+    created_at: false,
+    updated_at: false,
+    open: false,
+    fields: &LIST_PAGING_FIELDS,
+};
+
 static SEARCH_FIELDS: [FieldSpec; 3] = [
     FieldSpec {
         name: "query",
@@ -359,23 +395,8 @@ static SEARCH_FIELDS: [FieldSpec; 3] = [
         default: DefaultValue::Str(""),
         ..FieldSpec::BASE
     },
-    FieldSpec {
-        name: "page",
-        input: "page",
-        ty: FieldType::Integer,
-        default: DefaultValue::Int(0),
-        min: Some(super::model::Bound::Int(0)),
-        ..FieldSpec::BASE
-    },
-    FieldSpec {
-        name: "size",
-        input: "size",
-        ty: FieldType::Integer,
-        default: DefaultValue::Int(10),
-        min: Some(super::model::Bound::Int(1)),
-        max: Some(super::model::Bound::Int(MAX_PAGE_SIZE as i64)),
-        ..FieldSpec::BASE
-    },
+    PAGE_FIELD,
+    size_field(DEFAULT_SEARCH_SIZE as i64),
 ];
 static SEARCH: ModelSpec = ModelSpec {
     name: "SearchRequest",
@@ -395,8 +416,7 @@ pub async fn search(
 ) -> Result<Value, ApiError> {
     let req = validate(&SEARCH, body, Mode::Request)?;
     let text = req.get("query").and_then(Value::as_str).unwrap_or_default();
-    let page = req.get("page").and_then(Value::as_u64).unwrap_or(0);
-    let size = req.get("size").and_then(Value::as_u64).unwrap_or(10).max(1);
+    let (page, size) = page_and_size(&req, DEFAULT_SEARCH_SIZE);
     let q = Query {
         equals: Vec::new(),
         ids: None,

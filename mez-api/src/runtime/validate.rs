@@ -21,6 +21,8 @@
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
+
+use super::decimal::is_plain_decimal;
 use serde_json::{Map, Value};
 
 use super::model::{Bound, FieldSpec, FieldType, ModelSpec};
@@ -392,18 +394,6 @@ fn check_bounds_decimal(field: &FieldSpec, d: Decimal) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Optional minus sign, digits, optional fraction: no exponents, no spaces, no `+`.
-fn is_plain_decimal(text: &str) -> bool {
-    let body = text.strip_prefix('-').unwrap_or(text);
-    let (int, frac) = match body.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (body, None),
-    };
-    !int.is_empty()
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
