@@ -417,7 +417,8 @@ fn response_schema(s: &Service, r: &Route) -> Option<Value> {
                 _ => Some(json!({"type": "object"})),
             }
         }
-        _ => Some(json!({"type": "object"})),
+        // A hook's answer: the spec does not type it further.
+        _ => Some(json!({"type": ["object", "array"]})),
     }
 }
 
@@ -459,24 +460,17 @@ fn route_query(spec: &Spec, r: &Route) -> Query {
     let mut q = Query::new();
     match &r.op {
         Op::List {
-            ids_param,
-            filters,
-            model,
+            ids_param, filters, ..
         } => {
             page_params(&mut q);
             if let Some(ids) = ids_param {
                 q.push((ids.clone(), no_nul(), false, "comma-separated ids".into()));
             }
+            // Equality filters compare text as sent; they are not validated as field values.
             for (param, field) in filters {
-                let schema = spec
-                    .model(model)
-                    .and_then(|m| m.field(field))
-                    .filter(|f| f.ty.is_textual())
-                    .map(field_schema)
-                    .unwrap_or_else(no_nul);
                 q.push((
                     param.clone(),
-                    schema,
+                    no_nul(),
                     false,
                     format!("only records whose {field} equals this"),
                 ));
