@@ -16,6 +16,7 @@ pub mod config;
 pub mod connection;
 pub mod credentials;
 pub mod db;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod hooks;
@@ -162,7 +163,7 @@ async fn check_zone_identity(db: &Db, key: &ZoneKey) -> Result<(), StartupError>
 /// 2. request-body settling ([`connection::settle_request_body`]): a body the answer left
 ///    unread is read when small, else the answer says `Connection: close`, so a client that
 ///    reuses connections never has one closed under it.
-/// 3. `/health/liveness`, `/health/readiness` and `/openapi.json` answer here, without a token, so that load
+/// 3. `/health/liveness`, `/health/readiness`, `/openapi.json` and `/docs` answer here, without a token, so that load
 ///    balancers and orchestrators can probe a zone they hold no secret for.
 /// 4. bearer auth: everything else, including paths that match no route. Authentication
 ///    comes before routing on purpose, so that an unauthenticated caller gets 401 for every
@@ -194,8 +195,9 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/health/liveness", get(liveness))
         .route("/health/readiness", get(readiness))
-        // The API description is public: it says what the zone serves, not what it holds.
-        .route("/openapi.json", get(openapi))
+        // The API description and its rendering are public: they say what the zone serves,
+        // not what it holds.
+        .merge(docs::router(state.config.sovereign))
         .method_not_allowed_fallback(method_not_allowed)
         .merge(protected)
         .layer(axum::middleware::from_fn(connection::settle_request_body))
@@ -225,14 +227,6 @@ pub async fn serve(
 }
 
 /// The process is up and serving HTTP; says nothing about its dependencies.
-/// The OpenAPI document of the zone's surfaces, generated from the spec.
-async fn openapi() -> impl axum::response::IntoResponse {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        surface::OPENAPI,
-    )
-}
-
 async fn liveness() -> axum::Json<Value> {
     axum::Json(json!({ "status": "ok" }))
 }

@@ -1,120 +1,337 @@
 // SPDX-License-Identifier: BUSL-1.1
-//! The OpenAPI back end: an OpenAPI 3.1 document of the direct and `/v1` surfaces.
+//! The OpenAPI back end: an OpenAPI 3.1 document of the direct and `/v1` surfaces and of the
+//! zone's own routes.
 //!
 //! Built from the same checked spec as the Rust surface, so the document and the server agree
-//! by construction: the request schemas are the models' validation rules, the paths and
-//! methods are the routes. The zone serves it at `/openapi.json`.
+//! by construction: the request schemas are the models' validation rules (with the input rules
+//! every route enforces: no U+0000, `null` as absence, decimals as plain strings), the paths,
+//! methods and statuses are the routes. Every operation lists each status it can answer and
+//! no catch-all. Each operation carries `x-mez-surface` (`direct`, `v1` or `zone`), so that a
+//! proxy zone, which mounts no direct surface, serves the document without those paths. The
+//! zone serves it at `/openapi.json` and renders it at `/docs`.
 
 use serde_json::{Map, Value, json};
 
-use crate::model::{Bound, Field, FieldType, Input, Method, Model, Op, Route, Spec};
+use crate::model::{
+    Bound, Field, FieldType, Input, MassSpec, Method, Model, Op, Orchestrated, Route, Service, Spec,
+};
 use crate::rust::{full_path, handler_name, snake};
 
-fn bound(b: &Option<Bound>) -> Option<Value> {
+/// The characters Rust's `str::trim` removes (Unicode `White_Space`), as a regex class body.
+const WS: &str =
+    "\\t\\n\\x0B\\x0C\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
+
+/// Largest page number the list routes accept (`u64`), and largest page size.
+const MAX_PAGE: u64 = u64::MAX;
+const MAX_PAGE_SIZE: u64 = 1000;
+
+/// A string with no U+0000 (refused everywhere, with a 422).
+fn no_nul() -> Value {
+    json!({"type": "string", "pattern": "^[^\\x00]*$"})
+}
+
+/// The pattern of a string field: no NUL, and for a trimmed field the length limits counted
+/// after trimming, as the server counts them.
+fn string_schema(f: &Field) -> Value {
+    let mut s = text_schema(f.trim, f.min_len, f.max_len);
+    // The identity checks: a CNIC holds exactly 13 ASCII digits (separators are free), an
+    // NTN is exactly 7 ASCII digits (around white space a trimmed field drops).
+    let check = match f.name.as_str() {
+        "cnic" => Some("^[^0-9\\x00]*(?:[0-9][^0-9\\x00]*){13}$".to_string()),
+        "ntn" if f.trim => Some(format!("^[{WS}]*[0-9]{{7}}[{WS}]*$")),
+        "ntn" => Some("^[0-9]{7}$".to_string()),
+        _ => None,
+    };
+    if let Some(p) = check {
+        s["allOf"] = json!([{"pattern": p}]);
+    }
+    s
+}
+
+fn text_schema(trim: bool, min_len: Option<u64>, max_len: Option<u64>) -> Value {
+    if !trim {
+        let mut s = no_nul();
+        if let Some(min) = min_len {
+            s["minLength"] = json!(min);
+        }
+        if let Some(max) = max_len {
+            s["maxLength"] = json!(max);
+        }
+        return s;
+    }
+    // Trimmed: leading and trailing white space are free; the core between is limited.
+    let core_char = format!("[^\\x00{WS}]");
+    let any = "[^\\x00]";
+    let core = match (min_len.unwrap_or(0), max_len) {
+        (_, Some(0)) => String::new(),
+        (0, Some(1)) => format!("{core_char}?"),
+        (_, Some(1)) => core_char.clone(),
+        (min, Some(max)) => {
+            let inner = format!("{core_char}(?:{any}{{0,{}}}{core_char})?", max - 2);
+            if min == 0 {
+                format!("(?:{inner})?")
+            } else if min == 1 {
+                inner
+            } else {
+                format!("{core_char}{any}{{{},{}}}{core_char}", min - 2, max - 2)
+            }
+        }
+        (0, None) => format!("(?:{core_char}(?:{any}*{core_char})?)?"),
+        (1, None) => format!("{core_char}(?:{any}*{core_char})?"),
+        (min, None) => format!("{core_char}{any}{{{},}}{core_char}", min - 2),
+    };
+    json!({"type": "string", "pattern": format!("^[{WS}]*{core}[{WS}]*$")})
+}
+
+/// Digits of a non-negative decimal bound: integer part without leading zeros, fraction
+/// without trailing zeros. `None` for a negative or malformed bound.
+fn split_bound(b: &str) -> Option<(String, String)> {
+    if b.starts_with('-') {
+        return None;
+    }
+    let (int, frac) = b.split_once('.').unwrap_or((b, ""));
+    if int.is_empty() || !int.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    if !frac.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    Some((int.to_string(), frac.trim_end_matches('0').to_string()))
+}
+
+/// Alternatives matching the digit strings of `len` digits greater than `digits` (or less,
+/// with `greater` false), position by position.
+fn digitwise(digits: &str, greater: bool) -> Vec<String> {
+    let bytes = digits.as_bytes();
+    let mut out = Vec::new();
+    for (i, &c) in bytes.iter().enumerate() {
+        let d = c - b'0';
+        let class = if greater {
+            (d < 9).then(|| format!("[{}-9]", d + 1))
+        } else {
+            (d > 0).then(|| format!("[0-{}]", d - 1))
+        };
+        if let Some(class) = class {
+            let rest = bytes.len() - i - 1;
+            out.push(format!("{}{class}\\d{{{rest}}}", &digits[..i]));
+        }
+    }
+    out
+}
+
+/// A pattern for plain decimals `>= min` (min not negative).
+fn decimal_at_least(min: &str) -> Option<String> {
+    let (int, frac) = split_bound(min)?;
+    let mut alts = Vec::new();
+    // A larger integer part: more digits, or as many and larger digit by digit.
+    let more = format!("[1-9]\\d{{{},}}", int.len());
+    alts.push(format!(
+        "0*(?:{})(?:\\.\\d+)?",
+        [vec![more], digitwise(&int, true)].concat().join("|")
+    ));
+    // The same integer part and a fraction at least the bound's.
+    if frac.is_empty() {
+        alts.push(format!("0*{int}(?:\\.\\d+)?"));
+        if int == "0" {
+            alts.push("-0+(?:\\.0+)?".into());
+        }
+    } else {
+        let mut fr = digitwise(&frac, true)
+            .into_iter()
+            .map(|a| format!("{a}\\d*"))
+            .collect::<Vec<_>>();
+        fr.push(format!("{frac}\\d*"));
+        alts.push(format!("0*{int}\\.(?:{})", fr.join("|")));
+    }
+    Some(format!("^(?:{})$", alts.join("|")))
+}
+
+/// A pattern for plain decimals `<= max` (max not negative).
+fn decimal_at_most(max: &str) -> Option<String> {
+    let (int, frac) = split_bound(max)?;
+    let mut alts = vec!["-\\d+(?:\\.\\d+)?".to_string()];
+    // A smaller integer part: fewer digits, or as many and smaller digit by digit.
+    let mut smaller = digitwise(&int, false);
+    if int.len() > 1 {
+        smaller.push(format!("\\d{{1,{}}}", int.len() - 1));
+    }
+    if !smaller.is_empty() {
+        alts.push(format!("0*(?:{})(?:\\.\\d+)?", smaller.join("|")));
+    }
+    if frac.is_empty() {
+        alts.push(format!("0*{int}(?:\\.0+)?"));
+    } else {
+        let mut fr = digitwise(&frac, false)
+            .into_iter()
+            .map(|a| format!("{a}\\d*"))
+            .collect::<Vec<_>>();
+        fr.push(format!("{frac}0*"));
+        alts.push(format!("0*{int}(?:\\.(?:{}))?", fr.join("|")));
+    }
+    Some(format!("^(?:{})$", alts.join("|")))
+}
+
+/// A decimal field: a string of the exact plain form, its bounds as patterns a validator
+/// enforces (`allOf`, one pattern each), the bounds also stated for readers.
+fn decimal_schema(f: &Field) -> Value {
+    let mut s = json!({"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"});
+    let mut all = Vec::new();
+    if let Some(Bound::Decimal(min)) = &f.min {
+        s["x-minimum"] = json!(min);
+        if let Some(p) = decimal_at_least(min) {
+            all.push(json!({"pattern": p}));
+        }
+    }
+    if let Some(Bound::Decimal(max)) = &f.max {
+        s["x-maximum"] = json!(max);
+        if let Some(p) = decimal_at_most(max) {
+            all.push(json!({"pattern": p}));
+        }
+    }
+    if !all.is_empty() {
+        s["allOf"] = json!(all);
+    }
+    s
+}
+
+fn int_bound(b: &Option<Bound>) -> Option<i64> {
     match b {
-        Some(Bound::Int(i)) => Some(json!(i)),
-        Some(Bound::Decimal(d)) => Some(json!(d)),
-        None => None,
+        Some(Bound::Int(i)) => Some(*i),
+        _ => None,
     }
 }
 
 /// The JSON Schema of one field's values.
 fn field_schema(f: &Field) -> Value {
     let mut schema = match &f.ty {
-        FieldType::String => json!({"type": "string"}),
-        FieldType::Integer => json!({"type": "integer"}),
+        FieldType::String => string_schema(f),
+        FieldType::Integer => json!({
+            "type": "integer",
+            "minimum": int_bound(&f.min).unwrap_or(i64::MIN),
+            "maximum": int_bound(&f.max).unwrap_or(i64::MAX),
+        }),
         FieldType::Boolean => json!({"type": "boolean"}),
-        FieldType::Decimal => {
-            json!({"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$", "format": "decimal"})
-        }
-        FieldType::Uuid => json!({"type": "string", "format": "uuid"}),
+        FieldType::Decimal => decimal_schema(f),
+        // Parsed after trimming; only the hyphenated form is accepted.
+        FieldType::Uuid => json!({"type": "string", "pattern": format!(
+            "^[{WS}]*[0-9a-fA-F]{{8}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{12}}[{WS}]*$"
+        )}),
         FieldType::DateTime => json!({"type": "string", "format": "date-time"}),
-        FieldType::Json => json!({}),
-        FieldType::Object => json!({"type": "object"}),
+        FieldType::Json => schema_ref("Json"),
+        FieldType::Object => json!({
+            "type": "object",
+            "propertyNames": no_nul(),
+            "additionalProperties": schema_ref("Json"),
+        }),
         FieldType::Enum(values) => json!({"type": "string", "enum": values}),
-        FieldType::StringList => json!({"type": "array", "items": {"type": "string"}}),
-        FieldType::JsonList => json!({"type": "array", "items": {}}),
-        FieldType::ModelList(item) => {
-            json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}})
+        FieldType::StringList => {
+            let mut item = no_nul();
+            if let Some(max) = f.max_len {
+                item["maxLength"] = json!(max);
+            }
+            json!({"type": "array", "items": item})
         }
+        FieldType::JsonList => json!({"type": "array", "items": schema_ref("Json")}),
+        FieldType::ModelList(item) => json!({"type": "array", "items": schema_ref(item)}),
     };
-    let obj = schema.as_object_mut();
-    if let Some(obj) = obj {
+    if let Some(obj) = schema.as_object_mut() {
         let mut set = |k: &str, v: Option<Value>| {
             if let Some(v) = v {
                 obj.insert(k.to_string(), v);
             }
         };
-        let text_limits = matches!(f.ty, FieldType::String);
-        if text_limits {
-            set("minLength", f.min_len.map(Value::from));
-            set("maxLength", f.max_len.map(Value::from));
-        }
-        if f.ty == FieldType::Integer {
-            set("minimum", bound(&f.min));
-            set("maximum", bound(&f.max));
-        }
-        if f.ty == FieldType::Decimal {
-            set("x-minimum", bound(&f.min));
-            set("x-maximum", bound(&f.max));
-        }
         set("minItems", f.min_items.map(Value::from));
         set("maxItems", f.max_items.map(Value::from));
         set("default", f.default.clone().filter(|d| !d.is_null()));
         set("description", f.doc.clone().map(Value::from));
-        if f.ty == FieldType::StringList {
-            if let Some(max) = f.max_len {
-                obj.insert("items".into(), json!({"type": "string", "maxLength": max}));
-            }
-        }
     }
     schema
 }
 
-/// A model's schema: as a request (input names, fields a client may send) or as a stored
-/// record (record names, server-set fields and timestamps, every key present).
-fn model_schema(m: &Model, as_record: bool) -> Value {
+fn nullable(schema: Value) -> Value {
+    json!({"anyOf": [schema, {"type": "null"}]})
+}
+
+/// How a model's schema is used.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// A stored record as answered: record names, server-set fields, timestamps.
+    Record,
+    /// A create (or hook) request: input names; optional fields may be `null` (absent).
+    Create,
+    /// An update: every field optional, at least one present and not `null`.
+    Update,
+}
+
+/// A model's schema in one [`Shape`].
+fn model_schema(m: &Model, shape: Shape) -> Value {
+    let as_record = shape == Shape::Record;
     let mut properties = Map::new();
     let mut required = Vec::new();
+    let mut some_value = Vec::new();
     if as_record {
-        properties.insert("id".into(), json!({"type": "string", "format": "uuid"}));
+        properties.insert("id".into(), json!({"type": "string"}));
         required.push(json!("id"));
     }
     for f in &m.fields {
-        if as_record && f.transient || !as_record && f.server_set {
+        if as_record && f.transient {
             continue;
         }
         let key = if as_record { &f.name } else { &f.input };
+        if !as_record && f.server_set {
+            // Refused when sent, even by an open model.
+            properties.insert(key.clone(), json!(false));
+            continue;
+        }
         let mut schema = field_schema(f);
-        if as_record && !f.required {
-            schema = json!({"anyOf": [schema, {"type": "null"}]});
+        let optional = match shape {
+            Shape::Record | Shape::Create => !f.required,
+            Shape::Update => true,
+        };
+        if optional && !(shape == Shape::Update && f.required) {
+            schema = nullable(schema);
+        }
+        if shape == Shape::Update {
+            some_value.push(
+                json!({"required": [key], "properties": {key.clone(): {"not": {"type": "null"}}}}),
+            );
         }
         properties.insert(key.clone(), schema);
-        if f.required || as_record {
+        if as_record || (shape == Shape::Create && f.required) {
             required.push(json!(key));
         }
     }
     if as_record && m.created_at {
-        properties.insert(
-            "createdAt".into(),
-            json!({"type": "string", "format": "date-time"}),
-        );
+        properties.insert("createdAt".into(), json!({"type": "string"}));
         required.push(json!("createdAt"));
     }
     if as_record && m.updated_at {
-        properties.insert(
-            "updatedAt".into(),
-            json!({"type": "string", "format": "date-time"}),
-        );
+        properties.insert("updatedAt".into(), json!({"type": "string"}));
         required.push(json!("updatedAt"));
     }
     let mut schema = json!({
         "type": "object",
         "properties": properties,
         "required": required,
-        "additionalProperties": m.open,
     });
-    if let Some(doc) = &m.doc {
+    if as_record {
+        // Records of an open model keep extra keys.
+        schema["additionalProperties"] = json!(m.open);
+    } else if m.open {
+        schema["propertyNames"] = no_nul();
+        schema["additionalProperties"] = schema_ref("Json");
+    } else {
+        schema["additionalProperties"] = json!(false);
+    }
+    if shape == Shape::Update {
+        schema["description"] = json!(format!(
+            "A partial update of {}: only the fields sent change; `null` leaves a field unchanged; at least one field must be sent with a value.",
+            m.name
+        ));
+        schema["anyOf"] = json!(some_value);
+    } else if let Some(doc) = &m.doc {
         schema["description"] = json!(doc);
     }
     schema
@@ -124,16 +341,64 @@ fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn json_body(schema: Value) -> Value {
-    json!({"content": {"application/json": {"schema": schema}}})
+/// A required JSON request body, with the spec's example when it names no placeholder.
+fn json_body(schema: Value, example: Option<&Value>) -> Value {
+    let mut media = json!({"schema": schema});
+    if let Some(ex) = example.filter(|e| !has_placeholder(e)) {
+        media["example"] = ex.clone();
+    }
+    json!({"required": true, "content": {"application/json": media}})
 }
 
-/// The schema of a direct route's answer.
-fn response_schema(spec: &Spec, r: &Route) -> Option<Value> {
-    let model = r
-        .model()
-        .and_then(|m| spec.model(m))
-        .map(|m| m.name.clone());
+/// Whether an example holds a `$name` placeholder the parity suite fills in.
+fn has_placeholder(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.starts_with('$'),
+        Value::Array(a) => a.iter().any(has_placeholder),
+        Value::Object(o) => o.values().any(has_placeholder),
+        _ => false,
+    }
+}
+
+/// The JSON Schema of a JSON value's shape (for static data).
+fn shape_of(v: &Value) -> Value {
+    match v {
+        Value::Array(_) => json!({"type": "array"}),
+        Value::Object(_) => json!({"type": "object"}),
+        Value::String(_) => json!({"type": "string"}),
+        Value::Number(_) => json!({"type": "number"}),
+        Value::Bool(_) => json!({"type": "boolean"}),
+        Value::Null => json!({"type": "null"}),
+    }
+}
+
+fn search_page(model: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["content", "totalElements", "totalPages", "number", "size"],
+        "properties": {
+            "content": {"type": "array", "items": schema_ref(model)},
+            "totalElements": {"type": "integer"},
+            "totalPages": {"type": "integer"},
+            "number": {"type": "integer"},
+            "size": {"type": "integer"},
+        },
+    })
+}
+
+/// The schema of a direct route's answer; `None` for an empty answer.
+fn response_schema(s: &Service, r: &Route) -> Option<Value> {
+    // A hook or static route that declares its answer in the spec.
+    match &r.response {
+        Some(crate::model::Response::Model(m)) => return Some(schema_ref(m)),
+        Some(crate::model::Response::ModelList(m)) => {
+            return Some(json!({"type": "array", "items": schema_ref(m)}));
+        }
+        Some(crate::model::Response::JsonList) => return Some(json!({"type": "array"})),
+        Some(crate::model::Response::Empty) => return None,
+        None => {}
+    }
+    let model = r.model().map(str::to_string);
     match (&r.op, model) {
         (
             Op::Create { .. }
@@ -146,35 +411,491 @@ fn response_schema(spec: &Spec, r: &Route) -> Option<Value> {
         (Op::List { .. } | Op::ListBy { .. }, Some(m)) => {
             Some(json!({"type": "array", "items": schema_ref(&m)}))
         }
-        (Op::Search { .. }, Some(m)) => Some(json!({
-            "type": "object",
-            "properties": {
-                "content": {"type": "array", "items": schema_ref(&m)},
-                "totalElements": {"type": "integer"},
-                "totalPages": {"type": "integer"},
-                "number": {"type": "integer"},
-                "size": {"type": "integer"},
-            },
-        })),
+        (Op::Search { .. }, Some(m)) => Some(search_page(&m)),
         (Op::Delete { .. }, _) => None,
         (Op::Static { data: None, .. }, _) => None,
-        _ => Some(json!({})),
+        (Op::Static { data: Some(d), key }, _) => {
+            let data = s.data.get(d);
+            match (data, key) {
+                (Some(Value::Array(items)), Some(_)) => Some(
+                    items
+                        .first()
+                        .map(shape_of)
+                        .unwrap_or(json!({"type": "object"})),
+                ),
+                (Some(v), None) => Some(shape_of(v)),
+                _ => Some(json!({"type": "object"})),
+            }
+        }
+        // A hook's answer: the spec does not type it further.
+        _ => Some(json!({"type": ["object", "array"]})),
     }
 }
 
-fn parameters(path: &str, query: &[(String, &str)]) -> Vec<Value> {
+/// Query parameters: name, schema, required, description.
+type Query = Vec<(String, Value, bool, String)>;
+
+fn page_params(q: &mut Query) {
+    q.push((
+        "page".into(),
+        json!({"type": "integer", "minimum": 0, "maximum": MAX_PAGE, "default": 0}),
+        false,
+        "page number, from 0".into(),
+    ));
+    q.push((
+        "size".into(),
+        json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 20}),
+        false,
+        format!("page size, 1 to {MAX_PAGE_SIZE}"),
+    ));
+}
+
+fn parameters(path: &str, query: &Query) -> Vec<Value> {
     let mut out: Vec<Value> = crate::model::path_params(path)
         .into_iter()
-        .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .map(|p| {
+            let mut schema = no_nul();
+            schema["minLength"] = json!(1);
+            json!({"name": p, "in": "path", "required": true, "schema": schema})
+        })
         .collect();
-    for (name, description) in query {
-        out.push(json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}, "description": description}));
+    for (name, schema, required, description) in query {
+        out.push(json!({"name": name, "in": "query", "required": required, "schema": schema, "description": description}));
     }
     out
 }
 
+/// The query parameters of a direct route.
+fn route_query(spec: &Spec, r: &Route) -> Query {
+    let mut q = Query::new();
+    match &r.op {
+        Op::List {
+            ids_param, filters, ..
+        } => {
+            page_params(&mut q);
+            if let Some(ids) = ids_param {
+                q.push((ids.clone(), no_nul(), false, "comma-separated ids".into()));
+            }
+            // Equality filters compare text as sent; they are not validated as field values.
+            for (param, field) in filters {
+                q.push((
+                    param.clone(),
+                    no_nul(),
+                    false,
+                    format!("only records whose {field} equals this"),
+                ));
+            }
+        }
+        Op::ListBy { .. } => page_params(&mut q),
+        Op::Create {
+            input: Input::Query,
+            model,
+            ..
+        } => {
+            if let Some(m) = spec.model(model) {
+                for f in m.fields.iter().filter(|f| !f.server_set) {
+                    q.push((
+                        f.input.clone(),
+                        field_schema(f),
+                        f.required,
+                        f.doc.clone().unwrap_or_default(),
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    q
+}
+
+/// The error answer, and the statuses an operation can answer besides its success.
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema_ref("Error")}}})
+}
+
+struct Can {
+    body: bool,
+    write: bool,
+    found: bool,
+    compliance: bool,
+    upstream: bool,
+}
+
+fn error_statuses(responses: &mut Map<String, Value>, can: Can) {
+    let mut add = |code: u16, what: &str| {
+        responses.insert(code.to_string(), error_response(what));
+    };
+    add(
+        400,
+        "Malformed request: JSON that does not parse, or a path that is not UTF-8",
+    );
+    add(401, "Missing or wrong bearer token");
+    if can.compliance {
+        add(
+            403,
+            "Blocked by a hard-block compliance domain (named in the message)",
+        );
+    }
+    if can.found {
+        add(404, "No such record");
+    }
+    if can.write {
+        add(409, "Conflicting state");
+    }
+    if can.body {
+        add(413, "Request body too large");
+        add(415, "Content type is not application/json");
+    }
+    add(
+        422,
+        "Validation failed: every offending field is listed in `details`",
+    );
+    add(
+        500,
+        "Internal error (the cause is logged with a reference id)",
+    );
+    if can.upstream {
+        add(
+            502,
+            "The upstream Mass service failed or answered out of spec",
+        );
+        add(503, "No upstream Mass service is configured");
+        add(504, "The upstream Mass service timed out");
+    }
+}
+
 fn method_key(m: Method) -> String {
     m.as_str().to_ascii_lowercase()
+}
+
+fn direct_operation(spec: &Spec, s: &Service, r: &Route) -> Value {
+    let mut op = Map::new();
+    op.insert("operationId".into(), json!(handler_name(s, r)));
+    op.insert(
+        "tags".into(),
+        json!([if s.name == "zone" {
+            "zone"
+        } else {
+            s.name.as_str()
+        }]),
+    );
+    op.insert("x-mez-surface".into(), json!("direct"));
+    if let Some(doc) = &r.doc {
+        op.insert("summary".into(), json!(doc));
+    }
+    op.insert(
+        "parameters".into(),
+        json!(parameters(&r.path, &route_query(spec, r))),
+    );
+    let example = r.example.as_ref().map(|e| strip_params(e, &r.params()));
+    let body = match &r.op {
+        Op::Create {
+            input: Input::Body,
+            model,
+            ..
+        } => Some(schema_ref(&format!("{model}Request"))),
+        Op::Update { model } => Some(schema_ref(&format!("{model}Update"))),
+        Op::Search { .. } => Some(schema_ref("SearchRequest")),
+        Op::Hook {
+            request: Some(req), ..
+        } => Some(schema_ref(req)),
+        _ => None,
+    };
+    let has_body = body.is_some();
+    if let Some(schema) = body {
+        op.insert("requestBody".into(), json_body(schema, example.as_ref()));
+    }
+    let mut responses = Map::new();
+    let ok = match response_schema(s, r) {
+        Some(schema) => {
+            json!({"description": "Success", "content": {"application/json": {"schema": schema}}})
+        }
+        None => json!({"description": "Success (no body)"}),
+    };
+    responses.insert(r.status.to_string(), ok);
+    error_statuses(
+        &mut responses,
+        Can {
+            body: has_body,
+            write: r.op.writes(r.method),
+            found: true,
+            compliance: false,
+            upstream: false,
+        },
+    );
+    op.insert("responses".into(), Value::Object(responses));
+    Value::Object(op)
+}
+
+/// An example without the path parameters it names (those go in the path).
+fn strip_params(example: &Value, params: &[String]) -> Value {
+    match example {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(k, _)| !params.contains(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        v => v.clone(),
+    }
+}
+
+/// The direct route a `/v1` route's Mass call names.
+fn called_route<'a>(
+    spec: &'a Spec,
+    method: Method,
+    path: &str,
+) -> Option<(&'a Service, &'a Route)> {
+    spec.routes()
+        .find(|(s, r)| r.method == method && full_path(s, r) == path)
+}
+
+fn v1_operation(spec: &Spec, o: &Orchestrated) -> Value {
+    let mut op = Map::new();
+    op.insert(
+        "operationId".into(),
+        json!(snake(&format!(
+            "v1 {} {}",
+            o.method.as_str(),
+            o.path.replace(['{', '}'], "")
+        ))),
+    );
+    op.insert("tags".into(), json!(["v1"]));
+    op.insert("x-mez-surface".into(), json!("v1"));
+    if let Some(doc) = &o.doc {
+        op.insert("summary".into(), json!(doc));
+    }
+    let target = match &o.mass {
+        MassSpec::Call { method, path, .. } => called_route(spec, *method, path),
+        MassSpec::Hook(_) => None,
+    };
+    // A read passes its query on to the Mass call.
+    let query = match (o.method, target) {
+        (Method::Get, Some((_, r))) => route_query(spec, r),
+        _ => Query::new(),
+    };
+    op.insert("parameters".into(), json!(parameters(&o.path, &query)));
+    if let Some(req) = &o.request {
+        let example = o.example.as_ref().map(|e| strip_params(e, &o.params()));
+        op.insert(
+            "requestBody".into(),
+            json_body(schema_ref(req), example.as_ref()),
+        );
+    }
+    let mass = target
+        .and_then(|(s, r)| response_schema(s, r))
+        .unwrap_or(json!({"type": "object"}));
+    let schema = if o.method.is_write() {
+        json!({"allOf": [schema_ref("Envelope"), {"properties": {"mass_response": mass}}]})
+    } else {
+        mass
+    };
+    let mut responses = Map::new();
+    responses.insert(
+        o.status.to_string(),
+        json!({"description": "Success", "content": {"application/json": {"schema": schema}}}),
+    );
+    error_statuses(
+        &mut responses,
+        Can {
+            body: o.request.is_some(),
+            write: o.method.is_write(),
+            found: true,
+            compliance: o.method.is_write(),
+            upstream: true,
+        },
+    );
+    op.insert("responses".into(), Value::Object(responses));
+    Value::Object(op)
+}
+
+/// The zone's own routes (hand-written in `mez-api`): path, method, operation.
+fn zone_operations() -> Vec<(&'static str, &'static str, Value)> {
+    let paging = || -> Query {
+        vec![
+            (
+                "offset".into(),
+                json!({"type": "integer", "minimum": 0, "maximum": u64::MAX, "default": 0}),
+                false,
+                "events to skip".into(),
+            ),
+            (
+                "limit".into(),
+                json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+                false,
+                "at most this many, 1 to 1000".into(),
+            ),
+            (
+                "resource_type".into(),
+                no_nul(),
+                false,
+                "only this resource type".into(),
+            ),
+            (
+                "resource_id".into(),
+                no_nul(),
+                false,
+                "only this resource id".into(),
+            ),
+        ]
+    };
+    let op = |id: &str,
+              summary: &str,
+              path: &str,
+              query: Query,
+              body: Option<Value>,
+              ok: Value,
+              found: bool,
+              public: bool| {
+        let mut o = json!({
+            "operationId": id,
+            "tags": ["zone"],
+            "x-mez-surface": "zone",
+            "summary": summary,
+            "parameters": parameters(path, &query),
+        });
+        let mut responses = Map::new();
+        responses.insert(
+            "200".into(),
+            json!({"description": "Success", "content": {"application/json": {"schema": ok}}}),
+        );
+        if public {
+            o["security"] = json!([]);
+            responses.insert("500".into(), error_response("Internal error"));
+        } else {
+            error_statuses(
+                &mut responses,
+                Can {
+                    body: body.is_some(),
+                    write: false,
+                    found,
+                    compliance: false,
+                    upstream: false,
+                },
+            );
+        }
+        if let Some(b) = body {
+            o["requestBody"] = json_body(b, None);
+        }
+        o["responses"] = Value::Object(responses);
+        o
+    };
+    let mut readiness = op(
+        "zone_readiness",
+        "Readiness probe: the database answers.",
+        "/health/readiness",
+        Query::new(),
+        None,
+        json!({"type": "object", "required": ["status"], "properties": {"status": {"const": "ready"}}}),
+        false,
+        true,
+    );
+    readiness["responses"]["503"] = error_response("The database is not reachable");
+    vec![
+        (
+            "/health/liveness",
+            "get",
+            op(
+                "zone_liveness",
+                "Liveness probe: the process serves HTTP.",
+                "/health/liveness",
+                Query::new(),
+                None,
+                json!({"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}),
+                false,
+                true,
+            ),
+        ),
+        ("/health/readiness", "get", readiness),
+        (
+            "/openapi.json",
+            "get",
+            op(
+                "zone_openapi",
+                "This document.",
+                "/openapi.json",
+                Query::new(),
+                None,
+                json!({"type": "object"}),
+                false,
+                true,
+            ),
+        ),
+        (
+            "/v1/credentials/verify",
+            "post",
+            op(
+                "zone_verify_credential",
+                "Verifies a credential of any did:key issuer: the credential, or {\"credential\": ...}.",
+                "/v1/credentials/verify",
+                Query::new(),
+                Some(json!({
+                    "type": "object",
+                    "propertyNames": no_nul(),
+                    "additionalProperties": schema_ref("Json"),
+                })),
+                schema_ref("VerifyResult"),
+                false,
+                false,
+            ),
+        ),
+        (
+            "/v1/attestations",
+            "get",
+            op(
+                "zone_list_attestations",
+                "Attestations in the order issued.",
+                "/v1/attestations",
+                paging(),
+                None,
+                json!({"type": "array", "items": {"type": "object"}}),
+                false,
+                false,
+            ),
+        ),
+        (
+            "/v1/attestations/{id}",
+            "get",
+            op(
+                "zone_get_attestation",
+                "One attestation.",
+                "/v1/attestations/{id}",
+                Query::new(),
+                None,
+                json!({"type": "object"}),
+                true,
+                false,
+            ),
+        ),
+        (
+            "/v1/audit/events",
+            "get",
+            op(
+                "zone_audit_events",
+                "Audit events in chain order.",
+                "/v1/audit/events",
+                paging(),
+                None,
+                json!({"type": "array", "items": {"type": "object"}}),
+                false,
+                false,
+            ),
+        ),
+        (
+            "/v1/audit/verify",
+            "get",
+            op(
+                "zone_audit_verify",
+                "Recomputes every hash of the audit chain and checks its signed head.",
+                "/v1/audit/verify",
+                Query::new(),
+                None,
+                schema_ref("AuditReport"),
+                false,
+                false,
+            ),
+        ),
+    ]
 }
 
 /// The OpenAPI document of the spec, as pretty JSON text.
@@ -205,127 +926,101 @@ pub fn document(spec: &Spec) -> String {
             "type": "object",
             "required": ["mass_response", "compliance", "credential", "attestation_id"],
             "properties": {
-                "mass_response": {},
+                "mass_response": {"description": "The Mass operation's answer (typed per route)."},
                 "compliance": {"type": "object"},
                 "credential": {"type": "object", "description": "A W3C VC 2.0 with an eddsa-jcs-2022 DataIntegrityProof."},
-                "attestation_id": {"type": "string", "format": "uuid"},
+                "attestation_id": {"type": "string"},
             },
         }),
     );
+    schemas.insert(
+        "Json".into(),
+        json!({
+            "description": "Any JSON value without U+0000 in a string or key (refused at any depth).",
+            "anyOf": [
+                {"type": ["null", "boolean", "number"]},
+                no_nul(),
+                {"type": "array", "items": schema_ref("Json")},
+                {"type": "object", "propertyNames": no_nul(), "additionalProperties": schema_ref("Json")},
+            ],
+        }),
+    );
+    schemas.insert(
+        "VerifyResult".into(),
+        json!({
+            "type": "object",
+            "required": ["verified", "reason"],
+            "properties": {
+                "verified": {"type": "boolean"},
+                "reason": {"type": ["string", "null"]},
+                "legacy": {"type": "string"},
+            },
+        }),
+    );
+    schemas.insert(
+        "AuditReport".into(),
+        json!({
+            "type": "object",
+            "required": ["valid", "events", "first_invalid_sequence"],
+            "properties": {
+                "valid": {"type": "boolean"},
+                "events": {"type": "integer"},
+                "first_invalid_sequence": {"type": ["integer", "null"]},
+                "reason": {"type": ["string", "null"]},
+            },
+        }),
+    );
+    schemas.insert(
+        "SearchRequest".into(),
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "query": nullable(text_schema(true, None, Some(1000))),
+                "page": nullable(json!({"type": "integer", "minimum": 0, "maximum": i64::MAX, "default": 0})),
+                "size": nullable(json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 10})),
+            },
+        }),
+    );
+    // Partial schemas for the models some route updates.
+    let updated: Vec<&str> = spec
+        .routes()
+        .filter_map(|(_, r)| match &r.op {
+            Op::Update { model } => Some(model.as_str()),
+            _ => None,
+        })
+        .collect();
     for (_, m) in spec.models() {
         if m.store.is_some() {
-            schemas.insert(m.name.clone(), model_schema(m, true));
-            schemas.insert(format!("{}Request", m.name), model_schema(m, false));
+            schemas.insert(m.name.clone(), model_schema(m, Shape::Record));
+            schemas.insert(format!("{}Request", m.name), model_schema(m, Shape::Create));
+            if updated.contains(&m.name.as_str()) {
+                schemas.insert(format!("{}Update", m.name), model_schema(m, Shape::Update));
+            }
         } else {
-            schemas.insert(m.name.clone(), model_schema(m, false));
+            schemas.insert(m.name.clone(), model_schema(m, Shape::Create));
         }
     }
 
-    let error = json!({"description": "An error, in the one error shape", "content": {"application/json": {"schema": schema_ref("Error")}}});
     let mut paths: Map<String, Value> = Map::new();
-    for (s, r) in spec.routes() {
-        let mut op = Map::new();
-        op.insert("operationId".into(), json!(handler_name(s, r)));
-        op.insert("tags".into(), json!([s.name]));
-        if let Some(doc) = &r.doc {
-            op.insert("summary".into(), json!(doc));
-        }
-        let mut query: Vec<(String, &str)> = Vec::new();
-        match &r.op {
-            Op::List {
-                ids_param, filters, ..
-            } => {
-                query.push(("page".into(), "page number, from 0"));
-                query.push(("size".into(), "page size, 1 to 1000"));
-                if let Some(ids) = ids_param {
-                    query.push((ids.clone(), "comma-separated ids"));
-                }
-                for (param, _) in filters {
-                    query.push((param.clone(), "equality filter"));
-                }
-            }
-            Op::ListBy { .. } => {
-                query.push(("page".into(), "page number, from 0"));
-                query.push(("size".into(), "page size, 1 to 1000"));
-            }
-            Op::Create {
-                input: Input::Query,
-                model,
-                ..
-            } => {
-                if let Some(m) = spec.model(model) {
-                    for f in m.fields.iter().filter(|f| !f.server_set) {
-                        query.push((
-                            f.input.clone(),
-                            if f.required { "required" } else { "optional" },
-                        ));
-                    }
-                }
-            }
-            _ => {}
-        }
-        op.insert("parameters".into(), json!(parameters(&r.path, &query)));
-        let body = match &r.op {
-            Op::Create {
-                input: Input::Body,
-                model,
-                ..
-            }
-            | Op::Update { model } => Some(schema_ref(&format!("{model}Request"))),
-            Op::Search { .. } => Some(json!({"type": "object", "properties": {
-                "query": {"type": "string"}, "page": {"type": "integer"}, "size": {"type": "integer"}}})),
-            Op::Hook {
-                request: Some(req), ..
-            } => Some(schema_ref(req)),
-            _ => None,
-        };
-        if let Some(schema) = body {
-            op.insert("requestBody".into(), json_body(schema));
-        }
-        let mut ok = json!({"description": "Success"});
-        if let Some(schema) = response_schema(spec, r) {
-            ok = json!({"description": "Success", "content": {"application/json": {"schema": schema}}});
-        }
-        op.insert(
-            "responses".into(),
-            json!({ r.status.to_string(): ok, "default": error.clone() }),
-        );
+    let mut put = |path: String, method: String, op: Value| {
         let entry = paths
-            .entry(full_path(s, r))
+            .entry(path)
             .or_insert_with(|| Value::Object(Map::new()));
-        entry[method_key(r.method)] = Value::Object(op);
+        entry[method] = op;
+    };
+    for (s, r) in spec.routes() {
+        put(
+            full_path(s, r),
+            method_key(r.method),
+            direct_operation(spec, s, r),
+        );
     }
     for o in spec.services.iter().flat_map(|s| &s.orchestrated) {
-        let mut op = Map::new();
-        op.insert(
-            "operationId".into(),
-            json!(snake(&format!(
-                "v1 {} {}",
-                o.method.as_str(),
-                o.path.replace(['{', '}'], "")
-            ))),
-        );
-        op.insert("tags".into(), json!(["v1"]));
-        if let Some(doc) = &o.doc {
-            op.insert("summary".into(), json!(doc));
-        }
-        op.insert("parameters".into(), json!(parameters(&o.path, &[])));
-        if let Some(req) = &o.request {
-            op.insert("requestBody".into(), json_body(schema_ref(req)));
-        }
-        let schema = if o.method.is_write() {
-            schema_ref("Envelope")
-        } else {
-            json!({})
-        };
-        op.insert(
-            "responses".into(),
-            json!({ o.status.to_string(): {"description": "Success", "content": {"application/json": {"schema": schema}}}, "default": error.clone() }),
-        );
-        let entry = paths
-            .entry(o.path.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
-        entry[method_key(o.method)] = Value::Object(op);
+        put(o.path.clone(), method_key(o.method), v1_operation(spec, o));
+    }
+    for (path, method, op) in zone_operations() {
+        put(path.to_string(), method.to_string(), op);
     }
 
     let doc = json!({
@@ -333,11 +1028,11 @@ pub fn document(spec: &Spec) -> String {
         "info": {
             "title": "mez zone",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The direct Mass surface and the orchestrated /v1 surface of a mez zone, generated from spec/.",
+            "description": "The direct Mass surface and the orchestrated /v1 surface of a mez zone, and the zone's own routes, generated from spec/. Every string, path parameter and query value refuses U+0000 (422); an optional field sent as null is absent; integer fields accept integer-valued numbers (1.0); decimals are strings matching ^-?\\d+(\\.\\d+)?$. A proxy zone mounts no direct surface and serves this document without it.",
         },
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "The zone's AUTH_TOKEN."}},
         },
         "security": [{"bearer": []}],
         "paths": paths,
