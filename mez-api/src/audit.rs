@@ -257,6 +257,8 @@ pub struct AuditLog {
     db: Db,
     /// The zone key that signs the chain's head, when the log keeps one.
     signer: Option<std::sync::Arc<crate::credentials::ZoneKey>>,
+    /// Changes never; ends (its sender is dropped) when the writer task has stopped.
+    done: tokio::sync::watch::Receiver<()>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -285,8 +287,25 @@ impl AuditLog {
 
     fn spawn(db: Db, signer: Option<std::sync::Arc<crate::credentials::ZoneKey>>) -> AuditLog {
         let (inbox, outbox) = mpsc::channel(INBOX_CAPACITY);
-        tokio::spawn(writer::run(db.clone(), outbox, signer.clone()));
-        AuditLog { inbox, db, signer }
+        let (finished, done) = tokio::sync::watch::channel(());
+        tokio::spawn(writer::run(db.clone(), outbox, signer.clone(), finished));
+        AuditLog {
+            inbox,
+            db,
+            signer,
+            done,
+        }
+    }
+
+    /// Gives up this handle and waits until the writer has committed (and answered) every
+    /// unit handed to it and stopped: the flush of a graceful shutdown. The writer stops once
+    /// the last handle is gone, so every other clone must have been dropped (or be dropped
+    /// meanwhile) for this to return.
+    pub async fn close(self) {
+        let mut done = self.done.clone();
+        drop(self);
+        // Never changes: it returns, with an error, when the writer drops the sender.
+        let _ = done.changed().await;
     }
 
     /// Applies the unit's record changes and appends its audit event, in one transaction.
@@ -295,7 +314,16 @@ impl AuditLog {
     /// stale replace, a missing delete), nothing of the unit is written and its error comes
     /// back; other writes batched with it are not affected. Once handed to the writer, the
     /// unit is committed even if the caller stops waiting.
-    pub async fn commit(&self, unit: WriteUnit) -> Result<AuditEvent, ApiError> {
+    pub async fn commit(&self, mut unit: WriteUnit) -> Result<AuditEvent, ApiError> {
+        // Every write made while serving a request records that request's id, so its event
+        // can be found from the request's log lines (and the other way round).
+        if let (Some(id), Value::Object(metadata)) =
+            (crate::request_id::current(), &mut unit.audit.metadata)
+        {
+            metadata
+                .entry("request_id")
+                .or_insert_with(|| Value::String(id.to_string()));
+        }
         let prepared = writer::Prepared::new(unit)?;
         let (reply, answer) = oneshot::channel();
         let stopped =

@@ -120,13 +120,19 @@ impl MassClient {
             if let Some(key) = idempotency_key {
                 req = req.header("Idempotency-Key", key);
             }
+            // The request being served upstream is the same request: same id.
+            if let Some(id) = crate::request_id::current() {
+                req = req.header(crate::request_id::HEADER, &*id);
+            }
             if let Some(body) = &args.body {
                 req = req.json(body);
             }
+            let started = std::time::Instant::now();
             let outcome = match req.send().await {
                 Ok(resp) => answer(route, resp).await,
                 Err(err) => Err(transport_error(route, &self.upstream, &err)),
             };
+            crate::metrics::record_upstream(route.service, started, outcome.is_ok());
             match outcome {
                 Ok(value) => return Ok(value),
                 Err(Failure::Transient(_)) if retriable && attempt < RETRY_DELAYS.len() => {

@@ -320,6 +320,11 @@ impl Db {
             .map_err(store_error)
     }
 
+    /// The pool's connections now: `(open, idle, most allowed)`, for the metrics.
+    pub fn pool_usage(&self) -> (u32, usize, u32) {
+        on_pool!(self, pool => (pool.size(), pool.num_idle(), pool.options().get_max_connections()))
+    }
+
     /// Closes every connection; later calls fail. SQLite checkpoints its log on close.
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)

@@ -21,7 +21,9 @@ pub mod error;
 pub mod extract;
 pub mod hooks;
 pub mod mass;
+pub mod metrics;
 pub mod pipeline;
+pub mod request_id;
 pub mod runtime;
 pub mod state;
 pub mod surface;
@@ -34,6 +36,7 @@ mod test_support;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -42,7 +45,7 @@ use axum::http::{Method, Uri};
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use serde_json::{Value, json};
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::audit::AuditLog;
@@ -92,6 +95,8 @@ pub enum StartupError {
 /// When no token is configured the zone does not run open: it generates one and prints it
 /// once to stderr, where the operator starting it will see it, and never logs it again.
 pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
+    // The recorder first, so that nothing the zone measures from here on is lost.
+    let _ = metrics::handle();
     let db = Db::connect(&config.database_url).await?;
     let zone_key = Arc::new(
         ZoneKey::load_or_create(&config.data_dir, config.signing_key_hex.as_deref())
@@ -126,6 +131,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
         auth_token,
         zone_key,
         sanctions: Arc::new(sanctions),
+        shutting_down: Arc::new(AtomicBool::new(false)),
     })
 }
 
@@ -159,27 +165,32 @@ async fn check_zone_identity(db: &Db, key: &ZoneKey) -> Result<(), StartupError>
 ///
 /// Middleware order, outermost first (what a request passes through, top to bottom):
 ///
-/// 1. tracing: every request, health probes included, gets a span and a response log line.
-/// 2. request-body settling ([`connection::settle_request_body`]): a body the answer left
+/// 1. request id ([`request_id::assign`]): the caller's well-formed `x-request-id` or a new
+///    UUID, in scope for everything below and echoed on the response.
+/// 2. tracing: every request, health probes included, gets a span naming its request id (so
+///    every log line of the request does) and a response log line.
+/// 3. metrics ([`metrics::track`]): counted and timed by route template, method and status.
+/// 4. request-body settling ([`connection::settle_request_body`]): a body the answer left
 ///    unread is read when small, else the answer says `Connection: close`, so a client that
 ///    reuses connections never has one closed under it.
-/// 3. `/health/liveness`, `/health/readiness`, `/openapi.json` and `/docs` answer here, without a token, so that load
+/// 5. `/health/liveness`, `/health/readiness`, `/openapi.json` and `/docs` answer here, without a token, so that load
 ///    balancers and orchestrators can probe a zone they hold no secret for.
-/// 4. bearer auth: everything else, including paths that match no route. Authentication
+/// 6. bearer auth: everything else (`/metrics` too), including paths that match no route. Authentication
 ///    comes before routing on purpose, so that an unauthenticated caller gets 401 for every
 ///    path and cannot map which routes exist.
-/// 5. body limit: the configured maximum, enforced where the body is read, which the JSON
+/// 7. body limit: the configured maximum, enforced where the body is read, which the JSON
 ///    extractor reports as the JSON 413.
-/// 6. routing: the Mass surface (sovereign mode only), then a JSON 404 for unknown paths and
+/// 8. routing: the Mass surface (sovereign mode only), then a JSON 404 for unknown paths and
 ///    a JSON 405 for known paths with another method.
-/// 7. path parameters and query values, once a route matched
+/// 9. path parameters and query values, once a route matched
 ///    ([`extract::check_path_and_query`]): a path parameter that is not UTF-8 is a JSON 400,
 ///    a NUL character in either a 422 naming the parameter.
 pub fn app(state: AppState) -> Router {
     // The orchestrated /v1 surface serves in both modes; the zone's own endpoints too.
     let mut routes = Router::new()
         .merge(surface::v1_router())
-        .merge(zone_routes::router());
+        .merge(zone_routes::router())
+        .route("/metrics", get(metrics::render));
     if state.config.sovereign {
         routes = routes.merge(surface::direct_router());
     }
@@ -201,15 +212,39 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .merge(protected)
         .layer(axum::middleware::from_fn(connection::settle_request_body))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 
+/// The span of one request: its method, URI and request id (set by [`request_id::assign`]
+/// just outside), which every log line written while serving it carries.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(request_id::HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        uri = %request.uri(),
+        version = ?request.version(),
+        request_id = %id,
+    )
+}
+
 /// Serves [`app`] on `listener` until `shutdown` completes, then lets open requests finish.
+///
+/// From the moment `shutdown` completes the zone accepts no new connection, its readiness
+/// probe answers 503 (`AppState::shutting_down`), and open requests run to their answers;
+/// this returns once the last has been answered. Bounding that wait, and flushing the audit
+/// writer afterwards ([`AuditLog::close`]), is the caller's (`main.rs` does both).
 ///
 /// Connections go through [`connection::ZoneListener`], so that even the answers hyper makes
 /// on its own (a URI over 65,534 bytes, say) carry the JSON error body.
@@ -221,9 +256,18 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(connection::ZoneListener::new(listener), app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let flag = state.shutting_down.clone();
+    let draining = async move {
+        shutdown.await;
+        flag.store(true, Ordering::SeqCst);
+        tracing::info!("shutting down: no new connections; finishing open requests");
+    };
+    let upkeep = metrics::spawn_upkeep();
+    let served = axum::serve(connection::ZoneListener::new(listener), app(state))
+        .with_graceful_shutdown(draining)
+        .await;
+    upkeep.abort();
+    served
 }
 
 /// The process is up and serving HTTP; says nothing about its dependencies.
@@ -233,6 +277,11 @@ async fn liveness() -> axum::Json<Value> {
 
 /// The zone can do useful work: its database answers.
 async fn readiness(State(state): State<AppState>) -> Result<axum::Json<Value>, ApiError> {
+    if state.shutting_down.load(Ordering::SeqCst) {
+        return Err(ApiError::ServiceUnavailable(
+            "the zone is shutting down".into(),
+        ));
+    }
     let unready = || ApiError::ServiceUnavailable("the database is not reachable".into());
     match tokio::time::timeout(READINESS_TIMEOUT, state.db.ping()).await {
         Ok(Ok(())) => Ok(axum::Json(json!({ "status": "ready" }))),

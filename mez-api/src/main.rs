@@ -2,16 +2,29 @@
 //! The `mez-api` binary: one zone server, configured from the environment.
 //!
 //! Start-up reads the configuration, opens the database (running its migrations), binds the
-//! listen address and serves until Ctrl-C or SIGTERM, then drains open requests and closes
-//! the database. Any start-up failure is printed as one line and the process exits non-zero.
+//! listen address and serves until Ctrl-C or SIGTERM. Then it stops accepting connections
+//! (readiness answers 503), lets open requests finish for up to [`DRAIN_LIMIT`], flushes the
+//! audit writer, closes the database and exits 0, all within ten seconds. Any start-up failure
+//! is printed as one line and the process exits non-zero.
+//!
+//! Logs go to stdout as text, or as one JSON object per line with `MEZ_LOG_FORMAT=json`.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use mez_api::config::Config;
 use mez_api::state::AppState;
 use mez_api::{StartupError, build_state, serve};
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 use tracing_subscriber::EnvFilter;
+
+/// How long open requests may take to finish once shutdown begins. A deploy's stop timeout is
+/// commonly ten seconds; this leaves room for the audit flush and closing the database.
+const DRAIN_LIMIT: Duration = Duration::from_secs(7);
+
+/// How long the audit writer may take to commit what it holds once requests are done.
+const FLUSH_LIMIT: Duration = Duration::from_secs(2);
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -24,7 +37,35 @@ async fn main() -> ExitCode {
         }
     };
     let db = state.db.clone();
-    let served = serve(listener, state, shutdown_signal()).await;
+    let audit = state.audit.clone();
+    let (began, begun) = oneshot::channel();
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = began.send(());
+    };
+    // Open requests finish unless they outlast the drain limit, counted from the signal.
+    let deadline = async move {
+        if begun.await.is_ok() {
+            tokio::time::sleep(DRAIN_LIMIT).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let served = tokio::select! {
+        served = serve(listener, state, signal) => served,
+        () = deadline => {
+            tracing::warn!(limit = ?DRAIN_LIMIT, "requests still open at the drain limit are cut off");
+            Ok(())
+        }
+    };
+    // Every unit the writer was handed is committed before the database closes. (Answered
+    // requests are committed already; this covers callers that went away while waiting.)
+    if tokio::time::timeout(FLUSH_LIMIT, audit.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!(limit = ?FLUSH_LIMIT, "the audit writer did not finish in time");
+    }
     // Closing the pool lets SQLite checkpoint its write-ahead log before the process exits.
     db.close().await;
     match served {
@@ -58,7 +99,9 @@ async fn start() -> Result<(TcpListener, AppState), StartupError> {
 }
 
 /// Logs at `info` unless `RUST_LOG` says otherwise; a malformed `RUST_LOG` is reported, not
-/// silently ignored.
+/// silently ignored. `MEZ_LOG_FORMAT=json` writes one JSON object per line, with the fields
+/// of the request's span (its `request_id` among them); anything else but `text` (the
+/// default) is reported and logs as text.
 fn init_tracing() {
     let filter = match EnvFilter::try_from_default_env() {
         Ok(filter) => filter,
@@ -69,7 +112,22 @@ fn init_tracing() {
             EnvFilter::new("info")
         }
     };
-    if let Err(err) = tracing_subscriber::fmt().with_env_filter(filter).try_init() {
+    let format = std::env::var("MEZ_LOG_FORMAT").unwrap_or_default();
+    let installed = match format.trim() {
+        "json" => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .try_init(),
+        other => {
+            if !other.is_empty() && other != "text" {
+                eprintln!("mez-api: MEZ_LOG_FORMAT={other} is neither text nor json; logging text");
+            }
+            tracing_subscriber::fmt().with_env_filter(filter).try_init()
+        }
+    };
+    if let Err(err) = installed {
         eprintln!("mez-api: could not install the log subscriber: {err}");
     }
 }
@@ -101,5 +159,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
-    tracing::info!("shutdown requested; finishing open requests");
+    tracing::info!("shutdown requested");
 }

@@ -21,6 +21,7 @@ use crate::compliance::{self, ComplianceSummary};
 use crate::db::Record;
 use crate::error::ApiError;
 use crate::mass::{Answer, Found, MassCall};
+use crate::metrics;
 use crate::runtime::args::CallArgs;
 use crate::runtime::commit::Retries;
 use crate::runtime::mapping;
@@ -31,6 +32,7 @@ use crate::runtime::validate::{Mode, validate};
 use crate::state::AppState;
 use crate::surface::{COMPLIANCE, types};
 use axum::response::Response;
+use std::time::Instant;
 
 /// The collection attestations are stored in.
 pub const ATTESTATIONS: &str = "attestations";
@@ -253,7 +255,10 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
     } else {
         Mode::Request
     };
-    let request = validate(model, args.body(), mode)?;
+    let started = Instant::now();
+    let request = validate(model, args.body(), mode);
+    metrics::record_stage("validate", started);
+    let request = request?;
     let src = source(route, &args, &request);
     let audit = route
         .audit
@@ -264,10 +269,12 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
         .ok_or_else(|| ApiError::internal("a /v1 write without a credential type"))?;
 
     // Pre-flight: everything the evaluation needs is read before anything is planned.
+    let started = Instant::now();
     let mut lookups = MassCall::new(state);
     let jurisdiction = jurisdiction(&mut lookups, route, &src).await?;
     let names = screened_names(&mut lookups, route, &src).await?;
     let summary = evaluate(state, route, &jurisdiction, &names)?;
+    metrics::record_stage("compliance", started);
     if let Some(reason) = summary.hard_block_message() {
         return Err(deny(state, route, &src, &jurisdiction, &summary, reason).await);
     }
@@ -275,7 +282,11 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
     let mut retries = Retries::default();
     loop {
         let mut mass = MassCall::new(state);
-        let response = mass_operation(&mut mass, route, &args, &request).await?;
+        let response = metrics::stage(
+            "mass_operation",
+            mass_operation(&mut mass, route, &args, &request),
+        )
+        .await?;
         let rid = resource_id(route, &response, &mass.plan);
 
         // Post-operation: the names the Mass operation stored are screened too (it may have
@@ -301,8 +312,10 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
             "operation": audit.event,
             "compliance": post,
         });
-        let credential =
-            crate::credentials::issue(&state.zone_key, credential_type, subject, &now)?;
+        let started = Instant::now();
+        let credential = crate::credentials::issue(&state.zone_key, credential_type, subject, &now);
+        metrics::record_stage("sign", started);
+        let credential = credential?;
         let credential_id = credential
             .get("id")
             .and_then(Value::as_str)
@@ -351,7 +364,7 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
         });
         // A record read was changed meanwhile, or a unique value (an entity's treasury) was
         // taken meanwhile: plan again from fresh reads, which see the winner's record.
-        if retries.commit(state, unit).await? {
+        if metrics::stage("commit", retries.commit(state, unit)).await? {
             return Ok(ops::json(route.status, envelope));
         }
     }

@@ -6,6 +6,7 @@
 //! configuration agree.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use crate::audit::AuditLog;
 use crate::client::MassClient;
@@ -34,6 +35,9 @@ pub struct AppState {
     /// The upstream Mass API of a proxy zone (`None` when no `MASS_*_URL` is set, and never
     /// used by a sovereign zone, which does not call itself).
     pub mass_client: Option<Arc<MassClient>>,
+    /// Set once a graceful shutdown has begun: from then on the readiness probe answers 503,
+    /// so load balancers stop sending new work while open requests finish.
+    pub shutting_down: Arc<AtomicBool>,
 }
 
 impl AppState {

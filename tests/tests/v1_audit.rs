@@ -425,9 +425,15 @@ async fn direct_route_writes_are_audited(db: &TestDb) {
     let event = one_direct_event(&zone, &before, "organization.created", &id).await;
     assert_eq!(event["resource_type"], "organization", "{event}");
     assert_eq!(event["action"], "create", "{event}");
+    // The route, and the id of the request that wrote it (one the zone made up here).
+    let request_id = event["metadata"]["request_id"].as_str().unwrap_or_default();
+    assert!(uuid::Uuid::parse_str(request_id).is_ok(), "{event}");
     assert_eq!(
         event["metadata"],
-        json!({"route": "POST /organization-info/api/v1/organization/create"})
+        json!({
+            "request_id": request_id,
+            "route": "POST /organization-info/api/v1/organization/create",
+        })
     );
 
     let before = audit_events(&zone).await;

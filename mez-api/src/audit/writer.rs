@@ -258,6 +258,8 @@ pub(super) async fn run(
     db: Db,
     mut inbox: mpsc::Receiver<Job>,
     signer: Option<std::sync::Arc<crate::credentials::ZoneKey>>,
+    // Dropped when the task ends, which is what [`super::AuditLog::close`] waits for.
+    _done: tokio::sync::watch::Sender<()>,
 ) {
     let mut jobs = Vec::with_capacity(BATCH_SIZE);
     // `recv_many` returns 0 only once the channel is closed (the last handle dropped) and
@@ -265,7 +267,9 @@ pub(super) async fn run(
     while inbox.recv_many(&mut jobs, BATCH_SIZE).await > 0 {
         let (replies, units): (Vec<_>, Vec<_>) =
             jobs.drain(..).map(|job| (job.reply, job.prepared)).unzip();
+        let started = std::time::Instant::now();
         let answers = commit_batch(&db, &units, signer.as_deref()).await;
+        crate::metrics::record_audit_batch(units.len(), started);
         for (reply, answer) in replies.into_iter().zip(answers) {
             // A caller that stopped waiting has nobody to tell; its unit stands as decided.
             let _ = reply.send(answer);
