@@ -111,6 +111,10 @@ pub fn check(spec: &Spec, diags: &mut Diagnostics) {
     check_examples(spec, diags);
     check_names(spec, diags);
     check_responses(spec, diags);
+    check_rust_names(spec, diags);
+    check_route_paths(spec, diags);
+    check_default_formats(spec, diags);
+    check_v1_paths(spec, diags);
 }
 
 /// A declared `response` names a model of the spec, and only hook and static routes declare
@@ -1222,6 +1226,581 @@ pub fn check_examples(spec: &Spec, diags: &mut Diagnostics) {
                     o.path
                 ),
             );
+        }
+    }
+}
+
+/// Names that become Rust identifiers: each must make a usable one, and no two may make the
+/// same one (the generated code would not compile, or not parse).
+pub fn check_rust_names(spec: &Spec, diags: &mut Diagnostics) {
+    use crate::rust::{handler_name, is_plain_ident, snake, v1_function_name};
+    for service in &spec.services {
+        let ok = service.name.starts_with(|c: char| c.is_ascii_lowercase())
+            && service
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !ok {
+            diags.push(
+                &service.pos,
+                format!(
+                    "service name \"{}\" must be lowercase letters, digits, '-' and '_', starting with a letter",
+                    service.name
+                ),
+            );
+        }
+    }
+
+    // Model names become type names, and their SCREAMING_SNAKE_CASE the names of statics.
+    let mut statics: BTreeMap<String, &Model> = BTreeMap::new();
+    for (_, model) in spec.models() {
+        if GENERATED_TYPE_NAMES.contains(&model.name.as_str()) {
+            diags.push(
+                &model.pos,
+                format!(
+                    "model name \"{}\" is a name the generated Rust already uses (reserved: {})",
+                    model.name,
+                    GENERATED_TYPE_NAMES.join(", ")
+                ),
+            );
+        }
+        let konst = snake(&model.name).to_ascii_uppercase();
+        if let Some(first) = statics.insert(konst.clone(), model) {
+            if first.name != model.name {
+                diags.push(
+                    &model.pos,
+                    format!(
+                        "models \"{}\" and \"{}\" (at {}) both become the Rust static `{konst}`",
+                        model.name, first.name, first.pos
+                    ),
+                );
+            }
+        }
+        check_model_idents(model, diags);
+    }
+
+    // Hooks are called by name: `crate::hooks::NAME`.
+    let hook_ok = |h: &str| is_snake(h) && is_plain_ident(h);
+    let hook_msg = |what: &str, h: &str| {
+        if is_snake(h) {
+            format!("{what}: hook \"{h}\" is a Rust keyword; choose another function name")
+        } else {
+            format!("{what}: hook \"{h}\" must be a snake_case function name")
+        }
+    };
+    let mut functions: BTreeMap<String, &Pos> = BTreeMap::new();
+    for (service, route) in spec.routes() {
+        let what = format!("route {} {}", route.method.as_str(), route.path);
+        let hook = match &route.op {
+            Op::Create { hook: Some(h), .. } | Op::Hook { hook: h, .. } => Some(h),
+            _ => None,
+        };
+        if let Some(h) = hook.filter(|h| !hook_ok(h)) {
+            diags.push(&route.pos, hook_msg(&what, h));
+        }
+        check_param_idents(&what, &route.params(), &route.pos, diags);
+        let name = handler_name(service, route);
+        if !is_plain_ident(&name) {
+            diags.push(
+                &route.pos,
+                format!("{what}: its generated function name `{name}` is not a Rust identifier"),
+            );
+        } else if let Some(first) = functions.insert(name.clone(), &route.pos) {
+            diags.push(
+                &route.pos,
+                format!(
+                    "{what}: its generated function name `{name}` is also that of the route at {first}"
+                ),
+            );
+        }
+    }
+    let mut v1_functions: BTreeMap<String, &Pos> = BTreeMap::new();
+    for o in spec.services.iter().flat_map(|s| &s.orchestrated) {
+        let what = format!("route {} {}", o.method.as_str(), o.path);
+        if let MassSpec::Hook(h) = &o.mass {
+            if !hook_ok(h) {
+                diags.push(&o.pos, hook_msg(&what, h));
+            }
+        }
+        let params = o.params();
+        for p in &params {
+            if !is_ident(p) {
+                diags.push(
+                    &o.pos,
+                    format!("{what}: path parameter {{{p}}} must be an identifier"),
+                );
+            }
+        }
+        check_param_idents(&what, &params, &o.pos, diags);
+        let name = v1_function_name(o);
+        if !is_plain_ident(&name) {
+            diags.push(
+                &o.pos,
+                format!("{what}: its generated function name `{name}` is not a Rust identifier"),
+            );
+        } else if let Some(first) = v1_functions.insert(name.clone(), &o.pos) {
+            diags.push(
+                &o.pos,
+                format!(
+                    "{what}: its generated function name `{name}` is also that of the route at {first}"
+                ),
+            );
+        }
+    }
+
+    // A list's ids parameter is a query parameter name, like a filter's.
+    for (_, route) in spec.routes() {
+        if let Op::List {
+            ids_param: Some(ids),
+            ..
+        } = &route.op
+        {
+            if !is_ident(ids) {
+                diags.push(
+                    &route.pos,
+                    format!(
+                        "route {} {}: ids_param \"{ids}\" must be an identifier",
+                        route.method.as_str(),
+                        route.path
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Type names the generated `types` module declares or imports; a model may not take them.
+const GENERATED_TYPE_NAMES: &[&str] = &[
+    "Self",
+    "Serialize",
+    "Deserialize",
+    "String",
+    "Vec",
+    "Option",
+];
+
+/// The Rust fields of a model's record struct: one per field (the stored name for stored
+/// models, the request name otherwise), plus `id`, the timestamps and `extra` (open models).
+fn check_model_idents(model: &Model, diags: &mut Diagnostics) {
+    use crate::rust::field_ident;
+    let stored = model.store.is_some();
+    let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    if stored {
+        taken.insert("id".into(), "the record id".into());
+        if model.created_at {
+            taken.insert("created_at".into(), "the createdAt timestamp".into());
+        }
+        if model.updated_at {
+            taken.insert("updated_at".into(), "the updatedAt timestamp".into());
+        }
+    }
+    if model.open {
+        taken.insert("extra".into(), "the extra keys of an open model".into());
+    }
+    for field in model.fields.iter().filter(|f| !(stored && f.transient)) {
+        if stored && RESERVED.contains(&field.name.as_str()) {
+            // Reported by check_model.
+            continue;
+        }
+        let key = if stored { &field.name } else { &field.input };
+        let what = format!("field \"{}.{}\"", model.name, field.name);
+        match field_ident(key) {
+            Err(why) => diags.push(&field.pos, format!("{what}: {why}")),
+            Ok(ident) => {
+                let rust = ident.to_string();
+                let rust = rust.trim_start_matches("r#").to_string();
+                if let Some(other) = taken.insert(rust.clone(), format!("\"{key}\"")) {
+                    diags.push(
+                        &field.pos,
+                        format!("{what}: \"{key}\" becomes the Rust field `{rust}`, which {other} already is"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Path parameters become Rust bindings of the handler: usable, and distinct.
+fn check_param_idents(what: &str, params: &[String], pos: &Pos, diags: &mut Diagnostics) {
+    let mut seen = BTreeSet::new();
+    for p in params {
+        match crate::rust::field_ident(p) {
+            Err(why) => diags.push(pos, format!("{what}: path parameter {why}")),
+            Ok(ident) => {
+                let rust = ident.to_string();
+                if !seen.insert(rust.clone()) && is_ident(p) {
+                    diags.push(
+                        pos,
+                        format!("{what}: two path parameters become the Rust name `{rust}`"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Route paths are mounted as they are written: '/'-separated segments of unreserved URL
+/// characters or `{parameter}`s, with no empty segment (`/` alone is the root).
+pub fn check_route_paths(spec: &Spec, diags: &mut Diagnostics) {
+    let direct = spec.routes().map(|(_, r)| (r.method, &r.path, &r.pos));
+    let v1 = spec
+        .services
+        .iter()
+        .flat_map(|s| &s.orchestrated)
+        .map(|o| (o.method, &o.path, &o.pos));
+    for (method, path, pos) in direct.chain(v1) {
+        if !path.starts_with('/') || path.contains(' ') {
+            // Reported by the parser.
+            continue;
+        }
+        let segment_ok = |segment: &str| match segment
+            .strip_prefix('{')
+            .and_then(|rest| rest.strip_suffix('}'))
+        {
+            Some(param) => !param.is_empty() && !param.contains(['{', '}']),
+            None => !segment.is_empty() && segment.chars().all(crate::parse::is_url_unreserved),
+        };
+        if path != "/" && !path[1..].split('/').all(segment_ok) {
+            diags.push(
+                pos,
+                format!(
+                    "route {} {path}: a path is '/'-separated segments of letters, digits, '-', '.', '_', '~' or a {{parameter}}, with no empty segment",
+                    method.as_str()
+                ),
+            );
+        }
+    }
+}
+
+/// `uuid` and `datetime` defaults must be values the runtime's validation accepts.
+pub fn check_default_formats(spec: &Spec, diags: &mut Diagnostics) {
+    for (_, model) in spec.models() {
+        for field in &model.fields {
+            let Some(Value::String(text)) = &field.default else {
+                continue;
+            };
+            let what = format!("field \"{}.{}\"", model.name, field.name);
+            match field.ty {
+                FieldType::Uuid if !is_uuid(text) => diags.push(
+                    &field.pos,
+                    format!("{what}: default \"{text}\" is not a UUID such as 123e4567-e89b-12d3-a456-426614174000"),
+                ),
+                FieldType::DateTime if !is_rfc3339(text) => diags.push(
+                    &field.pos,
+                    format!("{what}: default \"{text}\" is not an RFC 3339 timestamp such as 2026-01-31T12:00:00Z"),
+                ),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A hyphenated UUID: 8-4-4-4-12 hexadecimal digits.
+fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// An RFC 3339 timestamp: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`, with a real
+/// calendar date.
+fn is_rfc3339(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        let part = b.get(range)?;
+        if part.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(part).ok()?.parse().ok()
+        } else {
+            None
+        }
+    };
+    let at = |i: usize, chars: &[u8]| b.get(i).is_some_and(|c| chars.contains(c));
+    let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
+        digits(0..4),
+        digits(5..7),
+        digits(8..10),
+        digits(11..13),
+        digits(14..16),
+        digits(17..19),
+    ) else {
+        return false;
+    };
+    if !(at(4, b"-") && at(7, b"-") && at(10, b"Tt") && at(13, b":") && at(16, b":")) {
+        return false;
+    }
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    if day == 0 || day > days || hour > 23 || minute > 59 || second > 59 {
+        return false;
+    }
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let n = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &fraction[n..];
+    }
+    match rest {
+        "Z" | "z" => true,
+        offset => {
+            let o = offset.as_bytes();
+            o.len() == 6
+                && matches!(o[0], b'+' | b'-')
+                && o[3] == b':'
+                && offset[1..3].parse::<u32>().is_ok_and(|h| h <= 23)
+                && offset[4..6].parse::<u32>().is_ok_and(|m| m <= 59)
+                && o[1..3].iter().chain(&o[4..6]).all(u8::is_ascii_digit)
+        }
+    }
+}
+
+/// What a request path (`legal_name`, `parties[0].entity_id`, `beneficial_owners[].name`)
+/// names, step by step through the request model: the type of the values it names (`None`
+/// inside `json`, which the spec does not describe), or why it names nothing.
+fn resolve_path<'s>(
+    spec: &'s Spec,
+    model: &'s Model,
+    path: &str,
+) -> Result<Option<&'s FieldType>, String> {
+    let segments: Vec<&str> = path.split('.').collect();
+    let mut m = model;
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        // `step` is None for `key`, Some for `key[]` and `key[N]`.
+        let (key, step) = match segment.split_once('[') {
+            None => (*segment, None),
+            Some((key, rest)) => match rest.strip_suffix(']') {
+                Some(n) if n.bytes().all(|b| b.is_ascii_digit()) => (key, Some(n)),
+                _ => {
+                    return Err(format!(
+                        "\"{segment}\" must read key, key[] (every item) or key[N] (one item)"
+                    ));
+                }
+            },
+        };
+        let Some(field) = m.field(key) else {
+            return Err(format!("\"{key}\" is not a field of \"{}\"", m.name));
+        };
+        match (&field.ty, step) {
+            (FieldType::ModelList(item), Some(_)) => {
+                if last {
+                    return Ok(Some(&field.ty));
+                }
+                match spec.model(item) {
+                    Some(next) => m = next,
+                    None => return Ok(None),
+                }
+            }
+            (FieldType::ModelList(_) | FieldType::StringList | FieldType::JsonList, None)
+                if !last =>
+            {
+                return Err(format!(
+                    "\"{key}\" is a list: write {key}[] (every item) or {key}[N] (one item)"
+                ));
+            }
+            (FieldType::StringList, Some(_)) if last => return Ok(Some(&FieldType::String)),
+            (FieldType::StringList, Some(_)) => {
+                return Err(format!(
+                    "the items of \"{key}\" are strings, which have no fields"
+                ));
+            }
+            (FieldType::JsonList, Some(_)) | (FieldType::Json | FieldType::Object, None) => {
+                return Ok(None);
+            }
+            (ty, Some(_)) => {
+                return Err(format!(
+                    "\"{key}\" is {}, not a list, so it takes no [..]",
+                    ty.spec_name()
+                ));
+            }
+            (ty, None) if last => return Ok(Some(ty)),
+            (ty, None) => {
+                return Err(format!(
+                    "\"{key}\" is {}, which has no fields",
+                    ty.spec_name()
+                ));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The request paths of the `/v1` routes, resolved through every segment (the older checks
+/// look at the first one only): screened names, jurisdiction sources, audit metadata and
+/// Mass mappings, including the nested mappings of `each`.
+pub fn check_v1_paths(spec: &Spec, diags: &mut Diagnostics) {
+    for o in spec.services.iter().flat_map(|s| &s.orchestrated) {
+        let what = format!("route {} {}", o.method.as_str(), o.path);
+        let Some(request) = o
+            .request
+            .as_deref()
+            .and_then(|n| spec.model(n))
+            .filter(|m| m.store.is_none())
+        else {
+            continue;
+        };
+        let params = o.params();
+        // Screened names and jurisdiction sources are read as text.
+        let text_only =
+            |kind: &str| kind.starts_with("screened") || kind.starts_with("jurisdiction");
+        // Paths whose first segment is not a field or parameter are reported elsewhere.
+        let check = |kind: &str, path: &str, diags: &mut Diagnostics| {
+            let top = path.split(['.', '[']).next().unwrap_or(path);
+            if params.iter().any(|p| p == top) {
+                if path != top {
+                    diags.push(
+                        &o.pos,
+                        format!(
+                            "{what}: {kind} \"{path}\": path parameter {{{top}}} has no fields"
+                        ),
+                    );
+                }
+                return;
+            }
+            if request.field(top).is_none() {
+                return;
+            }
+            let problem = match resolve_path(spec, request, path) {
+                Err(why) => Some(format!("names nothing: {why}")),
+                Ok(Some(ty))
+                    if text_only(kind) && !ty.is_textual() && *ty != FieldType::StringList =>
+                {
+                    Some(format!(
+                        "names {} values, but it is read as text",
+                        ty.spec_name()
+                    ))
+                }
+                Ok(_) => None,
+            };
+            if let Some(why) = problem {
+                diags.push(&o.pos, format!("{what}: {kind} \"{path}\" {why}"));
+            }
+        };
+        for path in o
+            .screen
+            .iter()
+            .chain(&o.screen_entities)
+            .chain(&o.screen_accounts)
+        {
+            check("screened path", path, diags);
+        }
+        let j = &o.jurisdiction;
+        for source in [&j.field, &j.currency, &j.entity].into_iter().flatten() {
+            check("jurisdiction source", source, diags);
+        }
+        if let Some(a) = &o.audit {
+            for (_, source) in &a.metadata {
+                if source != "$jurisdiction" {
+                    check("audit metadata source", source, diags);
+                }
+            }
+        }
+        if let MassSpec::Call {
+            method,
+            path,
+            map: Some(map),
+        } = &o.mass
+        {
+            let target = spec
+                .routes()
+                .find(|(s, r)| {
+                    r.method == *method && format!("{}{}", s.context_path, r.path) == *path
+                })
+                .and_then(|(_, r)| r.request_model())
+                .and_then(|m| spec.model(m));
+            check_map_paths(spec, &what, map, request, target, &check, &o.pos, diags);
+        }
+    }
+}
+
+/// The sources of a mapping resolved against `source` (the request, or a list item), and
+/// the nested mappings of `each` against the list's item model and the target's item model.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a recursive walk with its context"
+)]
+fn check_map_paths(
+    spec: &Spec,
+    what: &str,
+    map: &Value,
+    source: &Model,
+    target: Option<&Model>,
+    top_check: &dyn Fn(&str, &str, &mut Diagnostics),
+    pos: &Pos,
+    diags: &mut Diagnostics,
+) {
+    let Some(obj) = map.as_object() else {
+        return;
+    };
+    for (key, value) in obj {
+        match value {
+            Value::String(path) => top_check("map source", path, diags),
+            Value::Object(o) if o.contains_key("each") && o.contains_key("map") && o.len() == 2 => {
+                let Some(list) = o.get("each").and_then(Value::as_str) else {
+                    continue;
+                };
+                // The runtime reads `each` as one key of the source, not as a path.
+                let item = match source.field(list).map(|f| &f.ty) {
+                    Some(FieldType::ModelList(item)) => spec.model(item),
+                    Some(FieldType::JsonList) => None,
+                    Some(ty) => {
+                        diags.push(pos, format!("{what}: \"each\" of map key \"{key}\" names \"{list}\", which is {}, not a list of objects", ty.spec_name()));
+                        continue;
+                    }
+                    None => {
+                        diags.push(pos, format!("{what}: \"each\" of map key \"{key}\" names \"{list}\", which is not a list field of \"{}\"", source.name));
+                        continue;
+                    }
+                };
+                let inner_target = target
+                    .and_then(|t| t.fields.iter().find(|f| f.input == *key))
+                    .and_then(|f| match &f.ty {
+                        FieldType::ModelList(m) => spec.model(m),
+                        _ => None,
+                    });
+                let Some(inner) = o.get("map") else {
+                    continue;
+                };
+                if let (Some(t), Some(inner_obj)) = (inner_target, inner.as_object()) {
+                    for inner_key in inner_obj.keys() {
+                        if !t
+                            .fields
+                            .iter()
+                            .any(|f| f.input == *inner_key && !f.server_set)
+                        {
+                            diags.push(pos, format!("{what}: map key \"{key}.{inner_key}\" is not a request field of \"{}\"", t.name));
+                        }
+                    }
+                }
+                if let Some(item) = item {
+                    let item_check = |kind: &str, path: &str, diags: &mut Diagnostics| {
+                        if let Err(why) = resolve_path(spec, item, path) {
+                            diags.push(pos, format!("{what}: {kind} \"{path}\" in the items of \"{list}\" names nothing: {why}"));
+                        }
+                    };
+                    check_map_paths(
+                        spec,
+                        what,
+                        inner,
+                        item,
+                        inner_target,
+                        &item_check,
+                        pos,
+                        diags,
+                    );
+                }
+            }
+            _ => {}
         }
     }
 }

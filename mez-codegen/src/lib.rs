@@ -109,11 +109,121 @@ pub fn generate_surface(spec: &Spec) -> Result<String, String> {
     ))
 }
 
-/// A unified diff between the committed golden copy and freshly generated text.
+/// How long the diff may search for the smallest edit before it settles for a larger one.
+/// Two large files that share little (a golden copy from another spec) would otherwise take
+/// minutes; past the deadline the diff is still correct, only less minimal.
+const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A unified diff between the committed golden copy and freshly generated text: empty when
+/// they are equal. The equal lines at both ends are skipped first (a plain comparison, fast
+/// even on large files); only the lines between go to the Myers diff, within a deadline.
 pub fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
-    similar::TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(3)
-        .header(old_name, new_name)
-        .to_string()
+    use similar::{ChangeTag, DiffOp};
+    if old == new {
+        return String::new();
+    }
+    let a: Vec<&str> = old.split_inclusive('\n').collect();
+    let b: Vec<&str> = new.split_inclusive('\n').collect();
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let mut ops = Vec::new();
+    if prefix > 0 {
+        ops.push(DiffOp::Equal {
+            old_index: 0,
+            new_index: 0,
+            len: prefix,
+        });
+    }
+    ops.extend(similar::capture_diff_deadline(
+        similar::Algorithm::Myers,
+        &a,
+        prefix..a.len() - suffix,
+        &b,
+        prefix..b.len() - suffix,
+        Some(std::time::Instant::now() + DIFF_DEADLINE),
+    ));
+    if suffix > 0 {
+        ops.push(DiffOp::Equal {
+            old_index: a.len() - suffix,
+            new_index: b.len() - suffix,
+            len: suffix,
+        });
+    }
+    // `@@ -start,len +start,len @@` as diff(1) writes it: 1-based, a single line without its
+    // length, an empty range at the line before it.
+    let range = |r: std::ops::Range<usize>| match r.len() {
+        1 => format!("{}", r.start + 1),
+        0 => format!("{},0", r.start),
+        n => format!("{},{n}", r.start + 1),
+    };
+    let mut out = format!("--- {old_name}\n+++ {new_name}\n");
+    for group in similar::group_diff_ops(ops, 3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let old_range = first.old_range().start..last.old_range().end;
+        let new_range = first.new_range().start..last.new_range().end;
+        out.push_str(&format!(
+            "@@ -{} +{} @@\n",
+            range(old_range),
+            range(new_range)
+        ));
+        for op in &group {
+            for change in op.iter_changes(&a, &b) {
+                let sign = match change.tag() {
+                    ChangeTag::Equal => ' ',
+                    ChangeTag::Delete => '-',
+                    ChangeTag::Insert => '+',
+                };
+                out.push(sign);
+                out.push_str(change.value());
+                if !change.value().ends_with('\n') {
+                    out.push_str("\n\\ No newline at end of file\n");
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unified_diff;
+
+    /// The diff reads as `similar`'s unified diff does (and diff(1)'s) on small inputs.
+    #[test]
+    fn the_diff_reads_like_a_unified_diff() {
+        let base: String = (1..=40).map(|i| format!("line {i}\n")).collect();
+        let cases = [
+            (base.clone(), base.replace("line 20\n", "line twenty\n")),
+            (base.clone(), base.replace("line 3\n", "")),
+            (base.clone(), format!("{base}line 41\n")),
+            (base.clone(), base.trim_end().to_string()),
+            (String::new(), "a\nb\n".to_string()),
+            (
+                base.clone(),
+                base.replace("line 2\n", "two\n")
+                    .replace("line 30\n", "x\ny\n"),
+            ),
+            ("a\nb\nc\n".to_string(), "x\ny\nz\n".to_string()),
+        ];
+        for (old, new) in cases {
+            let expected = similar::TextDiff::from_lines(&old, &new)
+                .unified_diff()
+                .context_radius(3)
+                .header("committed", "generated")
+                .to_string();
+            assert_eq!(
+                unified_diff(&old, &new, "committed", "generated"),
+                expected,
+                "{old:?} -> {new:?}"
+            );
+        }
+        assert_eq!(unified_diff(&base, &base, "committed", "generated"), "");
+    }
 }

@@ -19,6 +19,9 @@ use crate::model::{
 
 /// Parses one spec file. `file` is the name used in diagnostics (`spec/zone.yaml`).
 pub fn parse_service(file: &str, text: &str, diags: &mut Diagnostics) -> Option<Service> {
+    if !check_stream(file, text, diags) {
+        return None;
+    }
     let options = LoaderOptions::default()
         .error_on_duplicate_keys(true)
         .prevent_coercion(true);
@@ -39,6 +42,72 @@ pub fn parse_service(file: &str, text: &str, diags: &mut Diagnostics) -> Option<
     };
     let p = Parser { file, diags };
     p.service(&root)
+}
+
+/// Checks what the YAML loader does not: characters YAML forbids (a NUL would silently end
+/// the file) and a second document after `---` or text after `...` (the loader reads only
+/// the first document). Returns false when the text cannot be parsed as it stands.
+fn check_stream(file: &str, text: &str, diags: &mut Diagnostics) -> bool {
+    let at = |line: usize, col: usize| Pos {
+        file: file.to_string(),
+        line,
+        col,
+    };
+    let mut printable = true;
+    // A document marker is `---` or `...` at the start of a line, alone or before a blank.
+    let marker = |line: &str, m: &str| {
+        line.strip_prefix(m)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
+    };
+    let (mut in_document, mut ended) = (false, false);
+    for (i, line) in text.split('\n').enumerate() {
+        for (col, c) in line.chars().enumerate() {
+            if !is_yaml_printable(c) {
+                printable = false;
+                diags.push(
+                    &at(i + 1, col + 1),
+                    format!(
+                        "character U+{:04X} is not allowed in a YAML file; write it as an escape in a double-quoted string",
+                        u32::from(c)
+                    ),
+                );
+            }
+        }
+        if marker(line, "---") {
+            if in_document || ended {
+                diags.push(
+                    &at(i + 1, 1),
+                    "a second YAML document starts here; a spec file holds exactly one",
+                );
+                break;
+            }
+            in_document = true;
+        } else if marker(line, "...") {
+            ended = true;
+        } else {
+            let content = line.trim_start();
+            let blank = content.is_empty() || content.starts_with('#');
+            let directive = !in_document && line.starts_with('%');
+            if !blank && !directive {
+                if ended {
+                    diags.push(
+                        &at(i + 1, 1),
+                        "text after the end of the YAML document (\"...\"); a spec file holds exactly one document",
+                    );
+                    break;
+                }
+                in_document = true;
+            }
+        }
+    }
+    printable
+}
+
+/// YAML's printable characters (YAML 1.2, `c-printable`); the rest may not appear raw.
+fn is_yaml_printable(c: char) -> bool {
+    matches!(c,
+        '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}'
+        | '\u{10000}'..='\u{10ffff}')
 }
 
 /// Position and message of a YAML load error (syntax, duplicate key, ...).
@@ -310,6 +379,7 @@ impl Parser<'_> {
                 format!("context_path \"{context_path}\" must start with '/' and not end with one"),
             );
         }
+        self.context_path_syntax(map, &context_path);
         let url_env = self.string(map, "url_env", "the service");
 
         let mut models = Vec::new();
@@ -415,6 +485,28 @@ impl Parser<'_> {
             calls,
             pos: self.pos(key.span()),
         })
+    }
+
+    /// A context path is a URL path prefix: `/` and segments of unreserved URL characters.
+    fn context_path_syntax(&mut self, map: &MarkedMappingNode, context_path: &str) {
+        if context_path.is_empty() || !context_path.starts_with('/') || context_path.ends_with('/')
+        {
+            // Empty (the zone's own routes), or already reported above.
+            return;
+        }
+        let bad = context_path[1..]
+            .split('/')
+            .any(|segment| segment.is_empty() || !segment.chars().all(is_url_unreserved));
+        if bad {
+            let span = map
+                .get_node("context_path")
+                .map(|n| *n.span())
+                .unwrap_or(*map.span());
+            self.err(
+                &span,
+                format!("context_path \"{context_path}\" must be '/'-separated segments of letters, digits, '-', '.', '_' and '~' (no spaces, no empty segments)"),
+            );
+        }
     }
 
     /// A list of plain strings.
@@ -965,6 +1057,11 @@ impl Parser<'_> {
             pos,
         })
     }
+}
+
+/// An unreserved URL character (RFC 3986): letters, digits, `-`, `.`, `_`, `~`.
+pub fn is_url_unreserved(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')
 }
 
 /// Whether text is a plain decimal number: the runtime's own definition, compiled here too.

@@ -40,12 +40,52 @@ pub fn snake(name: &str) -> String {
 }
 
 fn ident(name: &str) -> Ident {
+    // The checker refuses names that cannot become identifiers, so the fallback is never
+    // generated from an accepted spec; it only keeps a bad name from panicking here.
+    field_ident(name).unwrap_or_else(|_| Ident::new("invalid_name", Span::call_site()))
+}
+
+/// Words that even a raw identifier cannot spell: `r#self` is not Rust.
+const NOT_RAW: &[&str] = &["_", "self", "Self", "super", "crate"];
+
+/// Words reserved by the 2024 edition that syn still parses as identifiers.
+const RESERVED_2024: &[&str] = &["gen"];
+
+/// The Rust identifier a spec name (a field, an input name, a path parameter) becomes:
+/// snake_case, raw when it is a keyword (`type` -> `r#type`); or why it cannot become one.
+pub fn field_ident(name: &str) -> Result<Ident, String> {
     let s = snake(name);
-    if syn::parse_str::<Ident>(&s).is_ok() {
-        Ident::new(&s, Span::call_site())
-    } else {
-        Ident::new_raw(&s, Span::call_site())
+    if s.is_empty() {
+        return Err(format!(
+            "\"{name}\" has no letters or digits to make a Rust name of"
+        ));
     }
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!(
+            "\"{name}\" becomes `{s}` in Rust, which starts with a digit"
+        ));
+    }
+    if NOT_RAW.contains(&s.as_str()) {
+        return Err(format!(
+            "\"{name}\" becomes `{s}` in Rust, a reserved word that cannot name a value"
+        ));
+    }
+    if syn::parse_str::<Ident>(&s).is_ok() && !RESERVED_2024.contains(&s.as_str()) {
+        Ok(Ident::new(&s, Span::call_site()))
+    } else {
+        Ok(Ident::new_raw(&s, Span::call_site()))
+    }
+}
+
+/// Whether a name can be used as it is, not raw, as a Rust item name (a hook function, a
+/// generated function): an identifier that is not a keyword.
+pub fn is_plain_ident(name: &str) -> bool {
+    syn::parse_str::<Ident>(name).is_ok() && !RESERVED_2024.contains(&name)
+}
+
+/// The Rust function name of a `/v1` route's handler.
+pub fn v1_function_name(o: &Orchestrated) -> String {
+    v1_handler_name(o)
 }
 
 fn upper(name: &str) -> Ident {

@@ -51,6 +51,7 @@ fn every_source_file_starts_with_the_licence_and_a_module_doc() {
         "mez-api/tests",
         "mez-codegen/src",
         "mez-codegen/tests",
+        "mez-codegen/benches",
         "mez-macros/src",
         "mez-macros/tests",
         "tests/src",
