@@ -10,8 +10,9 @@
 //!
 //! Only safe calls are retried (GETs, and POSTs carrying an `Idempotency-Key`, which the
 //! direct routes honour, so a retry creates nothing new), and only after a failure a retry may
-//! cure: a connection failure, or a 502/503/504. A 4xx, a 500 or a malformed answer would come
-//! back the same; a timeout has already spent the caller's wait, so it is answered (504) at once.
+//! cure: a connection failure, a 502/503/504, or a timeout (each attempt is bounded by
+//! `MASS_TIMEOUT_SECS`, so a caller waits at most three of them and the pauses between). A 4xx,
+//! a 500, a redirect or a malformed answer would come back the same, and is answered at once.
 
 use std::time::Duration;
 
@@ -147,7 +148,7 @@ impl MassClient {
 
 /// An upstream failure, and whether calling again might cure it.
 enum Failure {
-    /// Unreachable or overloaded (502/503/504): worth one more try when safe.
+    /// Unreachable, overloaded (502/503/504) or too slow: worth one more try when safe.
     Transient(ApiError),
     /// Any other answer would come back the same.
     Final(ApiError),
@@ -156,8 +157,7 @@ enum Failure {
 fn transport_error(route: &RouteInfo, upstream: &UpstreamConfig, err: &reqwest::Error) -> Failure {
     tracing::warn!(service = route.service, error = %err, "upstream Mass call failed");
     if err.is_timeout() {
-        // Not retried: the caller has already waited the whole upstream timeout.
-        Failure::Final(ApiError::GatewayTimeout(format!(
+        Failure::Transient(ApiError::GatewayTimeout(format!(
             "the upstream {} service did not answer within {:?}",
             route.service, upstream.timeout
         )))
@@ -174,7 +174,7 @@ async fn answer(route: &RouteInfo, resp: reqwest::Response) -> Result<Value, Fai
     let status = resp.status();
     let bytes = resp.bytes().await.map_err(|err| {
         if err.is_timeout() {
-            Failure::Final(ApiError::GatewayTimeout(format!(
+            Failure::Transient(ApiError::GatewayTimeout(format!(
                 "the upstream {} service timed out",
                 route.service
             )))

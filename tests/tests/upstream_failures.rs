@@ -226,12 +226,18 @@ async fn an_upstream_slower_than_the_timeout_is_a_504_and_writes_nothing(db: &Te
         "the zone waited {elapsed:?}, past its 500ms upstream timeout"
     );
     // The request did reach the upstream, as the Mass call the route maps to, with the
-    // upstream's token and an idempotency key; a timeout is not retried.
+    // upstream's token and an idempotency key; a keyed POST is safe to retry after a timeout,
+    // and every attempt carries the same key (so the upstream cannot create two records).
     let seen = mock.seen();
     assert_eq!(
         seen.len(),
-        1,
-        "one attempt, no retry after a timeout: {seen:?}"
+        3,
+        "the first attempt and two retries after timeouts: {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .all(|s| s.idempotency_key == seen[0].idempotency_key),
+        "every retry carries the first attempt's key: {seen:?}"
     );
     assert_eq!(seen[0].method, "POST");
     assert_eq!(seen[0].path, format!("{ORG}/organization/create"));
