@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use crate::diag::{Diagnostics, Pos};
 use crate::model::{
-    Bound, Compliance, Field, FieldType, Input, MassSpec, Model, Op, Route, Service, Spec,
+    Bound, Compliance, Field, FieldType, Input, MassSpec, Model, Op, Orchestrated, Route, Service,
+    Spec,
 };
 use crate::parse::is_decimal;
 
@@ -167,27 +168,12 @@ fn usable_fn_name(name: &str) -> Result<(), &'static str> {
     }
 }
 
-/// Route names (the typed client's methods) and the `/v1` Mass hooks with the routes each
-/// calls: every name usable and unique, every hook declared once and used, every call a route.
+/// The `/v1` Mass hooks with the routes each calls: every hook name usable, declared once and
+/// used, every call a route of the spec.
 pub fn check_names(spec: &Spec, diags: &mut Diagnostics) {
-    let mut names: BTreeMap<&str, &Pos> = BTreeMap::new();
-    for (_, route) in spec.routes() {
-        if let Err(problem) = usable_fn_name(&route.name) {
-            diags.push(
-                &route.pos,
-                format!("route name \"{}\" {problem}", route.name),
-            );
-        }
-        if let Some(first) = names.insert(&route.name, &route.pos) {
-            diags.push(
-                &route.pos,
-                format!(
-                    "duplicate route name \"{}\" (first used at {first})",
-                    route.name
-                ),
-            );
-        }
-    }
+    // Route names are checked as the Rust functions they become (`check_rust_names`); here
+    // they are what a hook's `calls` may name.
+    let names: BTreeSet<&str> = spec.routes().map(|(_, r)| r.name.as_str()).collect();
     let used: BTreeSet<&str> = spec
         .services
         .iter()
@@ -225,7 +211,7 @@ pub fn check_names(spec: &Spec, diags: &mut Diagnostics) {
         }
         let mut calls: BTreeSet<&str> = BTreeSet::new();
         for (call, pos) in &hook.calls {
-            if !names.contains_key(call.as_str()) {
+            if !names.contains(call.as_str()) {
                 diags.push(
                     pos,
                     format!(
@@ -533,9 +519,19 @@ fn value_fits(field: &Field, value: &Value) -> Result<(), String> {
 
 fn check_route(spec: &Spec, service: &Service, route: &Route, diags: &mut Diagnostics) {
     let what = format!("route {} {}", route.method.as_str(), route.path);
-    let params = route.params();
+    let model = route_model(spec, route, &what, diags);
+    check_route_method(route, &what, diags);
+    check_route_params(route, model, &what, diags);
+    check_route_op(spec, service, route, model, &what, diags);
+}
 
-    // The model the route names must exist; CRUD ops need a stored one.
+/// The model the route names, which must exist; CRUD ops need a stored one.
+fn route_model<'s>(
+    spec: &'s Spec,
+    route: &Route,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Option<&'s Model> {
     let model = route.model().and_then(|name| match spec.model(name) {
         Some(m) => Some(m),
         None => {
@@ -555,8 +551,11 @@ fn check_route(spec: &Spec, service: &Service, route: &Route, diags: &mut Diagno
             );
         }
     }
+    model
+}
 
-    // Audit events: every write names one; reads name none.
+/// Audit events (every write names one; reads name none) and the method each op allows.
+fn check_route_method(route: &Route, what: &str, diags: &mut Diagnostics) {
     match (&route.audit, route.op.writes(route.method)) {
         (None, true) => diags.push(
             &route.pos,
@@ -623,8 +622,11 @@ fn check_route(spec: &Spec, service: &Service, route: &Route, diags: &mut Diagno
             format!("{what}: op {} reads and must be a GET", route.op_name()),
         );
     }
+}
 
-    // Path parameters.
+/// Path parameters: identifiers, once each, and the ones the op needs.
+fn check_route_params(route: &Route, model: Option<&Model>, what: &str, diags: &mut Diagnostics) {
+    let params = route.params();
     let mut seen = BTreeSet::new();
     for p in &params {
         if !is_ident(p) {
@@ -700,7 +702,17 @@ fn check_route(spec: &Spec, service: &Service, route: &Route, diags: &mut Diagno
             }
         }
     }
+}
 
+/// What each op needs of its model, hook, filters, states and data.
+fn check_route_op(
+    spec: &Spec,
+    service: &Service,
+    route: &Route,
+    model: Option<&Model>,
+    what: &str,
+    diags: &mut Diagnostics,
+) {
     match &route.op {
         Op::Create {
             input: Input::Query,
@@ -939,176 +951,239 @@ pub fn check_orchestrated(spec: &Spec, compliance: Option<&Compliance>, diags: &
                     ),
                 );
             }
-            let request = match &o.request {
-                Some(name) => match spec.model(name) {
-                    Some(m) if m.store.is_none() => Some(m),
-                    Some(_) => {
-                        diags.push(&o.pos, format!("{what}: request model \"{name}\" is stored; name a request-only model"));
-                        None
-                    }
-                    None => {
-                        diags.push(
-                            &o.pos,
-                            format!("{what} names unknown request model \"{name}\""),
-                        );
-                        None
-                    }
-                },
-                None => None,
-            };
-            let params = o.params();
-            let is_source = |name: &str| {
-                let top = name.split(['.', '[']).next().unwrap_or(name);
-                params.iter().any(|p| p == top) || request.is_some_and(|m| m.field(top).is_some())
-            };
-            let writes = o.method.is_write();
-            if writes {
-                if o.request.is_none() {
-                    diags.push(
-                        &o.pos,
-                        format!("{what} writes, so it needs a \"request\" model"),
-                    );
-                }
-                if o.credential.is_none() {
-                    diags.push(
-                        &o.pos,
-                        format!("{what} writes, so it needs a \"credential\" type"),
-                    );
-                }
-                if o.audit.is_none() {
-                    diags.push(&o.pos, format!("{what} writes but has no \"audit\" event"));
-                }
-                if o.domains.is_empty() {
-                    diags.push(
-                        &o.pos,
-                        format!("{what} writes, so it needs compliance \"domains\""),
-                    );
-                }
-                if compliance.is_none() {
-                    diags.push(
-                        &o.pos,
-                        format!("{what} writes, but no file declares \"compliance\""),
-                    );
-                }
-            } else if o.request.is_some()
-                || o.credential.is_some()
-                || o.audit.is_some()
-                || !o.domains.is_empty()
-            {
+            check_orchestrated_route(spec, compliance, o, &what, diags);
+        }
+    }
+}
+
+/// The request fields and path parameters a `/v1` route's paths may start at.
+struct Sources<'s> {
+    params: Vec<String>,
+    request: Option<&'s Model>,
+}
+
+impl Sources<'_> {
+    fn has(&self, name: &str) -> bool {
+        let top = name.split(['.', '[']).next().unwrap_or(name);
+        self.params.iter().any(|p| p == top) || self.request.is_some_and(|m| m.field(top).is_some())
+    }
+}
+
+/// One `/v1` route: its request model, what a write needs and a read refuses, where its
+/// jurisdiction and screened names come from, and its Mass operation.
+fn check_orchestrated_route(
+    spec: &Spec,
+    compliance: Option<&Compliance>,
+    o: &Orchestrated,
+    what: &str,
+    diags: &mut Diagnostics,
+) {
+    let request = match &o.request {
+        Some(name) => match spec.model(name) {
+            Some(m) if m.store.is_none() => Some(m),
+            Some(_) => {
                 diags.push(
                     &o.pos,
-                    format!("{what} is a read: it takes no request, credential, audit or domains"),
+                    format!(
+                        "{what}: request model \"{name}\" is stored; name a request-only model"
+                    ),
                 );
+                None
             }
-            if let Some(c) = compliance {
-                for d in &o.domains {
-                    if !c.domains.contains(d) {
-                        diags.push(
-                            &o.pos,
-                            format!(
-                                "{what}: unknown compliance domain \"{d}\" (expected one of: {})",
-                                c.domains.join(", ")
-                            ),
-                        );
-                    }
-                }
-            }
-            if let Some(cred) = &o.credential {
-                if !is_pascal(cred) {
-                    diags.push(
-                        &o.pos,
-                        format!("{what}: credential type \"{cred}\" must be PascalCase"),
-                    );
-                }
-            }
-            if let Some(a) = &o.audit {
-                let ok = a
-                    .event
-                    .split_once('.')
-                    .is_some_and(|(x, y)| is_snake(x) && is_snake(y));
-                if !ok || !is_snake(&a.resource) || !is_snake(&a.action) {
-                    diags.push(&o.pos, format!("{what}: audit event, resource and action must be snake_case (event as resource.action)"));
-                }
-                for (key, source) in &a.metadata {
-                    if !is_source(source) && source != "$jurisdiction" {
-                        diags.push(&o.pos, format!("{what}: audit metadata \"{key}\" reads \"{source}\", which is not a request field"));
-                    }
-                }
-            }
-            let j = &o.jurisdiction;
-            for source in [&j.field, &j.currency, &j.entity].into_iter().flatten() {
-                if !is_source(source) {
-                    diags.push(
-                        &o.pos,
-                        format!("{what}: jurisdiction source \"{source}\" is not a request field"),
-                    );
-                }
-            }
-            if writes
-                && j.field.is_none()
-                && j.currency.is_none()
-                && j.entity.is_none()
-                && j.value.is_none()
-            {
+            None => {
                 diags.push(
                     &o.pos,
-                    format!("{what} writes but does not say where its \"jurisdiction\" comes from"),
+                    format!("{what} names unknown request model \"{name}\""),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    let sources = Sources {
+        params: o.params(),
+        request,
+    };
+    let is_source = |name: &str| sources.has(name);
+    check_orchestrated_parts(compliance, o, what, &is_source, diags);
+    check_orchestrated_sources(o, what, &is_source, diags);
+    check_orchestrated_mass(spec, o, what, &sources.params, &is_source, diags);
+}
+
+/// What a write needs (request, credential, audit event, domains) and a read refuses.
+fn check_orchestrated_parts(
+    compliance: Option<&Compliance>,
+    o: &Orchestrated,
+    what: &str,
+    is_source: &dyn Fn(&str) -> bool,
+    diags: &mut Diagnostics,
+) {
+    let writes = o.method.is_write();
+    if writes {
+        if o.request.is_none() {
+            diags.push(
+                &o.pos,
+                format!("{what} writes, so it needs a \"request\" model"),
+            );
+        }
+        if o.credential.is_none() {
+            diags.push(
+                &o.pos,
+                format!("{what} writes, so it needs a \"credential\" type"),
+            );
+        }
+        if o.audit.is_none() {
+            diags.push(&o.pos, format!("{what} writes but has no \"audit\" event"));
+        }
+        if o.domains.is_empty() {
+            diags.push(
+                &o.pos,
+                format!("{what} writes, so it needs compliance \"domains\""),
+            );
+        }
+        if compliance.is_none() {
+            diags.push(
+                &o.pos,
+                format!("{what} writes, but no file declares \"compliance\""),
+            );
+        }
+    } else if o.request.is_some()
+        || o.credential.is_some()
+        || o.audit.is_some()
+        || !o.domains.is_empty()
+    {
+        diags.push(
+            &o.pos,
+            format!("{what} is a read: it takes no request, credential, audit or domains"),
+        );
+    }
+    if let Some(c) = compliance {
+        for d in &o.domains {
+            if !c.domains.contains(d) {
+                diags.push(
+                    &o.pos,
+                    format!(
+                        "{what}: unknown compliance domain \"{d}\" (expected one of: {})",
+                        c.domains.join(", ")
+                    ),
                 );
             }
-            for source in o
-                .screen
-                .iter()
-                .chain(&o.screen_entities)
-                .chain(&o.screen_accounts)
-            {
-                if !is_source(source) {
-                    diags.push(
-                        &o.pos,
-                        format!(
-                            "{what}: screened path \"{source}\" does not start at a request field"
-                        ),
-                    );
+        }
+    }
+    if let Some(cred) = &o.credential {
+        if !is_pascal(cred) {
+            diags.push(
+                &o.pos,
+                format!("{what}: credential type \"{cred}\" must be PascalCase"),
+            );
+        }
+    }
+    if let Some(a) = &o.audit {
+        let ok = a
+            .event
+            .split_once('.')
+            .is_some_and(|(x, y)| is_snake(x) && is_snake(y));
+        if !ok || !is_snake(&a.resource) || !is_snake(&a.action) {
+            diags.push(&o.pos, format!("{what}: audit event, resource and action must be snake_case (event as resource.action)"));
+        }
+        for (key, source) in &a.metadata {
+            if !is_source(source) && source != "$jurisdiction" {
+                diags.push(&o.pos, format!("{what}: audit metadata \"{key}\" reads \"{source}\", which is not a request field"));
+            }
+        }
+    }
+}
+
+/// Where the jurisdiction and the screened names come from: request fields, all of them.
+fn check_orchestrated_sources(
+    o: &Orchestrated,
+    what: &str,
+    is_source: &dyn Fn(&str) -> bool,
+    diags: &mut Diagnostics,
+) {
+    let writes = o.method.is_write();
+    let j = &o.jurisdiction;
+    for source in [&j.field, &j.currency, &j.entity].into_iter().flatten() {
+        if !is_source(source) {
+            diags.push(
+                &o.pos,
+                format!("{what}: jurisdiction source \"{source}\" is not a request field"),
+            );
+        }
+    }
+    if writes
+        && j.field.is_none()
+        && j.currency.is_none()
+        && j.entity.is_none()
+        && j.value.is_none()
+    {
+        diags.push(
+            &o.pos,
+            format!("{what} writes but does not say where its \"jurisdiction\" comes from"),
+        );
+    }
+    for source in o
+        .screen
+        .iter()
+        .chain(&o.screen_entities)
+        .chain(&o.screen_accounts)
+    {
+        if !is_source(source) {
+            diags.push(
+                &o.pos,
+                format!("{what}: screened path \"{source}\" does not start at a request field"),
+            );
+        }
+    }
+}
+
+/// The Mass operation: a hook, or a call of a direct route with the parameters it needs and a
+/// mapping that resolves.
+fn check_orchestrated_mass(
+    spec: &Spec,
+    o: &Orchestrated,
+    what: &str,
+    params: &[String],
+    is_source: &dyn Fn(&str) -> bool,
+    diags: &mut Diagnostics,
+) {
+    match &o.mass {
+        MassSpec::Hook(h) => {
+            if !is_snake(h) {
+                diags.push(
+                    &o.pos,
+                    format!("{what}: hook \"{h}\" must be a snake_case function name"),
+                );
+            }
+        }
+        MassSpec::Call { method, path, map } => {
+            let target = spec.routes().find(|(s, r)| {
+                r.method == *method && format!("{}{}", s.context_path, r.path) == *path
+            });
+            let Some((_, route)) = target else {
+                diags.push(
+                    &o.pos,
+                    format!(
+                        "{what}: mass call {} {path} is not a direct route of the spec",
+                        method.as_str()
+                    ),
+                );
+                return;
+            };
+            if route.method.is_write() != o.method.is_write() {
+                diags.push(
+                    &o.pos,
+                    format!("{what}: a read must call a read and a write a write"),
+                );
+            }
+            for p in route.params() {
+                if !params.contains(&p) {
+                    diags.push(&o.pos, format!("{what}: mass call needs path parameter {{{p}}}, which the route does not have"));
                 }
             }
-            match &o.mass {
-                MassSpec::Hook(h) => {
-                    if !is_snake(h) {
-                        diags.push(
-                            &o.pos,
-                            format!("{what}: hook \"{h}\" must be a snake_case function name"),
-                        );
-                    }
-                }
-                MassSpec::Call { method, path, map } => {
-                    let target = spec.routes().find(|(s, r)| {
-                        r.method == *method && format!("{}{}", s.context_path, r.path) == *path
-                    });
-                    let Some((_, route)) = target else {
-                        diags.push(
-                            &o.pos,
-                            format!(
-                                "{what}: mass call {} {path} is not a direct route of the spec",
-                                method.as_str()
-                            ),
-                        );
-                        continue;
-                    };
-                    if route.method.is_write() != o.method.is_write() {
-                        diags.push(
-                            &o.pos,
-                            format!("{what}: a read must call a read and a write a write"),
-                        );
-                    }
-                    for p in route.params() {
-                        if !params.contains(&p) {
-                            diags.push(&o.pos, format!("{what}: mass call needs path parameter {{{p}}}, which the route does not have"));
-                        }
-                    }
-                    if let Some(map) = map {
-                        let target_model = route.request_model().and_then(|m| spec.model(m));
-                        check_map(&what, map, target_model, &is_source, &o.pos, diags);
-                    }
-                }
+            if let Some(map) = map {
+                let target_model = route.request_model().and_then(|m| spec.model(m));
+                check_map(what, map, target_model, is_source, &o.pos, diags);
             }
         }
     }
