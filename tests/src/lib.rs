@@ -17,6 +17,7 @@
 //! The scenarios themselves live in `tests/tests/*.rs`.
 
 pub mod db;
+pub mod in_process;
 pub mod json;
 pub mod parity;
 pub mod proxy;
@@ -28,6 +29,7 @@ pub mod v1_writes;
 pub mod zone;
 
 pub use db::{Backend, TestDb};
+pub use in_process::InProcessZone;
 pub use raw::RawDb;
 pub use zone::{Auth, DataDir, RawRequest, RawResponse, TestZone};
 

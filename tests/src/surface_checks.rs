@@ -11,18 +11,14 @@
 //! against a fresh database (SQLite, or PostgreSQL when `MEZ_GENERATED_SUITES_BACKEND` says
 //! so), and asserts the answer and that nothing was written.
 
-use axum::body::Body;
-use axum::http::{Request, header};
 use mez_api::runtime::model::{Bound, FieldSpec, FieldType, ModelSpec, RouteInfo};
 use serde_json::{Map, Value, json};
-use tower::ServiceExt;
 
 use crate::TestDb;
 
-const TOKEN: &str = "surface-checks-token";
-
-/// A fresh sovereign zone's router and state over its own SQLite file.
+/// A fresh sovereign zone, in-process, over its own database.
 struct Zone {
+    zone: crate::InProcessZone,
     state: mez_api::state::AppState,
     _db: TestDb,
 }
@@ -30,42 +26,17 @@ struct Zone {
 impl Zone {
     async fn new() -> Self {
         let db = TestDb::for_generated_suites("surface check").await;
-        let config = mez_api::config::Config::for_tests(db.url(), true, TOKEN);
-        let state = mez_api::build_state(config)
-            .await
-            .expect("the zone starts on a fresh database");
-        Self { state, _db: db }
+        let zone = crate::InProcessZone::start(&db, true).await;
+        Self {
+            state: zone.state.clone(),
+            zone,
+            _db: db,
+        }
     }
 
     /// Sends one request through the product's router; answers (status, JSON body or Null).
     async fn send(&self, method: &str, uri: &str, body: Option<Vec<u8>>) -> (u16, Value) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"));
-        let body = match body {
-            Some(bytes) => {
-                req = req.header(header::CONTENT_TYPE, "application/json");
-                Body::from(bytes)
-            }
-            None => Body::empty(),
-        };
-        let resp = mez_api::app(self.state.clone())
-            .oneshot(req.body(body).expect("request"))
-            .await
-            .expect("the router answers");
-        let status = resp.status().as_u16();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .expect("body");
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                panic!("{method} {uri} answered {status} with a non-JSON body ({e}): {bytes:?}")
-            })
-        };
-        (status, value)
+        self.zone.send(method, uri, body).await
     }
 
     /// Every record of every collection the spec's routes touch, for "nothing was written".

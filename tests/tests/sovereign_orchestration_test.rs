@@ -15,16 +15,12 @@
 //! 4. a proxy zone with no upstream answers 503 JSON and writes nothing at all;
 //! 5. an entity created on the direct route reads back equal through `GET /v1/entities/{id}`.
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, header};
-use mez_api::config::Config;
+use axum::http::Method;
 use mez_api::state::AppState;
 use mez_tests::json::{assert_error, assert_record_meta, str_at, uuid_at};
 use mez_tests::v1::{Envelope, assert_envelope};
-use mez_tests::{DataDir, RawDb, TestDb};
+use mez_tests::{InProcessZone, RawDb, TestDb};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 const ORG: &str = "/organization-info/api/v1";
 const TREASURY: &str = "/treasury-info/api/v1";
@@ -55,67 +51,21 @@ const COLLECTIONS: &[&str] = &[
 
 /// A zone's router, driven in-process with `oneshot`, and the state behind it.
 struct Zone {
-    app: Router,
+    zone: InProcessZone,
     state: AppState,
-    token: String,
-    _data_dir: DataDir,
 }
 
 impl Zone {
     async fn start(db: &TestDb, sovereign: bool) -> Zone {
-        let token = format!("orchestration-{}", uuid::Uuid::new_v4().simple());
-        let data_dir = DataDir::new();
-        let mut config = Config::for_tests(db.url(), sovereign, &token);
-        config.data_dir = data_dir.path().to_path_buf();
-        let state = match mez_api::build_state(config).await {
-            Ok(state) => state,
-            Err(err) => panic!("the zone failed to start: {err}"),
-        };
+        let zone = InProcessZone::start(db, sovereign).await;
         Zone {
-            app: mez_api::app(state.clone()),
-            state,
-            token,
-            _data_dir: data_dir,
+            state: zone.state.clone(),
+            zone,
         }
     }
 
-    /// Sends one request through the router and returns the status and the JSON body
-    /// (`Value::Null` when empty); a body that is not JSON fails the test.
     async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = Request::builder()
-            .method(method.clone())
-            .uri(path)
-            .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
-        let body = match body {
-            Some(value) => {
-                request = request.header(header::CONTENT_TYPE, "application/json");
-                Body::from(value.to_string())
-            }
-            None => Body::empty(),
-        };
-        let request = match request.body(body) {
-            Ok(request) => request,
-            Err(err) => panic!("cannot build {method} {path}: {err}"),
-        };
-        let response = match self.app.clone().oneshot(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        };
-        let status = response.status().as_u16();
-        let bytes = match axum::body::to_bytes(response.into_body(), usize::MAX).await {
-            Ok(bytes) => bytes,
-            Err(err) => panic!("reading the answer to {method} {path}: {err}"),
-        };
-        if bytes.is_empty() {
-            return (status, Value::Null);
-        }
-        match serde_json::from_slice(&bytes) {
-            Ok(value) => (status, value),
-            Err(err) => panic!(
-                "{method} {path} answered {status} with a body that is not JSON ({err}): {:?}",
-                String::from_utf8_lossy(&bytes)
-            ),
-        }
+        self.zone.send_json(method.as_str(), path, body).await
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
