@@ -330,6 +330,7 @@ impl Db {
         on_pool!(self, pool => pool.close().await)
     }
 
+    #[cfg(test)]
     /// Stores a new record. A record with the same id in the collection is a conflict.
     ///
     /// The zone's own writes never call this, `modify` or `delete`: they plan their changes

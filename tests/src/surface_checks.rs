@@ -221,11 +221,24 @@ async fn base_request(zone: &Zone, r: &RouteInfo) -> (String, Map<String, Value>
             let model = r.model.expect("update has a model");
             let record = sample_record(model);
             let id = record["id"].as_str().unwrap_or_default().to_string();
-            zone.state
-                .db
-                .insert(model.collection.expect("stored"), &id, &record)
-                .await
-                .expect("seed record");
+            // Seeded through the zone's own commit path (with an audit event of its own), as
+            // every write of the zone is.
+            let unit = mez_api::audit::WriteUnit {
+                ops: vec![mez_api::audit::RecordOp::Insert {
+                    collection: model.collection.expect("stored").to_string(),
+                    id: id.clone(),
+                    record,
+                }],
+                audit: mez_api::audit::AuditDraft {
+                    event_type: "test.seeded".into(),
+                    actor: "surface-checks".into(),
+                    resource_type: "test".into(),
+                    resource_id: id.clone(),
+                    action: "seed".into(),
+                    metadata: json!({}),
+                },
+            };
+            zone.state.audit.commit(unit).await.expect("seed record");
             id
         } else {
             uuid::Uuid::new_v4().to_string()
