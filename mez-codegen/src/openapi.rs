@@ -21,9 +21,11 @@ use crate::rust::{full_path, handler_name, snake};
 const WS: &str =
     "\\t\\n\\x0B\\x0C\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
 
-/// Largest page number the list routes accept (`u64`), and largest page size.
-const MAX_PAGE: u64 = u64::MAX;
+/// The largest page number (pages are 64-bit signed integers, as every integer the zone reads
+/// is), the largest page size, and the default size of a list route's page.
+const MAX_PAGE: i64 = i64::MAX;
 const MAX_PAGE_SIZE: u64 = 1000;
+const DEFAULT_LIST_PAGE_SIZE: u64 = 100;
 
 /// A string with no U+0000 (refused everywhere, with a 422).
 fn no_nul() -> Value {
@@ -444,7 +446,7 @@ fn page_params(q: &mut Query) {
     ));
     q.push((
         "size".into(),
-        json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 20}),
+        json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_LIST_PAGE_SIZE}),
         false,
         format!("page size, 1 to {MAX_PAGE_SIZE}"),
     ));
@@ -990,6 +992,13 @@ pub fn document(spec: &Spec) -> String {
             _ => None,
         })
         .collect();
+    let v1_updates: std::collections::BTreeSet<&str> = spec
+        .services
+        .iter()
+        .flat_map(|s| &s.orchestrated)
+        .filter(|o| o.method == crate::model::Method::Put)
+        .filter_map(|o| o.request.as_deref())
+        .collect();
     for (_, m) in spec.models() {
         if m.store.is_some() {
             schemas.insert(m.name.clone(), model_schema(m, Shape::Record));
@@ -997,6 +1006,9 @@ pub fn document(spec: &Spec) -> String {
             if updated.contains(&m.name.as_str()) {
                 schemas.insert(format!("{}Update", m.name), model_schema(m, Shape::Update));
             }
+        } else if v1_updates.contains(m.name.as_str()) {
+            // The body of a `/v1` PUT: a partial update like a direct one.
+            schemas.insert(m.name.clone(), model_schema(m, Shape::Update));
         } else {
             schemas.insert(m.name.clone(), model_schema(m, Shape::Create));
         }
