@@ -62,10 +62,14 @@ pub fn check(spec: &Spec, diags: &mut Diagnostics) {
                 );
             }
             if let Some(store) = &model.store {
-                if !is_snake(store) {
+                // A store names a generated constant (`collections::CAP_TABLES`) too, so it
+                // starts with a letter.
+                if !is_snake(store) || !store.starts_with(|c: char| c.is_ascii_lowercase()) {
                     diags.push(
                         &model.pos,
-                        format!("store \"{store}\" must be a snake_case name"),
+                        format!(
+                            "store \"{store}\" must be a snake_case name starting with a letter"
+                        ),
                     );
                 }
                 if let Some(first) = stores.insert(store, &model.pos) {
