@@ -152,20 +152,11 @@ fn check_responses(spec: &Spec, diags: &mut Diagnostics) {
     }
 }
 
-/// Words Rust reserves: a route or hook named so could not become a function or variant.
-const RUST_KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
-    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
-    "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe",
-    "use", "where", "while", "abstract", "become", "box", "do", "final", "macro", "override",
-    "priv", "try", "typeof", "unsized", "virtual", "yield",
-];
-
 /// Whether `name` can be a generated snake_case function name.
 fn usable_fn_name(name: &str) -> Result<(), &'static str> {
     if !is_snake(name) || name.starts_with('_') || name.ends_with('_') || name.contains("__") {
         Err("must be a snake_case identifier")
-    } else if RUST_KEYWORDS.contains(&name) {
+    } else if !crate::rust::is_plain_ident(name) {
         Err("is a Rust keyword")
     } else {
         Ok(())
