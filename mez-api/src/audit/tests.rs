@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::writer::{Head, Outcome, Prepared, commit_batch, run_once};
 use super::*;
-use crate::canonical::sha256_hex;
+use crate::canonical::{canonical_bytes, sha256_hex};
 use crate::test_support::{on_postgres, on_sqlite};
 
 fn event() -> AuditEvent {
@@ -77,6 +77,65 @@ fn the_hash_is_sha256_of_the_canonical_json_of_every_field() {
         event().computed_hash().expect("hash"),
         sha256_hex(canonical.as_bytes())
     );
+}
+
+/// The hash as first defined: the canonical JSON of the event's object, built as a value.
+fn hash_of_the_canonical_object(e: &AuditEvent) -> String {
+    let object = json!({
+        "sequence": e.sequence,
+        "event_type": e.event_type,
+        "actor": e.actor,
+        "resource_type": e.resource_type,
+        "resource_id": e.resource_id,
+        "action": e.action,
+        "metadata": e.metadata,
+        "timestamp": e.timestamp,
+        "previous_hash": e.previous_hash,
+    });
+    sha256_hex(&canonical_bytes(&object).expect("canonical"))
+}
+
+#[test]
+fn the_written_preimage_is_the_canonical_json_of_the_object() {
+    // Strings that exercise every escaping rule of RFC 8785: quotes, backslashes, the
+    // two-letter escapes, other control characters (lower-case \u00xx), DEL, non-ASCII,
+    // astral characters, and the line and paragraph separators ECMAScript leaves alone.
+    let nasty = [
+        "",
+        "plain",
+        "quote \" and backslash \\",
+        "\u{8}\u{c}\n\r\t",
+        "\u{0}\u{1}\u{1f}\u{7f}",
+        "caf\u{e9} \u{2028}\u{2029} \u{1F600} \u{FFFF}",
+        "</script>/",
+    ];
+    let sequences = [
+        1_i64,
+        42,
+        9_007_199_254_740_992,
+        9_007_199_254_740_993,
+        i64::MAX,
+        -1,
+    ];
+    for (i, text) in nasty.iter().enumerate() {
+        for &sequence in &sequences {
+            let mut e = event();
+            e.sequence = sequence;
+            e.event_type = format!("type {text}");
+            e.actor = text.to_string();
+            e.resource_type = text.to_string();
+            e.resource_id = format!("{i}{text}");
+            e.action = text.to_string();
+            e.metadata = json!({"z": text, "a": [1.5, 1e21, -0.0, text], "m": {"k": null}});
+            e.timestamp = text.to_string();
+            e.previous_hash = text.to_string();
+            assert_eq!(
+                e.computed_hash().expect("hash"),
+                hash_of_the_canonical_object(&e),
+                "sequence {sequence}, text {text:?}"
+            );
+        }
+    }
 }
 
 #[test]
