@@ -25,7 +25,7 @@ use rand::Rng;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{AuditDraft, AuditEvent, RecordOp, WriteUnit};
+use super::{AuditDraft, AuditEvent, Covered, RecordOp, WriteUnit};
 use crate::canonical::canonical_bytes;
 use crate::clock;
 use crate::db::{self, Backend, Db, Pool};
@@ -161,7 +161,19 @@ impl Prepared {
             previous_hash: head.hash.clone(),
             event_hash: String::new(),
         };
-        event.event_hash = event.computed_hash()?;
+        // The hash covers the metadata text as it will be stored (already canonical).
+        event.event_hash = Covered {
+            sequence: event.sequence,
+            event_type: &event.event_type,
+            actor: &event.actor,
+            resource_type: &event.resource_type,
+            resource_id: &event.resource_id,
+            action: &event.action,
+            metadata: &self.metadata_text,
+            timestamp: &event.timestamp,
+            previous_hash: &event.previous_hash,
+        }
+        .hash()?;
         Ok(event)
     }
 }
