@@ -2869,7 +2869,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
-        name: "consent_info_get_cap_tables_organization_organization_id",
+        name: "get_cap_table_by_organization",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: Some("{\"organizationId\":\"$cap_table.organizationId\"}"),
@@ -2929,7 +2929,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
-        name: "consent_info_get_identities",
+        name: "list_identities",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
         example: None,
@@ -3539,9 +3539,7 @@ pub fn direct_router() -> Router<AppState> {
         )
         .route(
             "/consent-info/api/v1/capTables/organization/{organizationId}",
-            axum::routing::get(
-                handlers::consent_info_get_cap_tables_organization_organization_id,
-            ),
+            axum::routing::get(handlers::get_cap_table_by_organization),
         )
         .route(
             "/consent-info/api/v1/capTables/{id}",
@@ -3561,7 +3559,7 @@ pub fn direct_router() -> Router<AppState> {
         )
         .route(
             "/consent-info/api/v1/identities",
-            axum::routing::get(handlers::consent_info_get_identities),
+            axum::routing::get(handlers::list_identities),
         )
         .route(
             "/consent-info/api/v1/identities/{id}",
@@ -3709,16 +3707,16 @@ pub enum Route {
     ConsentInfoDeleteConsentsId,
     /// `POST /consent-info/api/v1/capTables` (`consent_info_post_cap_tables`).
     ConsentInfoPostCapTables,
-    /// `GET /consent-info/api/v1/capTables/organization/{organizationId}` (`consent_info_get_cap_tables_organization_organization_id`).
-    ConsentInfoGetCapTablesOrganizationOrganizationId,
+    /// `GET /consent-info/api/v1/capTables/organization/{organizationId}` (`get_cap_table_by_organization`).
+    GetCapTableByOrganization,
     /// `GET /consent-info/api/v1/capTables/{id}` (`consent_info_get_cap_tables_id`).
     ConsentInfoGetCapTablesId,
     /// `GET /consent-info/api/v1/shareClasses/organization/{organizationId}` (`consent_info_get_share_classes_organization_organization_id`).
     ConsentInfoGetShareClassesOrganizationOrganizationId,
     /// `GET /consent-info/api/v1/shareholders/organization/{organizationId}` (`consent_info_get_shareholders_organization_organization_id`).
     ConsentInfoGetShareholdersOrganizationOrganizationId,
-    /// `GET /consent-info/api/v1/identities` (`consent_info_get_identities`).
-    ConsentInfoGetIdentities,
+    /// `GET /consent-info/api/v1/identities` (`list_identities`).
+    ListIdentities,
     /// `GET /consent-info/api/v1/identities/{id}` (`consent_info_get_identities_id`).
     ConsentInfoGetIdentitiesId,
     /// `POST /investment-info/api/v1/investment` (`investment_info_post_investment`).
@@ -3804,11 +3802,11 @@ impl Route {
         Route::ConsentInfoGetConsentsId,
         Route::ConsentInfoDeleteConsentsId,
         Route::ConsentInfoPostCapTables,
-        Route::ConsentInfoGetCapTablesOrganizationOrganizationId,
+        Route::GetCapTableByOrganization,
         Route::ConsentInfoGetCapTablesId,
         Route::ConsentInfoGetShareClassesOrganizationOrganizationId,
         Route::ConsentInfoGetShareholdersOrganizationOrganizationId,
-        Route::ConsentInfoGetIdentities,
+        Route::ListIdentities,
         Route::ConsentInfoGetIdentitiesId,
         Route::InvestmentInfoPostInvestment,
         Route::InvestmentInfoGetInvestmentId,
@@ -3886,13 +3884,8 @@ impl Route {
             Self::ConsentInfoPostCapTables => {
                 plans::consent_info_post_cap_tables(state, plan, args).await
             }
-            Self::ConsentInfoGetCapTablesOrganizationOrganizationId => {
-                plans::consent_info_get_cap_tables_organization_organization_id(
-                        state,
-                        plan,
-                        args,
-                    )
-                    .await
+            Self::GetCapTableByOrganization => {
+                plans::get_cap_table_by_organization(state, plan, args).await
             }
             Self::ConsentInfoGetCapTablesId => {
                 plans::consent_info_get_cap_tables_id(state, plan, args).await
@@ -3913,9 +3906,7 @@ impl Route {
                     )
                     .await
             }
-            Self::ConsentInfoGetIdentities => {
-                plans::consent_info_get_identities(state, plan, args).await
-            }
+            Self::ListIdentities => plans::list_identities(state, plan, args).await,
             Self::ConsentInfoGetIdentitiesId => {
                 plans::consent_info_get_identities_id(state, plan, args).await
             }
@@ -4055,7 +4046,7 @@ impl Route {
             Self::ConsentInfoPostCapTables => {
                 crate::mass::decodes::<types::CapTable>(value)
             }
-            Self::ConsentInfoGetCapTablesOrganizationOrganizationId => {
+            Self::GetCapTableByOrganization => {
                 crate::mass::decodes::<types::CapTable>(value)
             }
             Self::ConsentInfoGetCapTablesId => {
@@ -4067,9 +4058,7 @@ impl Route {
             Self::ConsentInfoGetShareholdersOrganizationOrganizationId => {
                 crate::mass::decodes::<Vec<types::Shareholder>>(value)
             }
-            Self::ConsentInfoGetIdentities => {
-                crate::mass::decodes::<Vec<types::Identity>>(value)
-            }
+            Self::ListIdentities => crate::mass::decodes::<Vec<types::Identity>>(value),
             Self::ConsentInfoGetIdentitiesId => {
                 crate::mass::decodes::<types::Identity>(value)
             }
@@ -4193,7 +4182,7 @@ impl Route {
             Self::ConsentInfoPostCapTables => {
                 crate::mass::through::<types::CapTable>(value)
             }
-            Self::ConsentInfoGetCapTablesOrganizationOrganizationId => {
+            Self::GetCapTableByOrganization => {
                 crate::mass::through::<types::CapTable>(value)
             }
             Self::ConsentInfoGetCapTablesId => {
@@ -4205,9 +4194,7 @@ impl Route {
             Self::ConsentInfoGetShareholdersOrganizationOrganizationId => {
                 crate::mass::through::<Vec<types::Shareholder>>(value)
             }
-            Self::ConsentInfoGetIdentities => {
-                crate::mass::through::<Vec<types::Identity>>(value)
-            }
+            Self::ListIdentities => crate::mass::through::<Vec<types::Identity>>(value),
             Self::ConsentInfoGetIdentitiesId => {
                 crate::mass::through::<types::Identity>(value)
             }
@@ -4387,6 +4374,76 @@ pub static COMPLIANCE: crate::compliance::ComplianceRules = crate::compliance::C
         ("MYR", "MY"),
         ("TRY", "TR"),
     ],
+    evidence: &[
+        crate::compliance::DomainRule {
+            domain: "sanctions",
+            doc: "Every name of the operation screened against the loaded sanctions list(s).",
+            rule: crate::compliance::EvidenceRule::Screening,
+        },
+        crate::compliance::DomainRule {
+            domain: "kyc",
+            doc: "Every beneficial owner of the entity has a successful CNIC verification linked to the entity.",
+            rule: crate::compliance::EvidenceRule::OwnersVerified {
+                id_kind: "CNIC",
+                valid_for_secs: 31536000u64,
+            },
+        },
+        crate::compliance::DomainRule {
+            domain: "tax",
+            doc: "A successful NTN verification for the entity; a non-filer tax status is non-compliant.",
+            rule: crate::compliance::EvidenceRule::EntityVerified {
+                id_kind: "NTN",
+                valid_for_secs: 31536000u64,
+                non_filer: Some(crate::compliance::ComplianceState::NonCompliant),
+            },
+        },
+        crate::compliance::DomainRule {
+            domain: "corporate",
+            doc: "The entity exists and is ACTIVE.",
+            rule: crate::compliance::EvidenceRule::EntityStatus {
+                status: "ACTIVE",
+            },
+        },
+        crate::compliance::DomainRule {
+            domain: "securities",
+            doc: "The entity has a cap table whose issued shares do not exceed authorized ones, in total and per share class.",
+            rule: crate::compliance::EvidenceRule::CapTable,
+        },
+        crate::compliance::DomainRule {
+            domain: "banking",
+            doc: "The entity has an account opened through the zone.",
+            rule: crate::compliance::EvidenceRule::Account,
+        },
+        crate::compliance::DomainRule {
+            domain: "aml",
+            doc: "Customer due diligence (kyc) and screening (sanctions) both pass.",
+            rule: crate::compliance::EvidenceRule::AllOf {
+                domains: &["kyc", "sanctions"],
+            },
+        },
+        crate::compliance::DomainRule {
+            domain: "payments",
+            doc: "The paying entity banks through the zone and its tax registration is verified.",
+            rule: crate::compliance::EvidenceRule::AllOf {
+                domains: &["banking", "tax"],
+            },
+        },
+        crate::compliance::DomainRule {
+            domain: "licensing",
+            doc: "Entity types that need a licence stay pending (no licence register is connected); others are exempt.",
+            rule: crate::compliance::EvidenceRule::LicenceByType {
+                licensed_types: &[
+                    "bank",
+                    "insurer",
+                    "exchange",
+                    "broker",
+                    "fund_manager",
+                    "payment_institution",
+                    "money_changer",
+                ],
+            },
+        },
+    ],
 };
 /// Every orchestrated `/v1` route of the spec.
 pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
@@ -4412,6 +4469,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         answer_id: "id",
         screen_answer: &[],
         credential: None,
+        subject: None,
         audit: None,
         status: 200,
     },
@@ -4441,6 +4499,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         answer_id: "id",
         screen_answer: &["name"],
         credential: Some("MezFormationComplianceCredential"),
+        subject: Some(crate::runtime::model::Subject::Resource),
         audit: Some(crate::runtime::model::V1Audit {
             event: "entity.created",
             resource: "entity",
@@ -4471,6 +4530,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         answer_id: "id",
         screen_answer: &[],
         credential: None,
+        subject: None,
         audit: None,
         status: 200,
     },
@@ -4500,6 +4560,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         answer_id: "id",
         screen_answer: &["name"],
         credential: Some("MezFormationComplianceCredential"),
+        subject: Some(crate::runtime::model::Subject::Entity("id")),
         audit: Some(crate::runtime::model::V1Audit {
             event: "entity.updated",
             resource: "entity",
@@ -4534,6 +4595,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         answer_id: "id",
         screen_answer: &[],
         credential: Some("MezOwnershipComplianceCredential"),
+        subject: Some(crate::runtime::model::Subject::Entity("entity_id")),
         audit: Some(crate::runtime::model::V1Audit {
             event: "ownership.cap_table_created",
             resource: "cap_table",
@@ -4564,6 +4626,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         answer_id: "id",
         screen_answer: &[],
         credential: None,
+        subject: None,
         audit: None,
         status: 200,
     },
@@ -4588,6 +4651,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         answer_id: "id",
         screen_answer: &[],
         credential: Some("MezFiscalComplianceCredential"),
+        subject: Some(crate::runtime::model::Subject::Entity("entity_id")),
         audit: Some(crate::runtime::model::V1Audit {
             event: "fiscal.account_created",
             resource: "account",
@@ -4617,6 +4681,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         answer_id: "id",
         screen_answer: &[],
         credential: Some("MezPaymentComplianceCredential"),
+        subject: Some(crate::runtime::model::Subject::Account("from_account_id")),
         audit: Some(crate::runtime::model::V1Audit {
             event: "fiscal.payment_initiated",
             resource: "payment",
@@ -4650,6 +4715,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         answer_id: "identity_id",
         screen_answer: &["full_name", "registered_name"],
         credential: Some("MezIdentityComplianceCredential"),
+        subject: Some(crate::runtime::model::Subject::Entity("entity_id")),
         audit: Some(crate::runtime::model::V1Audit {
             event: "identity.verified",
             resource: "identity",
@@ -4680,6 +4746,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         answer_id: "id",
         screen_answer: &[],
         credential: None,
+        subject: None,
         audit: None,
         status: 200,
     },
@@ -4709,6 +4776,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         answer_id: "identity_id",
         screen_answer: &["full_name", "registered_name"],
         credential: Some("MezIdentityComplianceCredential"),
+        subject: Some(crate::runtime::model::Subject::Entity("entity_id")),
         audit: Some(crate::runtime::model::V1Audit {
             event: "identity.cnic_verified",
             resource: "identity",
@@ -4743,6 +4811,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         answer_id: "identity_id",
         screen_answer: &["full_name", "registered_name"],
         credential: Some("MezIdentityComplianceCredential"),
+        subject: Some(crate::runtime::model::Subject::Entity("entity_id")),
         audit: Some(crate::runtime::model::V1Audit {
             event: "identity.ntn_verified",
             resource: "identity",
@@ -4777,6 +4846,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         answer_id: "id",
         screen_answer: &[],
         credential: Some("MezConsentComplianceCredential"),
+        subject: Some(crate::runtime::model::Subject::Entity("parties[0].entity_id")),
         audit: Some(crate::runtime::model::V1Audit {
             event: "consent.created",
             resource: "consent",
@@ -4807,6 +4877,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         answer_id: "id",
         screen_answer: &[],
         credential: None,
+        subject: None,
         audit: None,
         status: 200,
     },
@@ -5300,12 +5371,12 @@ impl crate::mass::MassCall<'_> {
             .await
     }
     /// `GET /consent-info/api/v1/capTables/organization/{organizationId}`.
-    pub async fn consent_info_get_cap_tables_organization_organization_id(
+    pub async fn get_cap_table_by_organization(
         &mut self,
         organization_id: &str,
     ) -> Result<crate::mass::Answer<types::CapTable>, crate::error::ApiError> {
         self.typed(
-                Route::ConsentInfoGetCapTablesOrganizationOrganizationId,
+                Route::GetCapTableByOrganization,
                 crate::runtime::args::CallArgs {
                     params: vec![organization_id.to_string()],
                     query: std::collections::BTreeMap::new(),
@@ -5364,12 +5435,12 @@ impl crate::mass::MassCall<'_> {
             .await
     }
     /// `GET /consent-info/api/v1/identities`.
-    pub async fn consent_info_get_identities(
+    pub async fn list_identities(
         &mut self,
         query: std::collections::BTreeMap<String, String>,
     ) -> Result<crate::mass::Answer<Vec<types::Identity>>, crate::error::ApiError> {
         self.typed(
-                Route::ConsentInfoGetIdentities,
+                Route::ListIdentities,
                 crate::runtime::args::CallArgs {
                     params: vec![],
                     query,
@@ -6098,7 +6169,7 @@ mod handlers {
         crate::runtime::serve::serve(&state, Route::ConsentInfoPostCapTables, args).await
     }
     /// `GET /consent-info/api/v1/capTables/organization/{organizationId}`: op get_by.
-    pub(super) async fn consent_info_get_cap_tables_organization_organization_id(
+    pub(super) async fn get_cap_table_by_organization(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(organization_id): axum::extract::Path<String>,
     ) -> Result<Response, ApiError> {
@@ -6106,11 +6177,7 @@ mod handlers {
             params: vec![organization_id],
             ..Default::default()
         };
-        crate::runtime::serve::serve(
-                &state,
-                Route::ConsentInfoGetCapTablesOrganizationOrganizationId,
-                args,
-            )
+        crate::runtime::serve::serve(&state, Route::GetCapTableByOrganization, args)
             .await
     }
     /// `GET /consent-info/api/v1/capTables/{id}`: op get.
@@ -6158,7 +6225,7 @@ mod handlers {
             .await
     }
     /// `GET /consent-info/api/v1/identities`: op list.
-    pub(super) async fn consent_info_get_identities(
+    pub(super) async fn list_identities(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
@@ -6167,7 +6234,7 @@ mod handlers {
             query,
             ..Default::default()
         };
-        crate::runtime::serve::serve(&state, Route::ConsentInfoGetIdentities, args).await
+        crate::runtime::serve::serve(&state, Route::ListIdentities, args).await
     }
     /// `GET /consent-info/api/v1/identities/{id}`: op get.
     pub(super) async fn consent_info_get_identities_id(
@@ -6805,7 +6872,7 @@ mod plans {
         crate::hooks::cap_table_derive(state, plan, &mut record).await?;
         ops::insert(plan, &models::CAP_TABLE, record)
     }
-    pub async fn consent_info_get_cap_tables_organization_organization_id(
+    pub async fn get_cap_table_by_organization(
         state: &AppState,
         plan: &mut Plan,
         args: crate::runtime::args::CallArgs,
@@ -6834,7 +6901,7 @@ mod plans {
     ) -> Result<serde_json::Value, ApiError> {
         crate::hooks::shareholders_by_org(state, plan, args.param(0)?.to_string()).await
     }
-    pub async fn consent_info_get_identities(
+    pub async fn list_identities(
         state: &AppState,
         plan: &mut Plan,
         args: crate::runtime::args::CallArgs,

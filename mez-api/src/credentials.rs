@@ -142,6 +142,7 @@ pub fn issue(
     key: &ZoneKey,
     credential_type: &str,
     subject: Value,
+    extra: Map<String, Value>,
     now: &str,
 ) -> Result<Value, ApiError> {
     if credential_type.is_empty() || credential_type == "VerifiableCredential" {
@@ -167,6 +168,17 @@ pub fn issue(
         "validFrom": now,
         "credentialSubject": subject,
     });
+    let mut unsigned = unsigned;
+    if let Value::Object(document) = &mut unsigned {
+        for (name, value) in extra {
+            if document.contains_key(&name) || name == "proof" {
+                return Err(ApiError::internal(format!(
+                    "credential property {name:?} is set by issue itself"
+                )));
+            }
+            document.insert(name, value);
+        }
+    }
     let proof_options = json!({
         "type": PROOF_TYPE,
         "cryptosuite": CRYPTOSUITE,

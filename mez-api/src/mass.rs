@@ -49,6 +49,11 @@ impl<'a> MassCall<'a> {
         }
     }
 
+    /// The state this request runs with.
+    pub fn state(&self) -> &'a AppState {
+        self.state
+    }
+
     /// Calls `route`; a proxy zone's answer is checked against the route's spec type.
     pub async fn call(&mut self, route: Route, args: CallArgs) -> Result<Value, ApiError> {
         let value = self.raw(route, args).await?;

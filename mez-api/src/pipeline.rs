@@ -13,6 +13,8 @@
 //! mode, behind [`MassCall`]: a sovereign zone plans it against its own store (the same plan
 //! functions its direct routes run, with no HTTP to itself); a proxy zone sends it upstream.
 
+mod facts;
+
 use serde_json::{Map, Value, json};
 
 use crate::audit::{AuditDraft, RecordOp, WriteUnit};
@@ -25,7 +27,7 @@ use crate::metrics;
 use crate::runtime::args::CallArgs;
 use crate::runtime::commit::Retries;
 use crate::runtime::mapping;
-use crate::runtime::model::{MassOp, V1Route};
+use crate::runtime::model::{MassOp, Subject, V1Route};
 use crate::runtime::ops;
 use crate::runtime::plan::Plan;
 use crate::runtime::validate::{Mode, validate};
@@ -198,15 +200,74 @@ fn evaluate(
     route: &V1Route,
     jurisdiction: &str,
     names: &[String],
+    facts: Option<&compliance::Facts>,
 ) -> Result<ComplianceSummary, ApiError> {
     compliance::evaluate(
         &COMPLIANCE,
         &state.sanctions,
-        jurisdiction,
-        route.domains,
-        names,
-        &now_rfc3339(),
+        compliance::Question {
+            jurisdiction,
+            relevant: route.domains,
+            screened_names: names,
+            facts,
+            now: &now_rfc3339(),
+        },
     )
+}
+
+/// The id of the entity whose evidence decides the write (the route's spec `subject`), once
+/// the Mass operation has run (`rid`: the resource it made). `None` when the route names no
+/// subject or the request leaves it out.
+async fn subject_entity(
+    mass: &mut MassCall<'_>,
+    route: &V1Route,
+    src: &Value,
+    rid: &str,
+) -> Result<Option<String>, ApiError> {
+    Ok(match route.subject {
+        None => None,
+        Some(Subject::Resource) => Some(rid.to_string()).filter(|id| !id.is_empty()),
+        Some(Subject::Entity(path)) => mapping::resolve_str(src, path).map(str::to_string),
+        Some(Subject::Account(path)) => match mapping::resolve_str(src, path) {
+            Some(account) => facts::account_owner(mass, account).await?,
+            None => None,
+        },
+    })
+}
+
+/// `GET /v1/entities/{id}/compliance`: the entity evaluated now, over every domain that
+/// applies in its jurisdiction, with reasons and evidence. No write, no credential.
+pub async fn entity_compliance(state: &AppState, id: &str) -> Result<Value, ApiError> {
+    let mut mass = MassCall::new(state);
+    let org = mass
+        .get_organization(id)
+        .await
+        .found()?
+        .ok_or_else(|| ApiError::NotFound(format!("Organization {id} not found")))?;
+    let jurisdiction = org.data.jurisdiction.clone().unwrap_or_default();
+    let facts = facts::gather(&mut mass, id).await?;
+    let mut names = vec![org.data.name.clone()];
+    if let Some(entity) = &facts.entity {
+        names.extend(entity.owners.iter().map(|o| o.name.clone()));
+    }
+    let relevant = COMPLIANCE.applicable(&jurisdiction);
+    let summary = compliance::evaluate(
+        &COMPLIANCE,
+        &state.sanctions,
+        compliance::Question {
+            jurisdiction: &jurisdiction,
+            relevant: &relevant,
+            screened_names: &names,
+            facts: Some(&facts),
+            now: &now_rfc3339(),
+        },
+    )?;
+    let mut value = serde_json::to_value(&summary)
+        .map_err(|err| ApiError::internal(format!("compliance summary: {err}")))?;
+    if let Value::Object(map) = &mut value {
+        map.insert("entity_id".into(), Value::String(id.to_string()));
+    }
+    Ok(value)
 }
 
 /// The id of the resource a Mass response describes (under the key the route's spec names).
@@ -243,6 +304,9 @@ fn metadata(
     }
     md.insert("compliance_status".into(), json!(summary.overall_status));
     md.insert("tensor_commitment".into(), json!(summary.tensor_commitment));
+    if !summary.reasons.is_empty() {
+        md.insert("compliance_reasons".into(), json!(summary.reasons));
+    }
     Value::Object(md)
 }
 
@@ -273,7 +337,9 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
     let mut lookups = MassCall::new(state);
     let jurisdiction = jurisdiction(&mut lookups, route, &src).await?;
     let names = screened_names(&mut lookups, route, &src).await?;
-    let summary = evaluate(state, route, &jurisdiction, &names)?;
+    // Evidence-based domains are decided after the Mass operation, over the entity as it
+    // then stands; the pre-flight decides what can block before anything is planned.
+    let summary = evaluate(state, route, &jurisdiction, &names, None)?;
     metrics::record_stage("compliance", started);
     if let Some(reason) = summary.hard_block_message() {
         return Err(deny(state, route, &src, &jurisdiction, &summary, reason).await);
@@ -299,21 +365,41 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
                 .filter_map(|k| response.get(*k).and_then(Value::as_str))
                 .map(str::to_string),
         );
-        let post = evaluate(state, route, &jurisdiction, &post_names)?;
+        let subject = subject_entity(&mut mass, route, &src, &rid).await?;
+        let facts = match &subject {
+            Some(id) => Some(facts::gather(&mut mass, id).await?),
+            None => None,
+        };
+        let post = evaluate(state, route, &jurisdiction, &post_names, facts.as_ref())?;
         if let Some(reason) = post.hard_block_message() {
             return Err(deny(state, route, &src, &jurisdiction, &post, reason).await);
         }
 
         let now = now_rfc3339();
-        let subject = json!({
+        // The evidence travels once, as the credential's own `evidence` property.
+        let mut compliance_claim = json!(post);
+        if let Value::Object(map) = &mut compliance_claim {
+            map.remove("evidence");
+        }
+        let credential_subject = json!({
             "id": format!("urn:mez:{}:{rid}", audit.resource),
             "resource_type": audit.resource,
             "resource_id": rid,
             "operation": audit.event,
-            "compliance": post,
+            "compliance": compliance_claim,
         });
+        let mut extra = Map::new();
+        if !post.evidence.is_empty() {
+            extra.insert("evidence".into(), Value::Array(post.evidence.clone()));
+        }
         let started = Instant::now();
-        let credential = crate::credentials::issue(&state.zone_key, credential_type, subject, &now);
+        let credential = crate::credentials::issue(
+            &state.zone_key,
+            credential_type,
+            credential_subject,
+            extra,
+            &now,
+        );
         metrics::record_stage("sign", started);
         let credential = credential?;
         let credential_id = credential
@@ -333,6 +419,8 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
             "status": "ACTIVE",
             "complianceStatus": post.overall_status,
             "tensorCommitment": post.tensor_commitment,
+            "entityId": subject,
+            "evidenceIds": post.evidence_ids(),
             "credential": credential,
             "issuedAt": now,
             "createdAt": now,

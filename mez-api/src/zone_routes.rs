@@ -28,6 +28,16 @@ pub fn router() -> Router<AppState> {
         .route("/v1/attestations/{id}", get(get_attestation))
         .route("/v1/audit/events", get(audit_events))
         .route("/v1/audit/verify", get(audit_verify))
+        .route("/v1/entities/{id}/compliance", get(entity_compliance))
+}
+
+/// `GET /v1/entities/{id}/compliance`: the entity's compliance evaluated now (no write, no
+/// credential), with reasons and evidence; 404 for an unknown entity.
+async fn entity_compliance(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    Ok(axum::Json(crate::pipeline::entity_compliance(&state, &id).await?))
 }
 
 /// `POST /v1/credentials/verify`: checks a credential from any did:key issuer. The body is the

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::diag::{Diagnostics, Pos};
 use crate::model::{
-    Bound, Compliance, Field, FieldType, Input, MassSpec, Model, Op, Orchestrated, Route, Service,
+    Bound, Compliance, EvidenceRule, Field, FieldType, Input, MassSpec, Model, Op, Orchestrated, Route, Service, Subject,
     Spec,
 };
 use crate::parse::is_decimal;
@@ -914,7 +914,180 @@ pub fn check_compliance(spec: &Spec, diags: &mut Diagnostics) -> Option<Complian
             }
         }
     }
+    check_evidence(c, diags);
     Some(c.clone())
+}
+
+/// The rule kinds of `evidence:` and the parameters each takes (required ones first, then
+/// optional ones after `?`).
+pub const EVIDENCE_KINDS: &[(&str, &[&str], &[&str])] = &[
+    ("screening", &[], &[]),
+    ("owners_verified", &["id_kind", "valid_for"], &[]),
+    ("entity_verified", &["id_kind", "valid_for"], &["non_filer"]),
+    ("entity_status", &["status"], &[]),
+    ("cap_table", &[], &[]),
+    ("account", &[], &[]),
+    ("all_of", &["domains"], &[]),
+    ("licence_by_type", &["licensed_types"], &[]),
+];
+
+/// The identity checks an evidence rule may ask for (the kinds of the `Identity` record).
+pub const EVIDENCE_ID_KINDS: &[&str] = &["CNIC", "NTN"];
+
+/// The states a non-filer tax status may give.
+pub const NON_FILER_STATES: &[&str] = &["non_compliant", "pending"];
+
+/// `<n>s`, `<n>m`, `<n>h` or `<n>d` as seconds (n >= 1, at most 100 years).
+pub fn duration_secs(text: &str) -> Option<u64> {
+    let unit = text.chars().last()?;
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    let digits = &text[..text.len() - 1];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0')
+    {
+        return None;
+    }
+    let secs = digits.parse::<u64>().ok()?.checked_mul(scale)?;
+    (secs <= 100 * 366 * 86_400).then_some(secs)
+}
+
+/// Checks the evidence rules: a known domain, a known kind with exactly its parameters, and
+/// parameters that mean something.
+fn check_evidence(c: &Compliance, diags: &mut Diagnostics) {
+    let known = |d: &str| c.domains.iter().any(|x| x == d);
+    let mut seen: BTreeMap<&str, &Pos> = BTreeMap::new();
+    for r in &c.evidence {
+        let what = format!("the evidence rule of \"{}\"", r.domain);
+        if !known(&r.domain) {
+            diags.push(
+                &r.pos,
+                format!(
+                    "{what}: \"{}\" is not a compliance domain (expected one of: {})",
+                    r.domain,
+                    c.domains.join(", ")
+                ),
+            );
+        }
+        if let Some(first) = seen.insert(&r.domain, &r.pos) {
+            diags.push(&r.pos, format!("{what} is declared twice (first at {first})"));
+        }
+        let Some((_, required, optional)) = EVIDENCE_KINDS.iter().find(|(k, _, _)| *k == r.kind)
+        else {
+            let kinds: Vec<&str> = EVIDENCE_KINDS.iter().map(|(k, _, _)| *k).collect();
+            diags.push(
+                &r.pos,
+                format!(
+                    "{what}: unknown rule \"{}\" (expected one of: {})",
+                    r.kind,
+                    kinds.join(", ")
+                ),
+            );
+            continue;
+        };
+        let given: [(&str, bool); 6] = [
+            ("id_kind", r.id_kind.is_some()),
+            ("valid_for", r.valid_for.is_some()),
+            ("non_filer", r.non_filer.is_some()),
+            ("status", r.status.is_some()),
+            ("domains", !r.domains.is_empty()),
+            ("licensed_types", !r.licensed_types.is_empty()),
+        ];
+        for (param, present) in given {
+            let needed = required.contains(&param);
+            if needed && !present {
+                diags.push(
+                    &r.pos,
+                    format!("{what}: rule \"{}\" needs \"{param}\"", r.kind),
+                );
+            }
+            if present && !needed && !optional.contains(&param) {
+                diags.push(
+                    &r.pos,
+                    format!("{what}: rule \"{}\" takes no \"{param}\"", r.kind),
+                );
+            }
+        }
+        if let Some(kind) = &r.id_kind {
+            if !EVIDENCE_ID_KINDS.contains(&kind.as_str()) {
+                diags.push(
+                    &r.pos,
+                    format!(
+                        "{what}: id_kind \"{kind}\" is not an identity check (expected one of: {})",
+                        EVIDENCE_ID_KINDS.join(", ")
+                    ),
+                );
+            }
+        }
+        if let Some(v) = &r.valid_for {
+            if duration_secs(v).is_none() {
+                diags.push(
+                    &r.pos,
+                    format!("{what}: valid_for \"{v}\" must be a whole number (from 1) followed by s, m, h or d, at most 100 years"),
+                );
+            }
+        }
+        if let Some(state) = &r.non_filer {
+            if !NON_FILER_STATES.contains(&state.as_str()) {
+                diags.push(
+                    &r.pos,
+                    format!(
+                        "{what}: non_filer \"{state}\" must be one of: {}",
+                        NON_FILER_STATES.join(", ")
+                    ),
+                );
+            }
+        }
+        if let Some(status) = &r.status {
+            if status.trim().is_empty() || status.trim() != status {
+                diags.push(
+                    &r.pos,
+                    format!("{what}: status \"{status}\" must be a plain value"),
+                );
+            }
+        }
+        for d in &r.domains {
+            if d == &r.domain {
+                diags.push(&r.pos, format!("{what}: all_of names its own domain"));
+            } else if !known(d) {
+                diags.push(
+                    &r.pos,
+                    format!("{what}: all_of names unknown domain \"{d}\""),
+                );
+            } else if c
+                .evidence
+                .iter()
+                .any(|o| &o.domain == d && o.kind == "all_of")
+            {
+                // One level only: the evaluator decides every other rule first, then the
+                // combinations, so a combination of combinations could read an undecided state.
+                diags.push(
+                    &r.pos,
+                    format!("{what}: all_of names \"{d}\", which is itself an all_of rule"),
+                );
+            }
+        }
+        for t in &r.licensed_types {
+            if t.trim().is_empty() {
+                diags.push(&r.pos, format!("{what}: an empty licensed type"));
+            }
+        }
+    }
+    let screening: Vec<&EvidenceRule> = c
+        .evidence
+        .iter()
+        .filter(|r| r.kind == "screening")
+        .collect();
+    if screening.len() > 1 {
+        diags.push(
+            &screening[1].pos,
+            "only one domain may be decided by screening (the sanctions list)",
+        );
+    }
 }
 
 /// Checks the orchestrated `/v1` routes against the direct surface and the compliance rules.
@@ -1130,7 +1303,26 @@ fn check_orchestrated_sources(
             );
         }
     }
+    match &o.subject {
+        Some(_) if !writes => {
+            diags.push(
+                &o.pos,
+                format!("{what} is a read: it has no evidence \"subject\""),
+            );
+        }
+        Some(Subject::Entity(path)) if path == RESOURCE_SUBJECT => {}
+        Some(Subject::Entity(path) | Subject::Account(path)) if !is_source(path) => {
+            diags.push(
+                &o.pos,
+                format!("{what}: subject path \"{path}\" is not a request field (or \"{RESOURCE_SUBJECT}\")"),
+            );
+        }
+        _ => {}
+    }
 }
+
+/// The subject path that names the resource the write creates.
+pub const RESOURCE_SUBJECT: &str = "$resource";
 
 /// The Mass operation: a hook, or a call of a direct route with the parameters it needs and a
 /// mapping that resolves.

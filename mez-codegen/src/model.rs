@@ -84,7 +84,43 @@ pub struct Compliance {
     pub jurisdictions: Vec<(String, Vec<String>)>,
     /// Currency code -> jurisdiction code.
     pub currencies: Vec<(String, String)>,
+    /// How each domain is decided from the zone's evidence (`evidence:`), in file order.
+    pub evidence: Vec<EvidenceRule>,
     pub pos: Pos,
+}
+
+/// The rule that decides one compliance domain from the zone's own evidence (its
+/// attestations and records). `kind` names one of the evaluator's rule kinds; the other
+/// fields are that kind's parameters, as written (the checker says which kind takes which).
+#[derive(Debug, Clone)]
+pub struct EvidenceRule {
+    /// The domain the rule decides.
+    pub domain: String,
+    /// `screening`, `owners_verified`, `entity_verified`, `entity_status`, `cap_table`,
+    /// `account`, `all_of` or `licence_by_type`.
+    pub kind: String,
+    pub doc: Option<String>,
+    /// The identity check that counts (`CNIC`, `NTN`).
+    pub id_kind: Option<String>,
+    /// How long evidence stays valid: `<n>s`, `<n>m`, `<n>h` or `<n>d`.
+    pub valid_for: Option<String>,
+    /// The state a non-filer tax status gives.
+    pub non_filer: Option<String>,
+    /// The entity status that passes.
+    pub status: Option<String>,
+    /// The domains an `all_of` rule combines.
+    pub domains: Vec<String>,
+    /// The entity types a `licence_by_type` rule holds to a licence.
+    pub licensed_types: Vec<String>,
+    pub pos: Pos,
+}
+
+/// Whose evidence a `/v1` write is judged on: an entity named by a request path, the entity
+/// that owns an account named by a request path, or (`$resource`) the entity the write creates.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    Entity(String),
+    Account(String),
 }
 
 /// One `/v1` route.
@@ -109,6 +145,8 @@ pub struct Orchestrated {
     /// Keys of the Mass answer whose names are screened after the operation.
     pub screen_answer: Vec<String>,
     pub credential: Option<String>,
+    /// Whose evidence decides the evidence-based domains of a write.
+    pub subject: Option<Subject>,
     pub audit: Option<OrchestratedAudit>,
     pub status: u16,
     pub doc: Option<String>,

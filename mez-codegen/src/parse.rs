@@ -13,8 +13,8 @@ use marked_yaml::{LoaderOptions, Node, Span};
 
 use crate::diag::{Diagnostics, Pos};
 use crate::model::{
-    Bound, Compliance, Field, FieldType, Input, JurisdictionSource, MassHook, MassSpec, Method,
-    Model, Op, Orchestrated, OrchestratedAudit, Response, Route, Service,
+    Bound, Compliance, EvidenceRule, Field, FieldType, Input, JurisdictionSource, MassHook, MassSpec, Method,
+    Model, Op, Orchestrated, OrchestratedAudit, Response, Route, Service, Subject,
 };
 
 /// Parses one spec file. `file` is the name used in diagnostics (`spec/zone.yaml`).
@@ -164,7 +164,19 @@ const COMPLIANCE_KEYS: &[&str] = &[
     "categories",
     "jurisdictions",
     "currencies",
+    "evidence",
 ];
+const EVIDENCE_KEYS: &[&str] = &[
+    "rule",
+    "doc",
+    "id_kind",
+    "valid_for",
+    "non_filer",
+    "status",
+    "domains",
+    "licensed_types",
+];
+const SUBJECT_KEYS: &[&str] = &["entity", "account"];
 const ORCHESTRATED_KEYS: &[&str] = &[
     "route",
     "doc",
@@ -178,6 +190,7 @@ const ORCHESTRATED_KEYS: &[&str] = &[
     "answer_id",
     "screen_answer",
     "credential",
+    "subject",
     "audit",
     "status",
     "example",
@@ -567,8 +580,65 @@ impl Parser<'_> {
             categories: self.named_lists(map, "categories"),
             jurisdictions: self.named_lists(map, "jurisdictions"),
             currencies: self.pairs(map, "currencies"),
+            evidence: self.evidence(map),
             pos: self.pos(map.span()),
         })
+    }
+
+    /// `evidence: {domain: {rule: KIND, ...}}`, in file order.
+    fn evidence(&mut self, map: &MarkedMappingNode) -> Vec<EvidenceRule> {
+        let mut out = Vec::new();
+        let Some(node) = map.get_node("evidence") else {
+            return out;
+        };
+        let Some(rules) = self.mapping(node, "\"evidence\"") else {
+            return out;
+        };
+        for (domain, rule) in rules.iter() {
+            let what = format!("the evidence rule of \"{}\"", domain.as_str());
+            let Some(m) = self.mapping(rule, &what) else {
+                continue;
+            };
+            self.known_keys(m, &what, EVIDENCE_KEYS);
+            let Some(kind) = self.required_string(m, "rule", &what) else {
+                continue;
+            };
+            out.push(EvidenceRule {
+                domain: domain.as_str().to_string(),
+                kind,
+                doc: self.string(m, "doc", &what),
+                id_kind: self.string(m, "id_kind", &what),
+                valid_for: self.string(m, "valid_for", &what),
+                non_filer: self.string(m, "non_filer", &what),
+                status: self.string(m, "status", &what),
+                domains: self.string_list(m, "domains", &what),
+                licensed_types: self.string_list(m, "licensed_types", &what),
+                pos: self.pos(m.span()),
+            });
+        }
+        out
+    }
+
+    /// `subject: {entity: PATH}` or `subject: {account: PATH}`.
+    fn subject(&mut self, map: &MarkedMappingNode, what: &str) -> Option<Subject> {
+        let node = map.get_node("subject")?;
+        let swhat = format!("\"subject\" of {what}");
+        let m = self.mapping(node, &swhat)?;
+        self.known_keys(m, &swhat, SUBJECT_KEYS);
+        match (
+            self.string(m, "entity", &swhat),
+            self.string(m, "account", &swhat),
+        ) {
+            (Some(path), None) => Some(Subject::Entity(path)),
+            (None, Some(path)) => Some(Subject::Account(path)),
+            _ => {
+                self.err(
+                    m.span(),
+                    format!("{swhat} needs exactly one of \"entity\" or \"account\""),
+                );
+                None
+            }
+        }
     }
 
     /// Splits `METHOD /path`, reporting a malformed line.
@@ -710,6 +780,7 @@ impl Parser<'_> {
             answer_id: self.string(map, "answer_id", &what),
             screen_answer: self.string_list(map, "screen_answer", &what),
             credential: self.string(map, "credential", &what),
+            subject: self.subject(map, &what),
             audit,
             doc: self.string(map, "doc", &what),
             example: map.get_node("example").map(to_json),

@@ -11,7 +11,7 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use crate::model::{
-    Bound, Compliance, Field, FieldType, Input, MassSpec, Model, Op, Orchestrated, Route, Service,
+    Bound, Compliance, EvidenceRule, Field, FieldType, Input, MassSpec, Model, Op, Orchestrated, Route, Service, Subject,
     Spec,
 };
 
@@ -723,6 +723,7 @@ fn compliance_static(c: Option<&Compliance>) -> TokenStream {
     let categories = lists(&c.categories);
     let jurisdictions = lists(&c.jurisdictions);
     let currencies = c.currencies.iter().map(|(k, v)| quote!((#k, #v)));
+    let evidence = c.evidence.iter().map(evidence_rule);
     quote! {
         /// The zone's compliance rules, from the spec.
         pub static COMPLIANCE: crate::compliance::ComplianceRules = crate::compliance::ComplianceRules {
@@ -731,8 +732,56 @@ fn compliance_static(c: Option<&Compliance>) -> TokenStream {
             categories: &[#(#categories),*],
             jurisdictions: &[#(#jurisdictions),*],
             currencies: &[#(#currencies),*],
+            evidence: &[#(#evidence),*],
         };
     }
+}
+
+/// One evidence rule as the runtime's `DomainRule` (the checker has vetted its parameters).
+fn evidence_rule(r: &EvidenceRule) -> TokenStream {
+    let domain = &r.domain;
+    let doc = r.doc.as_deref().unwrap_or("");
+    let id_kind = r.id_kind.as_deref().unwrap_or("");
+    let secs = r
+        .valid_for
+        .as_deref()
+        .and_then(crate::check::duration_secs)
+        .unwrap_or(0);
+    let state = |s: Option<&str>| match s {
+        Some("non_compliant") => quote!(Some(crate::compliance::ComplianceState::NonCompliant)),
+        Some("pending") => quote!(Some(crate::compliance::ComplianceState::Pending)),
+        _ => quote!(None),
+    };
+    let rule = match r.kind.as_str() {
+        "screening" => quote!(crate::compliance::EvidenceRule::Screening),
+        "owners_verified" => quote!(crate::compliance::EvidenceRule::OwnersVerified {
+            id_kind: #id_kind,
+            valid_for_secs: #secs,
+        }),
+        "entity_verified" => {
+            let non_filer = state(r.non_filer.as_deref());
+            quote!(crate::compliance::EvidenceRule::EntityVerified {
+                id_kind: #id_kind,
+                valid_for_secs: #secs,
+                non_filer: #non_filer,
+            })
+        }
+        "entity_status" => {
+            let status = r.status.as_deref().unwrap_or("");
+            quote!(crate::compliance::EvidenceRule::EntityStatus { status: #status })
+        }
+        "cap_table" => quote!(crate::compliance::EvidenceRule::CapTable),
+        "account" => quote!(crate::compliance::EvidenceRule::Account),
+        "all_of" => {
+            let domains = &r.domains;
+            quote!(crate::compliance::EvidenceRule::AllOf { domains: &[#(#domains),*] })
+        }
+        _ => {
+            let types = &r.licensed_types;
+            quote!(crate::compliance::EvidenceRule::LicenceByType { licensed_types: &[#(#types),*] })
+        }
+    };
+    quote!(crate::compliance::DomainRule { domain: #domain, doc: #doc, rule: #rule })
 }
 
 fn v1_handler_name(o: &Orchestrated) -> String {
@@ -796,6 +845,14 @@ fn orchestrated(spec: &Spec) -> TokenStream {
         let screen_entities = strs(&o.screen_entities);
         let screen_accounts = strs(&o.screen_accounts);
         let credential = opt(o.credential.as_deref());
+        let subject = match &o.subject {
+            Some(Subject::Entity(p)) if p == crate::check::RESOURCE_SUBJECT => {
+                quote!(Some(crate::runtime::model::Subject::Resource))
+            }
+            Some(Subject::Entity(p)) => quote!(Some(crate::runtime::model::Subject::Entity(#p))),
+            Some(Subject::Account(p)) => quote!(Some(crate::runtime::model::Subject::Account(#p))),
+            None => quote!(None),
+        };
         let answer_id = o.answer_id.as_deref().unwrap_or("id");
         let screen_answer = strs(&o.screen_answer);
         let audit = match &o.audit {
@@ -823,6 +880,7 @@ fn orchestrated(spec: &Spec) -> TokenStream {
                 answer_id: #answer_id,
                 screen_answer: #screen_answer,
                 credential: #credential,
+                subject: #subject,
                 audit: #audit,
                 status: #status,
             }

@@ -2,25 +2,30 @@
 //! One compliance evaluation: a state for every domain, the summary the envelope carries, and
 //! the commitment that pins the states down.
 //!
-//! Where the states come from, honestly:
+//! Where the states come from:
 //! - a domain that does not apply in the jurisdiction is `not_applicable`;
-//! - `sanctions`, where it applies, is decided by screening the operation's names against the
-//!   loaded list: `non_compliant` on any hit, `compliant` when names were screened and none
-//!   hit, and `pending` when the operation named nobody to screen (a clean result over no
-//!   names would be a passing state without evidence);
-//! - every other applicable domain is `pending`, because the zone has no evidence source for
-//!   it yet (no KYC provider, tax registry or licence register is connected). Marking them
-//!   compliant would certify checks that were never made.
+//! - a domain the spec decides by `screening` (`sanctions`) is decided by screening the
+//!   operation's names against the loaded list: `non_compliant` on any hit, `compliant` when
+//!   names were screened and none hit, and `pending` when the operation named nobody to screen
+//!   (a clean result over no names would be a passing state without evidence);
+//! - a domain with an evidence rule in the spec is decided by [`evidence::decide`] over the
+//!   [`Facts`] the caller gathered for the operation's subject entity (see
+//!   [`evidence`](super::evidence));
+//! - a domain with no rule is `pending`, and its reason says so: marking it compliant would
+//!   certify a check that was never made.
 //!
-//! So a hit on a sanctioned name blocks the operation (the hard block the earlier
-//! implementation could never reach), and an operation with other relevant domains reports
-//! `pending` overall until evidence sources for them exist.
+//! Every relevant domain that does not pass gets a sentence in `reasons`, as does one decided
+//! by mock verifier evidence only; `evidence` lists what decided each relevant domain, and the
+//! commitment covers the evidence ids.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
+use super::evidence::{self, Decision, EvidenceRule, Facts};
 use super::rules::{ComplianceRules, UNKNOWN_JURISDICTION};
 use super::sanctions::{SanctionsHit, SanctionsList, fold_name};
 use super::state::ComplianceState;
@@ -30,11 +35,15 @@ use crate::error::ApiError;
 pub const SANCTIONS_DOMAIN: &str = "sanctions";
 
 /// The version of the commitment's preimage layout; part of the preimage, so that a change of
-/// layout can never produce a commitment equal to one of the old layout.
-pub const COMMITMENT_SCHEMA_VERSION: u64 = 1;
+/// layout can never produce a commitment equal to one of the old layout. Version 1 committed
+/// to the cells and the jurisdiction; version 2 also to the ids of the evidence.
+pub const COMMITMENT_SCHEMA_VERSION: u64 = 2;
+
+/// The type of the evidence entry that records a sanctions screening.
+pub const SCREENING_EVIDENCE: &str = "MezSanctionsScreeningEvidence";
 
 /// The outcome of one evaluation, serialised exactly as the envelope's `compliance` object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComplianceSummary {
     /// The jurisdiction evaluated, as given (trimmed), or `UNKNOWN` when none was given.
     pub jurisdiction_id: String,
@@ -49,7 +58,19 @@ pub struct ComplianceSummary {
     /// Relevant hard-block domains that are non-compliant, sorted. Non-empty means the
     /// operation must be refused.
     pub hard_blocks: Vec<String>,
-    /// Lowercase hex SHA-256 over the canonical JSON of the cells (see [`tensor_commitment`]).
+    /// Relevant domain -> why it does not pass (or that mock evidence alone decided it).
+    #[serde(default)]
+    pub reasons: BTreeMap<String, String>,
+    /// What decided the relevant domains: W3C VC `evidence` entries, each with `id`, `type`
+    /// and `domain`.
+    #[serde(default)]
+    pub evidence: Vec<Value>,
+    /// Whether the names were screened against the built-in fictional sample list rather than
+    /// a real one: a relying party must not take such a screening for a real check.
+    #[serde(default)]
+    pub sample_sanctions_list: bool,
+    /// Lowercase hex SHA-256 over the canonical JSON of the cells and evidence ids (see
+    /// [`tensor_commitment`]).
     pub tensor_commitment: String,
     /// When the evaluation ran (RFC 3339).
     pub evaluated_at: String,
@@ -76,30 +97,48 @@ impl ComplianceSummary {
     pub fn is_hard_blocked(&self) -> bool {
         !self.hard_blocks.is_empty()
     }
+
+    /// The ids of the evidence entries, sorted and without repeats.
+    pub fn evidence_ids(&self) -> Vec<String> {
+        evidence_ids(&self.evidence)
+    }
 }
 
-/// Evaluates an operation in `jurisdiction` over its `relevant` domains, screening
-/// `screened_names` against `sanctions`; `now` becomes `evaluated_at`.
+/// What one evaluation is asked.
+#[derive(Clone, Copy)]
+pub struct Question<'a> {
+    /// The jurisdiction code (empty: unknown).
+    pub jurisdiction: &'a str,
+    /// The domains the operation is about.
+    pub relevant: &'a [&'a str],
+    /// The names screened against the sanctions list.
+    pub screened_names: &'a [String],
+    /// What the zone knows about the operation's subject entity (`None`: it names none).
+    pub facts: Option<&'a Facts>,
+    /// When the evaluation runs (RFC 3339); evidence validity is judged at this instant.
+    pub now: &'a str,
+}
+
+/// Evaluates one operation over the 20 domains (see the module documentation).
 ///
 /// Fails (as an internal error, never a panic) when `relevant` names something that is not a
-/// domain of the rules, since the operation's compliance could then not be judged, or when
-/// the commitment cannot be computed.
+/// domain of the rules, since the operation's compliance could then not be judged, when `now`
+/// is not RFC 3339, or when the commitment cannot be computed.
 pub fn evaluate(
     rules: &ComplianceRules,
     sanctions: &SanctionsList,
-    jurisdiction: &str,
-    relevant: &[&str],
-    screened_names: &[String],
-    now: &str,
+    question: Question<'_>,
 ) -> Result<ComplianceSummary, ApiError> {
-    let jurisdiction_id = match jurisdiction.trim() {
+    let jurisdiction_id = match question.jurisdiction.trim() {
         "" => UNKNOWN_JURISDICTION.to_string(),
         given => given.to_string(),
     };
+    let now = OffsetDateTime::parse(question.now, &Rfc3339)
+        .map_err(|_| ApiError::internal(format!("evaluation time {:?} is not RFC 3339", question.now)))?;
 
     // Sorted and without repeats, which is the order the envelope's lists use.
     let mut relevant_set = BTreeSet::new();
-    for &domain in relevant {
+    for &domain in question.relevant {
         if !rules.is_domain(domain) {
             return Err(ApiError::internal(format!(
                 "compliance evaluation asked for unknown domain {domain:?}"
@@ -110,31 +149,55 @@ pub fn evaluate(
 
     let applicable = rules.applicable(&jurisdiction_id);
     let mut sanctions_hits = Vec::new();
-    let mut domain_results = BTreeMap::new();
-    for &domain in rules.domains {
-        let state = if !applicable.contains(&domain) {
-            ComplianceState::NotApplicable
-        } else if domain == SANCTIONS_DOMAIN {
-            sanctions_hits = sanctions.screen_all(screened_names);
-            screening_state(&sanctions_hits, screened_names)
+    let mut decided: BTreeMap<String, Decision> = BTreeMap::new();
+    // Combinations last: they read the decisions of the other rules.
+    let (combined, direct): (Vec<&&'static str>, Vec<&&'static str>) = rules
+        .domains
+        .iter()
+        .partition(|d| matches!(rules.rule(d), Some(EvidenceRule::AllOf { .. })));
+    for &domain in direct.into_iter().chain(combined) {
+        let decision = if !applicable.contains(&domain) {
+            Decision {
+                state: ComplianceState::NotApplicable,
+                reason: None,
+                evidence: Vec::new(),
+            }
         } else {
-            // No evidence source exists for this domain yet; see the module documentation.
-            ComplianceState::Pending
+            match rules.rule(domain) {
+                None => Decision {
+                    state: ComplianceState::Pending,
+                    reason: Some(format!(
+                        "no evidence rule decides {domain} in this zone (spec: compliance.evidence)"
+                    )),
+                    evidence: Vec::new(),
+                },
+                Some(EvidenceRule::Screening) => {
+                    sanctions_hits = sanctions.screen_all(question.screened_names);
+                    screening(domain, sanctions, &sanctions_hits, question.screened_names)
+                }
+                Some(rule) => evidence::decide(domain, rule, question.facts, now, &decided),
+            }
         };
-        domain_results.insert(domain.to_string(), state);
+        decided.insert(domain.to_string(), decision);
     }
 
+    let domain_results: BTreeMap<String, ComplianceState> = decided
+        .iter()
+        .map(|(domain, d)| (domain.clone(), d.state))
+        .collect();
     let mut overall_status = ComplianceState::Compliant;
     let mut passing_domains = Vec::new();
     let mut blocking_domains = Vec::new();
     let mut hard_blocks = Vec::new();
+    let mut reasons = BTreeMap::new();
+    let mut evidence = Vec::new();
     for &domain in &relevant_set {
-        // Every relevant domain was checked to be a domain, so it has a state; were it
+        // Every relevant domain was checked to be a domain, so it has a decision; were it
         // somehow missing, it counts as pending rather than passing.
-        let state = domain_results
-            .get(domain)
-            .copied()
-            .unwrap_or(ComplianceState::Pending);
+        let (state, reason, entries) = match decided.get(domain) {
+            Some(d) => (d.state, d.reason.clone(), d.evidence.as_slice()),
+            None => (ComplianceState::Pending, None, &[][..]),
+        };
         overall_status = overall_status.meet(state);
         if state.is_passing() {
             passing_domains.push(domain.to_string());
@@ -144,9 +207,16 @@ pub fn evaluate(
         if state == ComplianceState::NonCompliant && rules.is_hard_block(domain) {
             hard_blocks.push(domain.to_string());
         }
+        if let Some(reason) = reason {
+            reasons.insert(domain.to_string(), reason);
+        } else if !state.is_passing() {
+            reasons.insert(domain.to_string(), format!("{domain} is {state}"));
+        }
+        evidence.extend(entries.iter().cloned());
     }
 
-    let tensor_commitment = tensor_commitment(&jurisdiction_id, &domain_results)?;
+    let tensor_commitment =
+        tensor_commitment(&jurisdiction_id, &domain_results, &evidence_ids(&evidence))?;
     Ok(ComplianceSummary {
         jurisdiction_id,
         overall_status,
@@ -154,43 +224,100 @@ pub fn evaluate(
         passing_domains,
         blocking_domains,
         hard_blocks,
+        reasons,
+        evidence,
+        sample_sanctions_list: sanctions.is_sample(),
         tensor_commitment,
-        evaluated_at: now.to_string(),
+        evaluated_at: question.now.to_string(),
         sanctions_hits,
     })
 }
 
-/// The sanctions state from a screening: any hit is non-compliant; no hit is compliant only
+/// The sanctions decision from a screening: any hit is non-compliant; no hit is compliant only
 /// if at least one real (non-blank) name was screened, else there is no evidence: pending.
-fn screening_state(hits: &[SanctionsHit], screened_names: &[String]) -> ComplianceState {
-    let screened_someone = screened_names
+/// Its evidence names the list(s) screened against; on the sample list the reason says so.
+fn screening(
+    domain: &str,
+    sanctions: &SanctionsList,
+    hits: &[SanctionsHit],
+    screened_names: &[String],
+) -> Decision {
+    let screened = screened_names
         .iter()
-        .any(|name| !fold_name(name).is_empty());
-    if !hits.is_empty() {
-        ComplianceState::NonCompliant
-    } else if screened_someone {
-        ComplianceState::Compliant
+        .filter(|name| !fold_name(name).is_empty())
+        .count();
+    let (state, mut reason) = if !hits.is_empty() {
+        (
+            ComplianceState::NonCompliant,
+            Some("a screened name matches an entry of the sanctions list".to_string()),
+        )
+    } else if screened > 0 {
+        (ComplianceState::Compliant, None)
     } else {
-        ComplianceState::Pending
+        (
+            ComplianceState::Pending,
+            Some("the operation names nobody to screen".to_string()),
+        )
+    };
+    if sanctions.is_sample() {
+        let note = "screened against the built-in fictional sample list, not a real sanctions list";
+        reason = Some(match reason {
+            Some(r) => format!("{r}; {note}"),
+            None => note.to_string(),
+        });
+    }
+    let mut entry = Map::new();
+    entry.insert("id".into(), json!(sanctions.evidence_id()));
+    entry.insert("type".into(), json!(SCREENING_EVIDENCE));
+    entry.insert("domain".into(), json!(domain));
+    entry.insert("lists".into(), sanctions.provenance());
+    entry.insert("sample".into(), json!(sanctions.is_sample()));
+    entry.insert("screenedNames".into(), json!(screened));
+    Decision {
+        state,
+        reason,
+        evidence: vec![Value::Object(entry)],
     }
 }
 
-/// The commitment to an evaluation's cells: lowercase hex SHA-256 of the RFC 8785 canonical
-/// JSON of `{"cells": {<domain>: <state>, ...}, "jurisdiction_id": ..., "schema_version": 1}`.
+/// The ids of evidence entries, sorted and without repeats.
+fn evidence_ids(entries: &[Value]) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|e| e.get("id").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// The commitment to an evaluation: lowercase hex SHA-256 of the RFC 8785 canonical JSON of
+/// `{"cells": {<domain>: <state>, ...}, "evidence": [<id>, ...], "jurisdiction_id": ...,
+/// "schema_version": 2}`, the evidence ids sorted.
 ///
 /// Anyone holding the summary can recompute it, and canonicalisation makes it independent of
-/// the order in which the cells were built.
+/// the order in which the cells were built. Commitments of schema version 1 (before evidence)
+/// stay what they were: they are stored in old attestations and audit events, never
+/// recomputed.
 pub fn tensor_commitment(
     jurisdiction_id: &str,
     cells: &BTreeMap<String, ComplianceState>,
+    evidence_ids: &[String],
 ) -> Result<String, ApiError> {
     // Built by hand rather than with `json!`, whose interpolation unwraps internally.
     let cells: Map<String, Value> = cells
         .iter()
         .map(|(domain, state)| (domain.clone(), Value::String(state.as_str().to_string())))
         .collect();
+    let mut ids: Vec<&String> = evidence_ids.iter().collect();
+    ids.sort();
+    ids.dedup();
     let mut preimage = Map::new();
     preimage.insert("cells".into(), Value::Object(cells));
+    preimage.insert(
+        "evidence".into(),
+        Value::Array(ids.into_iter().map(|id| Value::String(id.clone())).collect()),
+    );
     preimage.insert(
         "jurisdiction_id".into(),
         Value::String(jurisdiction_id.to_string()),
@@ -221,10 +348,13 @@ mod tests {
         evaluate(
             &RULES,
             &sanctions,
-            jurisdiction,
-            relevant,
-            &names(screened),
-            NOW,
+            Question {
+                jurisdiction,
+                relevant,
+                screened_names: &names(screened),
+                facts: None,
+                now: NOW,
+            },
         )
         .unwrap()
     }
@@ -309,10 +439,12 @@ mod tests {
         let summary = run("pk", &["aml"], &["Ivan Sanctionedov"]);
         // The cell still records the hit (and the commitment covers it) ...
         assert_eq!(summary.domain_results["sanctions"], NonCompliant);
-        // ... but only relevant domains feed the lists and the overall state.
+        // ... but only relevant domains feed the lists and the overall state: aml combines
+        // kyc and sanctions, so the hit makes it non-compliant, yet aml is no hard block.
         assert!(summary.hard_blocks.is_empty());
-        assert_eq!(summary.overall_status, Pending);
+        assert_eq!(summary.overall_status, NonCompliant);
         assert_eq!(summary.blocking_domains, strings(&["aml"]));
+        assert!(summary.reasons["aml"].contains("sanctions: a screened name matches"));
     }
 
     #[test]
@@ -375,7 +507,14 @@ mod tests {
         let summary = run("pk", &["tax", "aml", "tax"], &["Jane Citizen"]);
         assert_eq!(summary.blocking_domains, strings(&["aml", "tax"]));
         let sanctions = SanctionsList::sample().unwrap();
-        let err = evaluate(&RULES, &sanctions, "pk", &["aml2"], &[], NOW).unwrap_err();
+        let question = Question {
+            jurisdiction: "pk",
+            relevant: &["aml2"],
+            screened_names: &[],
+            facts: None,
+            now: NOW,
+        };
+        let err = evaluate(&RULES, &sanctions, question).unwrap_err();
         assert!(matches!(err, ApiError::Internal(_)), "{err:?}");
     }
 
@@ -394,6 +533,9 @@ mod tests {
                 "passing_domains",
                 "blocking_domains",
                 "hard_blocks",
+                "reasons",
+                "evidence",
+                "sample_sanctions_list",
                 "tensor_commitment",
                 "evaluated_at"
             ]
@@ -435,9 +577,16 @@ mod tests {
             .iter()
             .map(|(domain, state)| format!("\"{domain}\":\"{state}\""))
             .collect();
+        let ids: Vec<String> = summary
+            .evidence_ids()
+            .iter()
+            .map(|id| format!("\"{id}\""))
+            .collect();
+        assert_eq!(ids.len(), 1, "the screening is the one piece of evidence here");
         let preimage = format!(
-            "{{\"cells\":{{{}}},\"jurisdiction_id\":\"pk\",\"schema_version\":1}}",
-            cells.join(",")
+            "{{\"cells\":{{{}}},\"evidence\":[{}],\"jurisdiction_id\":\"pk\",\"schema_version\":2}}",
+            cells.join(","),
+            ids.join(",")
         );
         use sha2::Digest;
         let expected = hex::encode(sha2::Sha256::digest(preimage.as_bytes()));
@@ -461,7 +610,17 @@ mod tests {
             .map(|(domain, state)| (domain.clone(), Value::String(state.to_string())))
             .collect();
         let mut preimage = Map::new();
-        preimage.insert("schema_version".into(), Value::from(1));
+        preimage.insert("schema_version".into(), Value::from(2));
+        preimage.insert(
+            "evidence".into(),
+            Value::Array(
+                first
+                    .evidence_ids()
+                    .into_iter()
+                    .map(Value::String)
+                    .collect(),
+            ),
+        );
         preimage.insert("jurisdiction_id".into(), Value::String("pk".into()));
         preimage.insert("cells".into(), Value::Object(reversed));
         let bytes = crate::canonical::canonical_bytes(&Value::Object(preimage)).unwrap();
@@ -471,15 +630,18 @@ mod tests {
         );
     }
 
-    /// The commitment of `pk` with a clean screening (sanctions compliant, the rest of pk's
-    /// domains pending, the others not applicable).
+    /// The commitment of `pk` with a clean screening against the sample list and no subject
+    /// entity (sanctions compliant, the rest of pk's domains pending, the others not
+    /// applicable; the screening's evidence id). Schema version 1 gave
+    /// `5eb66817e6a9de2e2de9e1d4865c75a0c05bfe1ccceb2d643fa3f734cc45906e` for these cells.
     const PK_CLEAN_COMMITMENT: &str =
-        "5eb66817e6a9de2e2de9e1d4865c75a0c05bfe1ccceb2d643fa3f734cc45906e";
+        "0eee3572e95fcb092a81550e599a30410d4d10581584829bf9e1b1cabd0eb053";
 
     #[test]
     fn the_commitment_changes_when_any_cell_or_the_jurisdiction_changes() {
         let base = run("pk", ENTITY, &["Jane Citizen"]);
-        let original = tensor_commitment("pk", &base.domain_results).unwrap();
+        let ids = base.evidence_ids();
+        let original = tensor_commitment("pk", &base.domain_results, &ids).unwrap();
         assert_eq!(original, base.tensor_commitment);
         let mut seen = BTreeSet::from([original.clone()]);
         for domain in base.domain_results.keys() {
@@ -489,13 +651,17 @@ mod tests {
                 }
                 let mut cells = base.domain_results.clone();
                 cells.insert(domain.clone(), state);
-                let changed = tensor_commitment("pk", &cells).unwrap();
+                let changed = tensor_commitment("pk", &cells, &ids).unwrap();
                 assert!(is_lower_hex_64(&changed));
                 assert!(seen.insert(changed), "{domain} = {state} collided");
             }
         }
-        assert_eq!(seen.len(), 1 + 20 * 4);
-        let other_place = tensor_commitment("ae", &base.domain_results).unwrap();
+        assert_eq!(seen.len(), 1 + 20 * 5);
+        let other_place = tensor_commitment("ae", &base.domain_results, &ids).unwrap();
         assert!(!seen.contains(&other_place));
+        // The evidence is committed to: another id, or none, is another commitment.
+        let none = tensor_commitment("pk", &base.domain_results, &[]).unwrap();
+        let other = tensor_commitment("pk", &base.domain_results, &["urn:x".into()]).unwrap();
+        assert!(!seen.contains(&none) && !seen.contains(&other) && none != other);
     }
 }

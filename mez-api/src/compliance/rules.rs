@@ -11,6 +11,8 @@
 
 use std::collections::BTreeSet;
 
+use super::evidence::{DomainRule, EvidenceRule};
+
 /// The jurisdiction reported when none is given or a currency is not in the table.
 pub const UNKNOWN_JURISDICTION: &str = "UNKNOWN";
 
@@ -28,6 +30,8 @@ pub struct ComplianceRules {
     pub jurisdictions: &'static [(&'static str, &'static [&'static str])],
     /// Currency code (upper case) to the jurisdiction it implies.
     pub currencies: &'static [(&'static str, &'static str)],
+    /// How domains are decided from evidence; a domain without a rule stays pending.
+    pub evidence: &'static [DomainRule],
 }
 
 impl ComplianceRules {
@@ -65,6 +69,14 @@ impl ComplianceRules {
     /// Whether `name` is one of the domains (exact, as the spec spells it).
     pub fn is_domain(&self, name: &str) -> bool {
         self.domains.contains(&name)
+    }
+
+    /// The evidence rule that decides `domain`, if the spec gives one.
+    pub fn rule(&self, domain: &str) -> Option<&'static EvidenceRule> {
+        self.evidence
+            .iter()
+            .find(|r| r.domain == domain)
+            .map(|r| &r.rule)
     }
 
     /// Whether non-compliance in `domain` blocks an operation outright.

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: BUSL-1.1
-//! The five compliance states and the lattice that combines them.
+//! The six compliance states and the lattice that combines them.
 //!
-//! From worst to best: `non_compliant < pending < not_applicable < exempt < compliant`. The
+//! From worst to best: `non_compliant < expired < pending < not_applicable < exempt <
+//! compliant`. `expired` (evidence that once decided the domain is past its validity) is
+//! worse than `pending` because it is not merely missing: what was shown no longer holds, and
+//! an operator must renew it. The
 //! overall state of an operation is the meet (minimum) of its domains' states, so one
 //! non-compliant domain makes the whole operation non-compliant and one pending domain keeps
 //! it from being compliant: the combination is pessimistic on purpose.
@@ -19,6 +22,8 @@ pub enum ComplianceState {
     Compliant,
     /// Evidence shows the domain's requirements are broken.
     NonCompliant,
+    /// The evidence that decided the domain is older than its rule's validity.
+    Expired,
     /// No evidence either way yet.
     Pending,
     /// The domain applies, but the subject is exempt from it.
@@ -29,24 +34,26 @@ pub enum ComplianceState {
 
 impl ComplianceState {
     /// Every state, from worst to best.
-    pub const ALL: [ComplianceState; 5] = [
+    pub const ALL: [ComplianceState; 6] = [
         Self::NonCompliant,
+        Self::Expired,
         Self::Pending,
         Self::NotApplicable,
         Self::Exempt,
         Self::Compliant,
     ];
 
-    /// The position in the lattice, worst (0) to best (4). The ordering is spelled out here
+    /// The position in the lattice, worst (0) to best (5). The ordering is spelled out here
     /// rather than left to the declaration order of the variants, so that reordering the enum
     /// cannot silently change what "worse" means.
     pub const fn rank(self) -> u8 {
         match self {
             Self::NonCompliant => 0,
-            Self::Pending => 1,
-            Self::NotApplicable => 2,
-            Self::Exempt => 3,
-            Self::Compliant => 4,
+            Self::Expired => 1,
+            Self::Pending => 2,
+            Self::NotApplicable => 3,
+            Self::Exempt => 4,
+            Self::Compliant => 5,
         }
     }
 
@@ -84,6 +91,7 @@ impl ComplianceState {
         match self {
             Self::Compliant => "compliant",
             Self::NonCompliant => "non_compliant",
+            Self::Expired => "expired",
             Self::Pending => "pending",
             Self::Exempt => "exempt",
             Self::NotApplicable => "not_applicable",
@@ -115,11 +123,12 @@ mod tests {
 
     #[test]
     fn order_is_worst_to_best() {
-        assert!(NonCompliant < Pending);
+        assert!(NonCompliant < Expired);
+        assert!(Expired < Pending);
         assert!(Pending < NotApplicable);
         assert!(NotApplicable < Exempt);
         assert!(Exempt < Compliant);
-        let mut shuffled = vec![Compliant, Pending, Exempt, NonCompliant, NotApplicable];
+        let mut shuffled = vec![Compliant, Pending, Exempt, Expired, NonCompliant, NotApplicable];
         shuffled.sort();
         assert_eq!(shuffled, ComplianceState::ALL.to_vec());
     }

@@ -24,7 +24,7 @@ fn subject() -> Value {
 }
 
 fn issued(key: &ZoneKey) -> Value {
-    issue(key, "MezFormationComplianceCredential", subject(), NOW).unwrap()
+    issue(key, "MezFormationComplianceCredential", subject(), Map::new(), NOW).unwrap()
 }
 
 /// A different value of the same JSON kind, so that a check on types cannot be what
@@ -370,7 +370,7 @@ fn a_credential_cannot_be_passed_off_as_another_issuers() {
 fn the_verification_method_must_be_the_did_key_itself() {
     let signer = key(11);
     let other = key(12);
-    let mut credential = issue(&signer, "TestCredential", subject(), NOW).unwrap();
+    let mut credential = issue(&signer, "TestCredential", subject(), Map::new(), NOW).unwrap();
     credential["proof"]["verificationMethod"] =
         json!(format!("{}#{}", signer.did(), other.public_key_multibase()));
     assert_eq!(
@@ -513,10 +513,10 @@ fn the_validity_period_is_enforced() {
 #[test]
 fn issuing_refuses_what_would_make_a_meaningless_credential() {
     let key = key(18);
-    assert!(issue(&key, "", subject(), NOW).is_err());
-    assert!(issue(&key, "VerifiableCredential", subject(), NOW).is_err());
-    assert!(issue(&key, "TestCredential", json!("text"), NOW).is_err());
-    assert!(issue(&key, "TestCredential", subject(), "yesterday").is_err());
+    assert!(issue(&key, "", subject(), Map::new(), NOW).is_err());
+    assert!(issue(&key, "VerifiableCredential", subject(), Map::new(), NOW).is_err());
+    assert!(issue(&key, "TestCredential", json!("text"), Map::new(), NOW).is_err());
+    assert!(issue(&key, "TestCredential", subject(), Map::new(), "yesterday").is_err());
 }
 
 #[test]
@@ -550,11 +550,29 @@ fn signing_refuses_bad_inputs() {
 }
 
 #[test]
+fn extra_properties_are_signed_and_may_not_replace_the_core_ones() {
+    let mut extra = Map::new();
+    extra.insert("evidence".into(), json!([{"id": "urn:x:1", "type": "T"}]));
+    let credential = issue(&key(21), "TestCredential", subject(), extra, NOW).unwrap();
+    assert_eq!(credential["evidence"][0]["id"], "urn:x:1");
+    assert!(verify(&credential).verified);
+    let mut tampered = credential.clone();
+    tampered["evidence"][0]["id"] = json!("urn:x:2");
+    assert!(!verify(&tampered).verified);
+    for core in ["issuer", "id", "proof", "credentialSubject"] {
+        let mut extra = Map::new();
+        extra.insert(core.into(), json!("x"));
+        assert!(issue(&key(21), "TestCredential", subject(), extra, NOW).is_err(), "{core}");
+    }
+}
+
+#[test]
 fn issuing_with_the_clock_verifies() {
     let credential = issue(
         &key(20),
         "TestCredential",
         subject(),
+        Map::new(),
         &crate::clock::now_rfc3339(),
     )
     .unwrap();

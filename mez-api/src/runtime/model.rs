@@ -177,8 +177,21 @@ pub struct V1Route {
     /// Keys of the Mass answer whose names are screened after the operation.
     pub screen_answer: &'static [&'static str],
     pub credential: Option<&'static str>,
+    /// Whose evidence decides the evidence-based domains of a write.
+    pub subject: Option<Subject>,
     pub audit: Option<V1Audit>,
     pub status: u16,
+}
+
+/// The entity whose evidence a `/v1` write is judged on.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject {
+    /// The entity a request path names.
+    Entity(&'static str),
+    /// The entity that owns the account a request path names.
+    Account(&'static str),
+    /// The entity the write itself creates (its resource id).
+    Resource,
 }
 
 /// The Mass operation of a `/v1` route.
