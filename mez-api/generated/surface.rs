@@ -1349,7 +1349,7 @@ pub mod models {
             },
         ],
     };
-    /// The withholding tax on one transaction (the answer of POST /withholding/compute).
+    /// The withholding tax on one transaction (the answer of POST /withholding/compute); ntn_status_mock is true when the filer status was guessed from the NTN's first digit by the mock, not read from the Active Taxpayer List.
     pub static WITHHOLDING_COMPUTATION: ModelSpec = ModelSpec {
         name: "WithholdingComputation",
         collection: None,
@@ -1410,6 +1410,13 @@ pub mod models {
                 name: "ntn_status",
                 input: "ntn_status",
                 ty: FieldType::String,
+                required: true,
+                ..FieldSpec::BASE
+            },
+            FieldSpec {
+                name: "ntn_status_mock",
+                input: "ntn_status_mock",
+                ty: FieldType::Boolean,
                 required: true,
                 ..FieldSpec::BASE
             },
@@ -2499,7 +2506,7 @@ pub mod types {
         #[serde(default)]
         pub jurisdiction_id: Option<String>,
     }
-    /// The withholding tax on one transaction (the answer of POST /withholding/compute).
+    /// The withholding tax on one transaction (the answer of POST /withholding/compute); ntn_status_mock is true when the filer status was guessed from the NTN's first digit by the mock, not read from the Active Taxpayer List.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct WithholdingComputation {
@@ -2519,6 +2526,8 @@ pub mod types {
         pub withholding_type: String,
         #[serde(rename = "ntn_status")]
         pub ntn_status: String,
+        #[serde(rename = "ntn_status_mock")]
+        pub ntn_status_mock: bool,
         #[serde(rename = "computed_at")]
         pub computed_at: String,
     }
@@ -4430,7 +4439,7 @@ pub static COMPLIANCE: crate::compliance::ComplianceRules = crate::compliance::C
         },
         crate::compliance::DomainRule {
             domain: "licensing",
-            doc: "Entity types that need a licence stay pending (no licence register is connected); others are exempt.",
+            doc: "Entity types that need a licence stay pending (no licence register is connected); others meet the requirement.",
             rule: crate::compliance::EvidenceRule::LicenceByType {
                 licensed_types: &[
                     "bank",

@@ -22,7 +22,7 @@
 //!   share class;
 //! - `account` (banking): an account of the entity was opened through the zone;
 //! - `licence_by_type` (licensing): entity types that need a licence stay `pending`, since no
-//!   licence register is connected; other types are `exempt`;
+//!   licence register is connected; other types meet the requirement (`compliant`);
 //! - `all_of` (aml, payments): the meet of other domains' decisions (one level: the checker
 //!   refuses a combination of combinations);
 //! - `screening` (sanctions) is decided by the sanctions list, in the evaluator.
@@ -531,8 +531,10 @@ fn licence(facts: &Facts, entity: &EntityFacts, licensed: &[&str]) -> Decision {
             evidence,
         }
     } else {
+        // The licensing requirement is met: the spec names this type among none that need a
+        // licence. (Not `exempt`: no exemption was granted; there is nothing to hold.)
         Decision {
-            state: ComplianceState::Exempt,
+            state: ComplianceState::Compliant,
             reason: None,
             evidence,
         }

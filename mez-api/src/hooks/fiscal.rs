@@ -266,6 +266,8 @@ fn withholding_answer(input: &Record, computed_at: &str) -> Result<Value, ApiErr
         "currency": currency,
         "withholding_type": kind.as_str(),
         "ntn_status": status.as_str(),
+        // No Active Taxpayer List is connected: the status is the mock's first-digit guess.
+        "ntn_status_mock": true,
         "computed_at": computed_at,
     }))
 }
@@ -423,6 +425,7 @@ mod tests {
                 "currency": "PKR",
                 "withholding_type": "payment_for_goods",
                 "ntn_status": "Filer",
+                "ntn_status_mock": true,
                 "computed_at": "2026-11-25T10:00:00.000Z",
             })
         );

@@ -79,6 +79,13 @@ fn normalize_cnic(raw: &str) -> Result<String, ApiError> {
     }
 }
 
+/// Whether a CNIC's first digit is one of the province codes NADRA issues (1 to 7). The mock
+/// can check no more than this, and a CNIC outside them is a failed verification (recorded,
+/// `verified: false`), not a malformed request.
+fn known_province(cnic: &str) -> bool {
+    matches!(cnic.as_bytes().first(), Some(b'1'..=b'7'))
+}
+
 /// Route hook for `POST /identity/cnic/verify`: a mock NADRA check that validates the format
 /// and records the check.
 pub async fn cnic_verify(
@@ -121,18 +128,31 @@ fn cnic_verification(input: &Record, id: String, now: &str) -> Result<(Record, V
     let cnic = normalize_cnic(required_str(input, "cnic")?)?;
     let full_name = optional_str(input, "full_name")?;
     let entity_id = optional_str(input, "entity_id")?;
-    let record = identity_record(&id, entity_id, "CNIC", &cnic, full_name, None, now);
+    let verified = known_province(&cnic);
+    let mut record = identity_record(&id, entity_id, "CNIC", &cnic, full_name, None, now);
+    record.insert("verified".to_owned(), json!(verified));
+    let (status, note) = if verified {
+        (
+            "Active",
+            "mock verifier: the CNIC format and province code were checked; no NADRA lookup was made",
+        )
+    } else {
+        (
+            "NotFound",
+            "mock verifier: the CNIC's first digit is no province code (1 to 7), so no such CNIC can exist; no NADRA lookup was made",
+        )
+    };
     let answer = json!({
         "cnic": cnic,
-        "verified": true,
+        "verified": verified,
         "full_name": full_name,
         "identity_id": id,
         "verification_timestamp": now,
         "details": {
-            "cnic_status": "Active",
+            "cnic_status": status,
             "source": "MockNadraAdapter",
             "mock": true,
-            "note": "mock verifier: the CNIC format was checked; no NADRA lookup was made",
+            "note": note,
         },
     });
     Ok((record, answer))
@@ -307,7 +327,7 @@ mod tests {
                     "cnic_status": "Active",
                     "source": "MockNadraAdapter",
                     "mock": true,
-                    "note": "mock verifier: the CNIC format was checked; no NADRA lookup was made",
+                    "note": "mock verifier: the CNIC format and province code were checked; no NADRA lookup was made",
                 },
             })
         );
@@ -319,6 +339,25 @@ mod tests {
                 "createdAt": NOW,
             })
         );
+    }
+
+    #[test]
+    fn a_cnic_outside_the_province_codes_is_a_recorded_failed_check() {
+        for cnic in ["02345-1234567-1", "8234512345671", "92345-1234567-1"] {
+            let input = record(json!({"cnic": cnic, "full_name": "Ali Khan", "entity_id": "e-1"}));
+            let (stored, answer) = cnic_verification(&input, "id-1".into(), "2026-11-25T10:00:00.000Z").unwrap();
+            assert_eq!(answer["verified"], false, "{cnic}");
+            assert_eq!(answer["details"]["cnic_status"], "NotFound");
+            assert_eq!(answer["details"]["mock"], true);
+            assert_eq!(stored["verified"], false);
+            assert_eq!(stored["entityId"], "e-1");
+        }
+        for first in '1'..='7' {
+            let cnic = format!("{first}2345-1234567-1");
+            let input = record(json!({"cnic": cnic}));
+            let (stored, _) = cnic_verification(&input, "id-1".into(), "2026-11-25T10:00:00.000Z").unwrap();
+            assert_eq!(stored["verified"], true, "{cnic}");
+        }
     }
 
     #[test]

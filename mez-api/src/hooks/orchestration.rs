@@ -125,7 +125,11 @@ pub async fn initiate_payment(
         "currency": currency,
         "tax_year": fiscal_year(today.year(), u8::from(today.month())),
         "source_transaction_id": payment.data.id,
-        "details": { "withholding": withholding.json },
+        // The rate follows a filer status the mock guessed; the event says so.
+        "details": {
+            "withholding": withholding.json,
+            "mock": withholding.data.ntn_status_mock,
+        },
     }))
     .await?;
     Ok(payment.json)

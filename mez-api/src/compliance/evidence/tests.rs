@@ -274,7 +274,7 @@ fn corporate_securities_banking_and_licensing() {
     assert_eq!(d.evidence[0]["type"], ATTESTATION_EVIDENCE);
     assert_eq!(d.evidence[0]["resource"], "urn:mez:account:acc1");
 
-    assert_eq!(decide_one("licensing", &f).state, Exempt);
+    assert_eq!(decide_one("licensing", &f).state, Compliant);
     if let Some(e) = &mut f.entity {
         e.entity_type = Some("Bank".into());
     }
