@@ -4420,7 +4420,7 @@ pub static COMPLIANCE: crate::compliance::ComplianceRules = crate::compliance::C
         },
         crate::compliance::DomainRule {
             domain: "banking",
-            doc: "The entity has an account opened through the zone.",
+            doc: "The entity has an account opened through the zone, or the treasury its first account creates.",
             rule: crate::compliance::EvidenceRule::Account,
         },
         crate::compliance::DomainRule {
@@ -6847,7 +6847,7 @@ mod plans {
         args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("organizationId", args.param(0)?)];
-        ops::list_by(state, &models::CONSENT, &pairs, args.query.clone()).await
+        ops::list_by(state, plan, &models::CONSENT, &pairs, args.query.clone()).await
     }
     pub async fn consent_info_get_consents_id(
         state: &AppState,
@@ -6887,7 +6887,7 @@ mod plans {
         args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("organizationId", args.param(0)?)];
-        ops::get_by(state, &models::CAP_TABLE, &pairs).await
+        ops::get_by(state, plan, &models::CAP_TABLE, &pairs).await
     }
     pub async fn consent_info_get_cap_tables_id(
         state: &AppState,
@@ -6917,6 +6917,7 @@ mod plans {
     ) -> Result<serde_json::Value, ApiError> {
         ops::list(
                 state,
+                plan,
                 &models::IDENTITY,
                 args.query,
                 None,
@@ -6995,7 +6996,7 @@ mod plans {
         plan: &mut Plan,
         args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
-        ops::list(state, &models::ORGANIZATION, args.query, Some("ids"), &[]).await
+        ops::list(state, plan, &models::ORGANIZATION, args.query, Some("ids"), &[]).await
     }
     pub async fn organization_info_post_membership_member(
         state: &AppState,
@@ -7032,7 +7033,7 @@ mod plans {
         args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("organizationId", args.param(0)?)];
-        ops::list_by(state, &models::MEMBER, &pairs, args.query.clone()).await
+        ops::list_by(state, plan, &models::MEMBER, &pairs, args.query.clone()).await
     }
     pub async fn organization_info_post_board_director(
         state: &AppState,
@@ -7070,7 +7071,8 @@ mod plans {
         args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("organizationId", args.param(0)?)];
-        ops::list_by(state, &models::BOARD_MEMBER, &pairs, args.query.clone()).await
+        ops::list_by(state, plan, &models::BOARD_MEMBER, &pairs, args.query.clone())
+            .await
     }
     pub async fn verify_cnic(
         state: &AppState,
@@ -7138,7 +7140,7 @@ mod plans {
         args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("entityId", args.param(0)?)];
-        ops::get_by(state, &models::TREASURY, &pairs).await
+        ops::get_by(state, plan, &models::TREASURY, &pairs).await
     }
     pub async fn create_account(
         state: &AppState,
@@ -7190,6 +7192,7 @@ mod plans {
     ) -> Result<serde_json::Value, ApiError> {
         ops::list(
                 state,
+                plan,
                 &models::TAX_EVENT,
                 args.query,
                 None,

@@ -37,7 +37,9 @@ async fn entity_compliance(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(crate::pipeline::entity_compliance(&state, &id).await?))
+    Ok(axum::Json(
+        crate::pipeline::entity_compliance(&state, &id).await?,
+    ))
 }
 
 /// `POST /v1/credentials/verify`: checks a credential from any did:key issuer. The body is the

@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use crate::diag::{Diagnostics, Pos};
 use crate::model::{
-    Bound, Compliance, EvidenceRule, Field, FieldType, Input, MassSpec, Model, Op, Orchestrated, Route, Service, Subject,
-    Spec,
+    Bound, Compliance, EvidenceRule, Field, FieldType, Input, MassSpec, Model, Op, Orchestrated,
+    Route, Service, Spec, Subject,
 };
 use crate::parse::is_decimal;
 
@@ -948,8 +948,7 @@ pub fn duration_secs(text: &str) -> Option<u64> {
         _ => return None,
     };
     let digits = &text[..text.len() - 1];
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0')
-    {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
         return None;
     }
     let secs = digits.parse::<u64>().ok()?.checked_mul(scale)?;
@@ -974,7 +973,10 @@ fn check_evidence(c: &Compliance, diags: &mut Diagnostics) {
             );
         }
         if let Some(first) = seen.insert(&r.domain, &r.pos) {
-            diags.push(&r.pos, format!("{what} is declared twice (first at {first})"));
+            diags.push(
+                &r.pos,
+                format!("{what} is declared twice (first at {first})"),
+            );
         }
         let Some((_, required, optional)) = EVIDENCE_KINDS.iter().find(|(k, _, _)| *k == r.kind)
         else {
@@ -1913,8 +1915,11 @@ pub fn check_v1_paths(spec: &Spec, diags: &mut Diagnostics) {
         };
         let params = o.params();
         // Screened names and jurisdiction sources are read as text.
-        let text_only =
-            |kind: &str| kind.starts_with("screened") || kind.starts_with("jurisdiction");
+        let text_only = |kind: &str| {
+            kind.starts_with("screened")
+                || kind.starts_with("jurisdiction")
+                || kind.starts_with("subject")
+        };
         // Paths whose first segment is not a field or parameter are reported elsewhere.
         let check = |kind: &str, path: &str, diags: &mut Diagnostics| {
             let top = path.split(['.', '[']).next().unwrap_or(path);
@@ -1959,6 +1964,13 @@ pub fn check_v1_paths(spec: &Spec, diags: &mut Diagnostics) {
         let j = &o.jurisdiction;
         for source in [&j.field, &j.currency, &j.entity].into_iter().flatten() {
             check("jurisdiction source", source, diags);
+        }
+        match &o.subject {
+            Some(Subject::Entity(path)) if path == RESOURCE_SUBJECT => {}
+            Some(Subject::Entity(path) | Subject::Account(path)) => {
+                check("subject path", path, diags);
+            }
+            None => {}
         }
         if let Some(a) = &o.audit {
             for (_, source) in &a.metadata {

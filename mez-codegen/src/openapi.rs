@@ -884,6 +884,20 @@ fn zone_operations() -> Vec<(&'static str, &'static str, Value)> {
             ),
         ),
         (
+            "/v1/entities/{id}/compliance",
+            "get",
+            op(
+                "zone_entity_compliance",
+                "The entity's compliance evaluated now over every domain of its jurisdiction, with reasons and evidence (no write, no credential).",
+                "/v1/entities/{id}/compliance",
+                Query::new(),
+                None,
+                json!({"allOf": [schema_ref("Compliance"), {"type": "object", "required": ["entity_id"], "properties": {"entity_id": {"type": "string"}}}]}),
+                true,
+                false,
+            ),
+        ),
+        (
             "/v1/audit/verify",
             "get",
             op(
@@ -929,9 +943,36 @@ pub fn document(spec: &Spec) -> String {
             "required": ["mass_response", "compliance", "credential", "attestation_id"],
             "properties": {
                 "mass_response": {"description": "The Mass operation's answer (typed per route)."},
-                "compliance": {"type": "object"},
-                "credential": {"type": "object", "description": "A W3C VC 2.0 with an eddsa-jcs-2022 DataIntegrityProof."},
+                "compliance": schema_ref("Compliance"),
+                "credential": {"type": "object", "description": "A W3C VC 2.0 with an eddsa-jcs-2022 DataIntegrityProof; its `evidence` lists what decided each domain."},
                 "attestation_id": {"type": "string"},
+            },
+        }),
+    );
+    let state = json!({"enum": ["compliant", "non_compliant", "expired", "pending", "exempt", "not_applicable"]});
+    let domains = json!({"type": "array", "items": {"type": "string"}});
+    schemas.insert(
+        "Compliance".into(),
+        json!({
+            "type": "object",
+            "description": "One compliance evaluation: a state per domain, a reason per relevant domain that does not pass, and the evidence that decided each relevant domain.",
+            "required": ["jurisdiction_id", "overall_status", "domain_results", "passing_domains", "blocking_domains", "hard_blocks", "reasons", "evidence", "sample_sanctions_list", "tensor_commitment", "evaluated_at"],
+            "properties": {
+                "jurisdiction_id": {"type": "string"},
+                "overall_status": state.clone(),
+                "domain_results": {"type": "object", "additionalProperties": state},
+                "passing_domains": domains.clone(),
+                "blocking_domains": domains.clone(),
+                "hard_blocks": domains,
+                "reasons": {"type": "object", "additionalProperties": {"type": "string"}},
+                "evidence": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["id", "type", "domain"],
+                    "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "domain": {"type": "string"}},
+                }},
+                "sample_sanctions_list": {"type": "boolean"},
+                "tensor_commitment": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "evaluated_at": {"type": "string", "format": "date-time"},
             },
         }),
     );

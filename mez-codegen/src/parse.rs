@@ -13,8 +13,9 @@ use marked_yaml::{LoaderOptions, Node, Span};
 
 use crate::diag::{Diagnostics, Pos};
 use crate::model::{
-    Bound, Compliance, EvidenceRule, Field, FieldType, Input, JurisdictionSource, MassHook, MassSpec, Method,
-    Model, Op, Orchestrated, OrchestratedAudit, Response, Route, Service, Subject,
+    Bound, Compliance, EvidenceRule, Field, FieldType, Input, JurisdictionSource, MassHook,
+    MassSpec, Method, Model, Op, Orchestrated, OrchestratedAudit, Response, Route, Service,
+    Subject,
 };
 
 /// Parses one spec file. `file` is the name used in diagnostics (`spec/zone.yaml`).

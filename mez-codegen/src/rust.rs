@@ -11,8 +11,8 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use crate::model::{
-    Bound, Compliance, EvidenceRule, Field, FieldType, Input, MassSpec, Model, Op, Orchestrated, Route, Service, Subject,
-    Spec,
+    Bound, Compliance, EvidenceRule, Field, FieldType, Input, MassSpec, Model, Op, Orchestrated,
+    Route, Service, Spec, Subject,
 };
 
 /// `entityType` -> `entity_type`; `CapTable` -> `cap_table`.
@@ -649,7 +649,7 @@ fn plan_fn(s: &Service, r: &Route) -> TokenStream {
         } => {
             let ids = opt(ids_param.as_deref());
             let filters = filters.iter().map(|(p, f)| quote!((#p, #f)));
-            quote!(ops::list(state, &models::#m, args.query, #ids, &[#(#filters),*]).await)
+            quote!(ops::list(state, plan, &models::#m, args.query, #ids, &[#(#filters),*]).await)
         }
         Op::Search { field, .. } => {
             quote!(ops::search(state, &models::#m, #field, args.body()).await)
@@ -662,12 +662,12 @@ fn plan_fn(s: &Service, r: &Route) -> TokenStream {
             if matches!(r.op, Op::ListBy { .. }) {
                 quote! {
                     let pairs = [#(#pairs),*];
-                    ops::list_by(state, &models::#m, &pairs, args.query.clone()).await
+                    ops::list_by(state, plan, &models::#m, &pairs, args.query.clone()).await
                 }
             } else {
                 quote! {
                     let pairs = [#(#pairs),*];
-                    ops::get_by(state, &models::#m, &pairs).await
+                    ops::get_by(state, plan, &models::#m, &pairs).await
                 }
             }
         }

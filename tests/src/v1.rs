@@ -134,9 +134,24 @@ pub fn assert_envelope(body: &Value, credential_type: &str, domains: &[&str]) ->
         subject["resource_id"], resource_id,
         "the credential is about the real resource: {credential}"
     );
+    // The envelope's compliance summary, with its evidence carried once, as the credential's
+    // own W3C `evidence` property.
+    let mut claimed = compliance.clone();
+    let evidence = claimed
+        .as_object_mut()
+        .and_then(|c| c.remove("evidence"))
+        .unwrap_or_else(|| panic!("the envelope's compliance lists its evidence: {compliance}"));
     assert_eq!(
-        subject["compliance"], compliance,
+        subject["compliance"], claimed,
         "the credential carries the envelope's compliance summary"
+    );
+    let carried = credential
+        .get("evidence")
+        .cloned()
+        .unwrap_or(serde_json::json!([]));
+    assert_eq!(
+        carried, evidence,
+        "the credential's evidence is the envelope's"
     );
     let proof = &credential["proof"];
     assert_eq!(proof["type"], "DataIntegrityProof", "{proof}");

@@ -8,6 +8,12 @@
 //! regression that, say, marked `kyc` compliant without evidence pass, as long as it stayed
 //! consistent; these tables do not. When a domain gains an evidence source its expected state
 //! here changes with it, in the same commit.
+//!
+//! The writes run in order against one entity, so evidence accrues: the base tables are the
+//! states right after the entity is formed (corporate and licensing decided by the entity
+//! record, sanctions by the screening), and each write pins the domains its evidence has
+//! decided since (`decided`): the cap table decides securities, the account banking, the CNIC
+//! checks kyc (and with sanctions, aml), the NTN check tax (and with banking, payments).
 
 use mez_tests::TestZone;
 use mez_tests::v1::DOMAINS;
@@ -128,15 +134,16 @@ async fn every_write(zone: &TestZone, place: Place) -> Vec<(&'static str, Value)
     out
 }
 
-/// Every domain's state in Pakistan: the financial category and sanctions apply; sanctions
-/// is the one domain with evidence (the names screened clean); the rest stay pending.
+/// Every domain's state in Pakistan once the entity is formed: the financial category and
+/// sanctions apply; sanctions (the names screened clean), corporate (the entity is ACTIVE) and
+/// licensing (an llc needs no licence) are decided; the rest wait for evidence.
 const PK_STATES: [(&str, &str); 20] = [
     ("aml", "pending"),
     ("arbitration", "not_applicable"),
     ("banking", "pending"),
     ("clearing", "not_applicable"),
     ("consumer_protection", "not_applicable"),
-    ("corporate", "pending"),
+    ("corporate", "compliant"),
     ("custody", "not_applicable"),
     ("data_privacy", "not_applicable"),
     ("digital_assets", "not_applicable"),
@@ -144,7 +151,7 @@ const PK_STATES: [(&str, &str); 20] = [
     ("immigration", "not_applicable"),
     ("ip", "not_applicable"),
     ("kyc", "pending"),
-    ("licensing", "pending"),
+    ("licensing", "compliant"),
     ("payments", "pending"),
     ("sanctions", "compliant"),
     ("securities", "pending"),
@@ -154,14 +161,14 @@ const PK_STATES: [(&str, &str); 20] = [
 ];
 
 /// Every domain's state in the UAE: Pakistan's, plus custody, data privacy and digital assets,
-/// which apply there and have no evidence source (pending).
+/// which apply there and have no evidence rule (pending).
 const AE_STATES: [(&str, &str); 20] = [
     ("aml", "pending"),
     ("arbitration", "not_applicable"),
     ("banking", "pending"),
     ("clearing", "not_applicable"),
     ("consumer_protection", "not_applicable"),
-    ("corporate", "pending"),
+    ("corporate", "compliant"),
     ("custody", "pending"),
     ("data_privacy", "pending"),
     ("digital_assets", "pending"),
@@ -169,7 +176,7 @@ const AE_STATES: [(&str, &str); 20] = [
     ("immigration", "not_applicable"),
     ("ip", "not_applicable"),
     ("kyc", "pending"),
-    ("licensing", "pending"),
+    ("licensing", "compliant"),
     ("payments", "pending"),
     ("sanctions", "compliant"),
     ("securities", "pending"),
@@ -178,71 +185,109 @@ const AE_STATES: [(&str, &str); 20] = [
     ("trade", "not_applicable"),
 ];
 
-/// One write's expected summary: the jurisdiction it was evaluated in, and its relevant
-/// domains split into passing and blocking.
+/// One write's expected summary: the jurisdiction it was evaluated in, its overall status,
+/// its relevant domains split into passing and blocking, and the domains decided since the
+/// base table by the evidence of earlier writes (or its own).
 struct Expected {
     write: &'static str,
     jurisdiction: &'static str,
+    overall: &'static str,
     passing: &'static [&'static str],
     blocking: &'static [&'static str],
+    decided: &'static [(&'static str, &'static str)],
 }
+
+const CAP_TABLE: &[(&str, &str)] = &[("securities", "compliant")];
+const ACCOUNT: &[(&str, &str)] = &[("securities", "compliant"), ("banking", "compliant")];
+const KYC: &[(&str, &str)] = &[
+    ("securities", "compliant"),
+    ("banking", "compliant"),
+    ("kyc", "compliant"),
+    ("aml", "compliant"),
+];
+const TAX: &[(&str, &str)] = &[
+    ("securities", "compliant"),
+    ("banking", "compliant"),
+    ("kyc", "compliant"),
+    ("aml", "compliant"),
+    ("tax", "compliant"),
+    ("payments", "compliant"),
+];
 
 const IN_PK: [Expected; 9] = [
     Expected {
         write: "POST /v1/entities",
         jurisdiction: "pk",
-        passing: &["sanctions"],
-        blocking: &["aml", "corporate", "kyc", "licensing", "tax"],
+        overall: "pending",
+        passing: &["corporate", "licensing", "sanctions"],
+        blocking: &["aml", "kyc", "tax"],
+        decided: &[],
     },
     Expected {
         write: "PUT /v1/entities/{id}",
         jurisdiction: "pk",
-        passing: &["sanctions"],
-        blocking: &["aml", "corporate", "kyc", "licensing", "tax"],
+        overall: "pending",
+        passing: &["corporate", "licensing", "sanctions"],
+        blocking: &["aml", "kyc", "tax"],
+        decided: &[],
     },
     Expected {
         write: "POST /v1/ownership/cap-tables",
         jurisdiction: "pk",
-        passing: &["sanctions"],
-        blocking: &["aml", "corporate", "kyc", "securities"],
+        overall: "pending",
+        passing: &["corporate", "sanctions", "securities"],
+        blocking: &["aml", "kyc"],
+        decided: CAP_TABLE,
     },
     // Accounts and payments take their jurisdiction from the currency's table entry.
     Expected {
         write: "POST /v1/fiscal/accounts",
         jurisdiction: "PK",
-        passing: &["sanctions"],
-        blocking: &["aml", "banking", "kyc", "tax"],
+        overall: "pending",
+        passing: &["banking", "sanctions"],
+        blocking: &["aml", "kyc", "tax"],
+        decided: ACCOUNT,
     },
     Expected {
         write: "POST /v1/fiscal/payments",
         jurisdiction: "PK",
-        passing: &["sanctions"],
-        blocking: &["aml", "banking", "payments", "tax"],
+        overall: "pending",
+        passing: &["banking", "sanctions"],
+        blocking: &["aml", "payments", "tax"],
+        decided: ACCOUNT,
     },
     // Data privacy does not apply in Pakistan, so it passes as not applicable.
     Expected {
         write: "POST /v1/identity/verify",
         jurisdiction: "pk",
-        passing: &["data_privacy", "sanctions"],
-        blocking: &["kyc"],
+        overall: "not_applicable",
+        passing: &["data_privacy", "kyc", "sanctions"],
+        blocking: &[],
+        decided: KYC,
     },
     Expected {
         write: "POST /v1/identity/cnic/verify",
         jurisdiction: "pk",
-        passing: &["data_privacy", "sanctions"],
-        blocking: &["kyc"],
+        overall: "not_applicable",
+        passing: &["data_privacy", "kyc", "sanctions"],
+        blocking: &[],
+        decided: KYC,
     },
     Expected {
         write: "POST /v1/identity/ntn/verify",
         jurisdiction: "pk",
-        passing: &["data_privacy", "sanctions"],
-        blocking: &["kyc"],
+        overall: "not_applicable",
+        passing: &["data_privacy", "kyc", "sanctions"],
+        blocking: &[],
+        decided: TAX,
     },
     Expected {
         write: "POST /v1/consent",
         jurisdiction: "pk",
-        passing: &["sanctions"],
-        blocking: &["aml", "corporate"],
+        overall: "compliant",
+        passing: &["aml", "corporate", "sanctions"],
+        blocking: &[],
+        decided: TAX,
     },
 ];
 
@@ -250,57 +295,75 @@ const IN_AE: [Expected; 9] = [
     Expected {
         write: "POST /v1/entities",
         jurisdiction: "ae",
-        passing: &["sanctions"],
-        blocking: &["aml", "corporate", "kyc", "licensing", "tax"],
+        overall: "pending",
+        passing: &["corporate", "licensing", "sanctions"],
+        blocking: &["aml", "kyc", "tax"],
+        decided: &[],
     },
     Expected {
         write: "PUT /v1/entities/{id}",
         jurisdiction: "ae",
-        passing: &["sanctions"],
-        blocking: &["aml", "corporate", "kyc", "licensing", "tax"],
+        overall: "pending",
+        passing: &["corporate", "licensing", "sanctions"],
+        blocking: &["aml", "kyc", "tax"],
+        decided: &[],
     },
     Expected {
         write: "POST /v1/ownership/cap-tables",
         jurisdiction: "ae",
-        passing: &["sanctions"],
-        blocking: &["aml", "corporate", "kyc", "securities"],
+        overall: "pending",
+        passing: &["corporate", "sanctions", "securities"],
+        blocking: &["aml", "kyc"],
+        decided: CAP_TABLE,
     },
     Expected {
         write: "POST /v1/fiscal/accounts",
         jurisdiction: "AE",
-        passing: &["sanctions"],
-        blocking: &["aml", "banking", "kyc", "tax"],
+        overall: "pending",
+        passing: &["banking", "sanctions"],
+        blocking: &["aml", "kyc", "tax"],
+        decided: ACCOUNT,
     },
     Expected {
         write: "POST /v1/fiscal/payments",
         jurisdiction: "AE",
-        passing: &["sanctions"],
-        blocking: &["aml", "banking", "payments", "tax"],
+        overall: "pending",
+        passing: &["banking", "sanctions"],
+        blocking: &["aml", "payments", "tax"],
+        decided: ACCOUNT,
     },
-    // Data privacy applies in the UAE and has no evidence: it blocks.
+    // Data privacy applies in the UAE and has no evidence rule: it blocks.
     Expected {
         write: "POST /v1/identity/verify",
         jurisdiction: "ae",
-        passing: &["sanctions"],
-        blocking: &["data_privacy", "kyc"],
+        overall: "pending",
+        passing: &["kyc", "sanctions"],
+        blocking: &["data_privacy"],
+        decided: KYC,
     },
     Expected {
         write: "POST /v1/identity/cnic/verify",
         jurisdiction: "ae",
-        passing: &["sanctions"],
-        blocking: &["data_privacy", "kyc"],
+        overall: "pending",
+        passing: &["kyc", "sanctions"],
+        blocking: &["data_privacy"],
+        decided: KYC,
     },
     Expected {
         write: "POST /v1/identity/ntn/verify",
         jurisdiction: "ae",
-        passing: &["sanctions"],
-        blocking: &["data_privacy", "kyc"],
+        overall: "pending",
+        passing: &["kyc", "sanctions"],
+        blocking: &["data_privacy"],
+        decided: TAX,
     },
     Expected {
         write: "POST /v1/consent",
         jurisdiction: "ae",
-        passing: &["sanctions"],
-        blocking: &["aml", "corporate"],
+        overall: "compliant",
+        passing: &["aml", "corporate", "sanctions"],
+        blocking: &[],
+        decided: TAX,
     },
 ];
 
@@ -324,11 +387,10 @@ fn differences(
         &compliance["jurisdiction_id"],
         json!(expected.jurisdiction),
     );
-    // Some relevant domain is pending, so the meet is pending.
     check(
         "overall_status",
         &compliance["overall_status"],
-        json!("pending"),
+        json!(expected.overall),
     );
     check(
         "passing_domains",
@@ -341,10 +403,13 @@ fn differences(
         json!(expected.blocking),
     );
     check("hard_blocks", &compliance["hard_blocks"], json!([]));
-    let pinned: serde_json::Map<String, Value> = states
+    let mut pinned: serde_json::Map<String, Value> = states
         .iter()
         .map(|(d, s)| (d.to_string(), json!(s)))
         .collect();
+    for (domain, state) in expected.decided {
+        pinned.insert(domain.to_string(), json!(state));
+    }
     check(
         "domain_results",
         &compliance["domain_results"],
@@ -401,15 +466,15 @@ fn a_consistent_but_wrong_kyc_verdict_is_caught() {
     }
     let right = json!({
         "jurisdiction_id": "pk", "overall_status": "pending",
-        "passing_domains": ["sanctions"],
-        "blocking_domains": ["aml", "corporate", "kyc", "licensing", "tax"],
+        "passing_domains": ["corporate", "licensing", "sanctions"],
+        "blocking_domains": ["aml", "kyc", "tax"],
         "hard_blocks": [], "domain_results": results,
     });
     assert!(differences(&right, expected, &PK_STATES).is_empty());
     let mut wrong = right.clone();
     wrong["domain_results"]["kyc"] = json!("compliant");
-    wrong["passing_domains"] = json!(["kyc", "sanctions"]);
-    wrong["blocking_domains"] = json!(["aml", "corporate", "licensing", "tax"]);
+    wrong["passing_domains"] = json!(["corporate", "kyc", "licensing", "sanctions"]);
+    wrong["blocking_domains"] = json!(["aml", "tax"]);
     assert_eq!(differences(&wrong, expected, &PK_STATES).len(), 3);
 }
 

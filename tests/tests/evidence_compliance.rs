@@ -21,9 +21,7 @@ fn id_of(envelope: &Value) -> String {
 }
 
 async fn compliance(zone: &TestZone, entity: &str) -> Value {
-    let (status, body) = zone
-        .get(&format!("/v1/entities/{entity}/compliance"))
-        .await;
+    let (status, body) = zone.get(&format!("/v1/entities/{entity}/compliance")).await;
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -59,8 +57,15 @@ async fn an_entity_becomes_compliant_as_evidence_is_recorded(db: &TestDb) {
     // The zone runs on the sample list, and says so.
     assert_eq!(c["sample_sanctions_list"], true);
     assert!(reason(c, "sanctions").contains("sample"));
-    let evidence = created["credential"]["evidence"].as_array().expect("evidence");
-    assert!(evidence.iter().all(|e| e["id"].is_string() && e["type"].is_string() && e["domain"].is_string()), "{evidence:?}");
+    let evidence = created["credential"]["evidence"]
+        .as_array()
+        .expect("evidence");
+    assert!(
+        evidence
+            .iter()
+            .all(|e| e["id"].is_string() && e["type"].is_string() && e["domain"].is_string()),
+        "{evidence:?}"
+    );
 
     // The first owner: by name (the entity lists no CNIC for Ali Khan).
     let (status, first) = zone
@@ -97,7 +102,10 @@ async fn an_entity_becomes_compliant_as_evidence_is_recorded(db: &TestDb) {
     assert_eq!(status, 200, "{ntn}");
     let now = compliance(&zone, &entity).await;
     assert_eq!(now["domain_results"]["tax"], "compliant", "{now}");
-    assert_ne!(now["overall_status"], "compliant", "no cap table or account yet: {now}");
+    assert_ne!(
+        now["overall_status"], "compliant",
+        "no cap table or account yet: {now}"
+    );
 
     let (status, table) = zone
         .post(
@@ -118,17 +126,36 @@ async fn an_entity_becomes_compliant_as_evidence_is_recorded(db: &TestDb) {
     assert_eq!(now["entity_id"], entity.as_str());
     assert_eq!(now["jurisdiction_id"], "pk");
     assert_eq!(now["overall_status"], "compliant", "{now}");
-    for domain in ["aml", "kyc", "sanctions", "tax", "corporate", "banking", "payments", "licensing", "securities"] {
-        assert_eq!(now["domain_results"][domain], "compliant", "{domain}: {now}");
+    for domain in [
+        "aml",
+        "kyc",
+        "sanctions",
+        "tax",
+        "corporate",
+        "banking",
+        "payments",
+        "licensing",
+        "securities",
+    ] {
+        assert_eq!(
+            now["domain_results"][domain], "compliant",
+            "{domain}: {now}"
+        );
     }
     assert_eq!(now["blocking_domains"], json!([]));
 
     // The next credential cites the verifications' attestations.
     let (status, renamed) = zone
-        .put(&format!("/v1/entities/{entity}"), json!({"tags": ["evidenced"]}))
+        .put(
+            &format!("/v1/entities/{entity}"),
+            json!({"tags": ["evidenced"]}),
+        )
         .await;
     assert_eq!(status, 200, "{renamed}");
-    assert_eq!(renamed["compliance"]["overall_status"], "compliant", "{renamed}");
+    assert_eq!(
+        renamed["compliance"]["overall_status"], "compliant",
+        "{renamed}"
+    );
     let cited: Vec<&str> = renamed["credential"]["evidence"]
         .as_array()
         .expect("evidence")
@@ -136,16 +163,29 @@ async fn an_entity_becomes_compliant_as_evidence_is_recorded(db: &TestDb) {
         .filter_map(|e| e["id"].as_str())
         .collect();
     for verification in [&first, &second, &ntn] {
-        let attestation = verification["attestation_id"].as_str().expect("attestation id");
+        let attestation = verification["attestation_id"]
+            .as_str()
+            .expect("attestation id");
         let wanted = format!("urn:mez:attestation:{attestation}");
-        assert!(cited.contains(&wanted.as_str()), "{wanted} not in {cited:?}");
+        assert!(
+            cited.contains(&wanted.as_str()),
+            "{wanted} not in {cited:?}"
+        );
     }
     // The credential verifies with its evidence, and the evidence ids are committed to.
     let (status, verified) = zone
         .post("/v1/credentials/verify", renamed["credential"].clone())
         .await;
-    assert_eq!((status, verified["verified"].clone()), (200, json!(true)), "{verified}");
-    assert!(renamed["credential"]["credentialSubject"]["compliance"].get("evidence").is_none());
+    assert_eq!(
+        (status, verified["verified"].clone()),
+        (200, json!(true)),
+        "{verified}"
+    );
+    assert!(
+        renamed["credential"]["credentialSubject"]["compliance"]
+            .get("evidence")
+            .is_none()
+    );
     // The attestation records the entity and the evidence; the audit event the reasons.
     let attestations = zone.stored("attestations").await;
     let latest = attestations
@@ -153,7 +193,11 @@ async fn an_entity_becomes_compliant_as_evidence_is_recorded(db: &TestDb) {
         .find(|a| a["id"] == renamed["attestation_id"])
         .expect("the attestation");
     assert_eq!(latest["entityId"], entity.as_str());
-    assert!(latest["evidenceIds"].as_array().is_some_and(|ids| !ids.is_empty()));
+    assert!(
+        latest["evidenceIds"]
+            .as_array()
+            .is_some_and(|ids| !ids.is_empty())
+    );
     zone.stop().await;
 }
 
@@ -191,7 +235,10 @@ async fn failed_checks_and_non_filers_are_non_compliant(db: &TestDb) {
     assert_eq!(status, 200, "{ntn}");
     let now = compliance(&zone, &entity).await;
     assert_eq!(now["domain_results"]["kyc"], "non_compliant", "{now}");
-    assert!(reason(&now, "kyc").contains("failed for owner Omar Farooq"), "{now}");
+    assert!(
+        reason(&now, "kyc").contains("failed for owner Omar Farooq"),
+        "{now}"
+    );
     assert_eq!(now["domain_results"]["tax"], "non_compliant", "{now}");
     assert!(reason(&now, "tax").contains("non-filer"), "{now}");
     assert_eq!(now["domain_results"]["aml"], "non_compliant", "{now}");
@@ -204,7 +251,10 @@ async fn failed_checks_and_non_filers_are_non_compliant(db: &TestDb) {
         )
         .await;
     assert_eq!(status, 201, "{table}");
-    assert_eq!(table["compliance"]["domain_results"]["kyc"], "non_compliant");
+    assert_eq!(
+        table["compliance"]["domain_results"]["kyc"],
+        "non_compliant"
+    );
     let (status, missing) = zone
         .get("/v1/entities/00000000-0000-4000-8000-000000000000/compliance")
         .await;

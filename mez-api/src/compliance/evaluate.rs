@@ -133,8 +133,12 @@ pub fn evaluate(
         "" => UNKNOWN_JURISDICTION.to_string(),
         given => given.to_string(),
     };
-    let now = OffsetDateTime::parse(question.now, &Rfc3339)
-        .map_err(|_| ApiError::internal(format!("evaluation time {:?} is not RFC 3339", question.now)))?;
+    let now = OffsetDateTime::parse(question.now, &Rfc3339).map_err(|_| {
+        ApiError::internal(format!(
+            "evaluation time {:?} is not RFC 3339",
+            question.now
+        ))
+    })?;
 
     // Sorted and without repeats, which is the order the envelope's lists use.
     let mut relevant_set = BTreeSet::new();
@@ -316,7 +320,11 @@ pub fn tensor_commitment(
     preimage.insert("cells".into(), Value::Object(cells));
     preimage.insert(
         "evidence".into(),
-        Value::Array(ids.into_iter().map(|id| Value::String(id.clone())).collect()),
+        Value::Array(
+            ids.into_iter()
+                .map(|id| Value::String(id.clone()))
+                .collect(),
+        ),
     );
     preimage.insert(
         "jurisdiction_id".into(),
@@ -582,7 +590,11 @@ mod tests {
             .iter()
             .map(|id| format!("\"{id}\""))
             .collect();
-        assert_eq!(ids.len(), 1, "the screening is the one piece of evidence here");
+        assert_eq!(
+            ids.len(),
+            1,
+            "the screening is the one piece of evidence here"
+        );
         let preimage = format!(
             "{{\"cells\":{{{}}},\"evidence\":[{}],\"jurisdiction_id\":\"pk\",\"schema_version\":2}}",
             cells.join(","),

@@ -20,7 +20,8 @@
 //! - `entity_status` (corporate): the entity exists with the given status;
 //! - `cap_table` (securities): issued shares do not exceed authorized ones, in total and per
 //!   share class;
-//! - `account` (banking): an account of the entity was opened through the zone;
+//! - `account` (banking): an account of the entity was opened through the zone (its
+//!   attestation), or the entity has a treasury (which its first account creates);
 //! - `licence_by_type` (licensing): entity types that need a licence stay `pending`, since no
 //!   licence register is connected; other types meet the requirement (`compliant`);
 //! - `all_of` (aml, payments): the meet of other domains' decisions (one level: the checker
@@ -83,6 +84,8 @@ pub struct Facts {
     pub identities: Vec<IdentityFact>,
     /// The entity's cap table, if it has one.
     pub cap_table: Option<CapTableFact>,
+    /// The id of the entity's treasury, if it has one (its accounts hang off it).
+    pub treasury: Option<String>,
     /// The zone's attestations about the entity (those recorded with its `entityId`).
     pub attestations: Vec<AttestationFact>,
 }
@@ -244,7 +247,12 @@ fn attestation_of<'f>(facts: &'f Facts, resource_id: &str) -> Option<&'f Attesta
 }
 
 /// The evidence entry for a record: its attestation when there is one, else the record.
-fn entry(facts: &Facts, resource_type: &str, resource_id: &str, created: &str) -> Map<String, Value> {
+fn entry(
+    facts: &Facts,
+    resource_type: &str,
+    resource_id: &str,
+    created: &str,
+) -> Map<String, Value> {
     let mut e = Map::new();
     let resource = format!("urn:mez:{resource_type}:{resource_id}");
     match attestation_of(facts, resource_id) {
@@ -258,7 +266,9 @@ fn entry(facts: &Facts, resource_type: &str, resource_id: &str, created: &str) -
         None => {
             e.insert("id".into(), json!(resource));
             e.insert("type".into(), json!(RECORD_EVIDENCE));
-            e.insert("created".into(), json!(created));
+            if !created.is_empty() {
+                e.insert("created".into(), json!(created));
+            }
         }
     }
     e
@@ -306,7 +316,11 @@ fn latest<'f>(
 }
 
 /// A check's state: failed is non-compliant, stale is expired, else compliant.
-fn check_state(identity: &IdentityFact, valid_for_secs: u64, now: OffsetDateTime) -> ComplianceState {
+fn check_state(
+    identity: &IdentityFact,
+    valid_for_secs: u64,
+    now: OffsetDateTime,
+) -> ComplianceState {
     if !identity.verified {
         ComplianceState::NonCompliant
     } else if is_stale(&identity.created_at, valid_for_secs, now) {
@@ -413,10 +427,11 @@ fn entity_verified(
         )),
         _ => None,
     };
-    let files = check
-        .tax_status
-        .as_deref()
-        .is_none_or(|s| !s.to_ascii_lowercase().replace(['-', '_', ' '], "").contains("nonfiler"));
+    let files = check.tax_status.as_deref().is_none_or(|s| {
+        !s.to_ascii_lowercase()
+            .replace(['-', '_', ' '], "")
+            .contains("nonfiler")
+    });
     if let (Some(given), false, true) = (non_filer, files, check.verified) {
         state = state.meet(given);
         reason = Some(format!(
@@ -451,7 +466,11 @@ fn entity_status(facts: &Facts, entity: &EntityFacts, wanted: &str) -> Decision 
             reason: Some(format!(
                 "entity {} is {}, not {wanted}",
                 entity.name,
-                if status.is_empty() { "without a status" } else { status }
+                if status.is_empty() {
+                    "without a status"
+                } else {
+                    status
+                }
             )),
             evidence,
         }
@@ -500,18 +519,25 @@ fn account(facts: &Facts) -> Decision {
         .iter()
         .filter(|a| a.resource_type == "account")
         .collect();
-    if accounts.is_empty() {
+    let evidence: Vec<Value> = if accounts.is_empty() {
+        // The treasury an entity's first account creates (the write opening that account
+        // has no attestation yet: it is the one being made).
+        match &facts.treasury {
+            Some(id) => vec![Value::Object(entry(facts, "treasury", id, ""))],
+            None => Vec::new(),
+        }
+    } else {
+        accounts
+            .iter()
+            .map(|a| Value::Object(entry(facts, "account", &a.resource_id, &a.issued_at)))
+            .collect()
+    };
+    if evidence.is_empty() {
         return Decision::new(
             ComplianceState::Pending,
-            "the entity has no account opened through the zone",
+            "the entity has no account (and no treasury) in the zone",
         );
     }
-    let evidence = accounts
-        .iter()
-        .map(|a| {
-            Value::Object(entry(facts, "account", &a.resource_id, &a.issued_at))
-        })
-        .collect();
     Decision {
         state: ComplianceState::Compliant,
         reason: None,

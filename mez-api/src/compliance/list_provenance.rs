@@ -18,7 +18,8 @@ impl SanctionsList {
 
     /// A stable id for the loaded list, for evidence entries.
     pub fn evidence_id(&self) -> String {
-        let digest = crate::canonical::sha256_hex(format!("{}\n{}", self.origin(), self.len()).as_bytes());
+        let digest =
+            crate::canonical::sha256_hex(format!("{}\n{}", self.origin(), self.len()).as_bytes());
         format!("urn:mez:sanctions-list:{digest}")
     }
 

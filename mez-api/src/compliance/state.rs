@@ -128,7 +128,14 @@ mod tests {
         assert!(Pending < NotApplicable);
         assert!(NotApplicable < Exempt);
         assert!(Exempt < Compliant);
-        let mut shuffled = vec![Compliant, Pending, Exempt, Expired, NonCompliant, NotApplicable];
+        let mut shuffled = vec![
+            Compliant,
+            Pending,
+            Exempt,
+            Expired,
+            NonCompliant,
+            NotApplicable,
+        ];
         shuffled.sort();
         assert_eq!(shuffled, ComplianceState::ALL.to_vec());
     }

@@ -24,7 +24,14 @@ fn subject() -> Value {
 }
 
 fn issued(key: &ZoneKey) -> Value {
-    issue(key, "MezFormationComplianceCredential", subject(), Map::new(), NOW).unwrap()
+    issue(
+        key,
+        "MezFormationComplianceCredential",
+        subject(),
+        Map::new(),
+        NOW,
+    )
+    .unwrap()
 }
 
 /// A different value of the same JSON kind, so that a check on types cannot be what
@@ -562,7 +569,10 @@ fn extra_properties_are_signed_and_may_not_replace_the_core_ones() {
     for core in ["issuer", "id", "proof", "credentialSubject"] {
         let mut extra = Map::new();
         extra.insert(core.into(), json!("x"));
-        assert!(issue(&key(21), "TestCredential", subject(), extra, NOW).is_err(), "{core}");
+        assert!(
+            issue(&key(21), "TestCredential", subject(), extra, NOW).is_err(),
+            "{core}"
+        );
     }
 }
 

@@ -345,7 +345,8 @@ mod tests {
     fn a_cnic_outside_the_province_codes_is_a_recorded_failed_check() {
         for cnic in ["02345-1234567-1", "8234512345671", "92345-1234567-1"] {
             let input = record(json!({"cnic": cnic, "full_name": "Ali Khan", "entity_id": "e-1"}));
-            let (stored, answer) = cnic_verification(&input, "id-1".into(), "2026-11-25T10:00:00.000Z").unwrap();
+            let (stored, answer) =
+                cnic_verification(&input, "id-1".into(), "2026-11-25T10:00:00.000Z").unwrap();
             assert_eq!(answer["verified"], false, "{cnic}");
             assert_eq!(answer["details"]["cnic_status"], "NotFound");
             assert_eq!(answer["details"]["mock"], true);
@@ -355,7 +356,8 @@ mod tests {
         for first in '1'..='7' {
             let cnic = format!("{first}2345-1234567-1");
             let input = record(json!({"cnic": cnic}));
-            let (stored, _) = cnic_verification(&input, "id-1".into(), "2026-11-25T10:00:00.000Z").unwrap();
+            let (stored, _) =
+                cnic_verification(&input, "id-1".into(), "2026-11-25T10:00:00.000Z").unwrap();
             assert_eq!(stored["verified"], true, "{cnic}");
         }
     }

@@ -92,6 +92,12 @@ pub async fn gather(mass: &mut MassCall<'_>, entity_id: &str) -> Result<Facts, A
         });
     }
 
+    facts.treasury = mass
+        .get_treasury_by_entity(entity_id)
+        .await
+        .found()?
+        .map(|t| t.data.id);
+
     let page = mass
         .state()
         .db

@@ -272,6 +272,7 @@ fn array(items: Vec<Record>) -> Value {
 /// Lists records in insertion order, optionally restricted to ids and field filters.
 pub async fn list(
     state: &AppState,
+    plan: &Plan,
     model: &ModelSpec,
     mut query: BTreeMap<String, String>,
     ids_param: Option<&str>,
@@ -297,13 +298,14 @@ pub async fn list(
         offset: page.saturating_mul(size),
         limit: size,
     };
-    let found = state.db.list(model.collection()?, &q).await?;
+    let found = plan.list(&state.db, model.collection()?, &q).await?;
     Ok(array(found.items))
 }
 
 /// Lists records whose fields equal the path parameters.
 pub async fn list_by(
     state: &AppState,
+    plan: &Plan,
     model: &ModelSpec,
     pairs: &[(&str, &str)],
     mut query: BTreeMap<String, String>,
@@ -317,13 +319,14 @@ pub async fn list_by(
         offset: page.saturating_mul(size),
         limit: size,
     };
-    let found = state.db.list(model.collection()?, &q).await?;
+    let found = plan.list(&state.db, model.collection()?, &q).await?;
     Ok(array(found.items))
 }
 
 /// The first (earliest stored) record whose fields equal the path parameters.
 pub async fn get_by(
     state: &AppState,
+    plan: &Plan,
     model: &ModelSpec,
     pairs: &[(&str, &str)],
 ) -> Result<Value, ApiError> {
@@ -334,7 +337,7 @@ pub async fn get_by(
         offset: 0,
         limit: 1,
     };
-    let found = state.db.list(model.collection()?, &q).await?;
+    let found = plan.list(&state.db, model.collection()?, &q).await?;
     match found.items.into_iter().next() {
         Some(record) => Ok(Value::Object(record)),
         None => {

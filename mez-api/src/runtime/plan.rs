@@ -8,7 +8,9 @@
 //! all. This is what lets a `/v1` write and a direct write share the same code.
 
 use crate::audit::RecordOp;
-use crate::db::{Db, Record};
+use serde_json::Value;
+
+use crate::db::{Db, Page, Query, Record};
 use crate::error::ApiError;
 
 /// The record changes of one request, in order.
@@ -96,6 +98,58 @@ impl Plan {
         }
     }
 
+    /// Lists records as this request would see them after its own planned changes: the
+    /// stored matches, with planned replacements in their place (dropped when they no longer
+    /// match) and planned deletions left out, then the planned inserts that match, which are
+    /// the newest records, while the page has room. `total` counts what the page shows
+    /// beyond the stored total only for inserts, so it stays exact whenever the plan merely
+    /// adds records.
+    pub async fn list(
+        &self,
+        db: &Db,
+        collection: &str,
+        query: &Query<'_>,
+    ) -> Result<Page, ApiError> {
+        let stored = db.list(collection, query).await?;
+        if !self.ops.iter().any(|op| op_collection(op) == collection) {
+            return Ok(stored);
+        }
+        let mut total = stored.total;
+        let mut items = Vec::with_capacity(stored.items.len());
+        for record in stored.items {
+            let id = record_id(&record).to_string();
+            match self.planned(collection, &id) {
+                None => items.push(record),
+                Some(Some(planned)) if matches(planned, query) => items.push(planned.clone()),
+                Some(_) => total = total.saturating_sub(1),
+            }
+        }
+        for op in &self.ops {
+            let RecordOp::Insert {
+                collection: c, id, ..
+            } = op
+            else {
+                continue;
+            };
+            // The latest planned state of the inserted record (it may be replaced or deleted
+            // later in the same plan).
+            let Some(Some(latest)) = self.planned(c, id) else {
+                continue;
+            };
+            if c != collection
+                || !matches(latest, query)
+                || items.iter().any(|r| record_id(r) == id)
+            {
+                continue;
+            }
+            total += 1;
+            if (items.len() as u64) < query.limit {
+                items.push(latest.clone());
+            }
+        }
+        Ok(Page { items, total })
+    }
+
     /// Reads a stored record with its version, for a later [`Plan::replace`]. A record this
     /// plan already changes cannot be replaced again in the same request.
     pub async fn get_versioned(
@@ -111,4 +165,32 @@ impl Plan {
         }
         db.get_versioned(collection, id).await
     }
+}
+
+fn op_collection(op: &RecordOp) -> &str {
+    match op {
+        RecordOp::Insert { collection, .. }
+        | RecordOp::Replace { collection, .. }
+        | RecordOp::Delete { collection, .. } => collection,
+    }
+}
+
+fn record_id(record: &Record) -> &str {
+    record.get("id").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// Whether a record meets a query's filters, as the database judges them (text equality,
+/// the id list, and case-insensitive containment).
+fn matches(record: &Record, query: &Query<'_>) -> bool {
+    let text = |field: &str| record.get(field).and_then(Value::as_str);
+    query
+        .equals
+        .iter()
+        .all(|(field, value)| text(field) == Some(*value))
+        && query
+            .ids
+            .is_none_or(|ids| ids.iter().any(|id| id == record_id(record)))
+        && query.contains.is_none_or(|(field, needle)| {
+            text(field).is_some_and(|t| t.to_lowercase().contains(&needle.to_lowercase()))
+        })
 }

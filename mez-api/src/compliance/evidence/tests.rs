@@ -18,7 +18,16 @@ const OLD: &str = "2026-12-07T09:50:00.000Z";
 
 /// A rule table like the spec's, with validities of one minute.
 static SHORT: ComplianceRules = ComplianceRules {
-    domains: &["aml", "kyc", "sanctions", "tax", "corporate", "securities", "banking", "licensing"],
+    domains: &[
+        "aml",
+        "kyc",
+        "sanctions",
+        "tax",
+        "corporate",
+        "securities",
+        "banking",
+        "licensing",
+    ],
     hard_block: &["sanctions"],
     categories: &[],
     jurisdictions: &[],
@@ -127,6 +136,7 @@ fn facts(owners: Vec<OwnerFact>, identities: Vec<IdentityFact>) -> Facts {
         }),
         identities,
         cap_table: None,
+        treasury: None,
         attestations: Vec::new(),
     }
 }
@@ -141,11 +151,17 @@ fn decide_one(domain: &str, f: &Facts) -> Decision {
 
 #[test]
 fn kyc_names_every_owner_without_a_verification() {
-    let f = facts(vec![owner("Ali Khan", None), owner("Sara Ahmed", None)], vec![]);
+    let f = facts(
+        vec![owner("Ali Khan", None), owner("Sara Ahmed", None)],
+        vec![],
+    );
     let d = decide_one("kyc", &f);
     assert_eq!(d.state, Pending);
     let reason = d.reason.unwrap();
-    assert!(reason.contains("Ali Khan") && reason.contains("Sara Ahmed"), "{reason}");
+    assert!(
+        reason.contains("Ali Khan") && reason.contains("Sara Ahmed"),
+        "{reason}"
+    );
 
     let f = facts(
         vec![owner("Ali Khan", None), owner("Sara Ahmed", None)],
@@ -154,7 +170,10 @@ fn kyc_names_every_owner_without_a_verification() {
     let d = decide_one("kyc", &f);
     assert_eq!(d.state, Pending);
     let reason = d.reason.unwrap();
-    assert!(!reason.contains("Ali Khan") && reason.contains("Sara Ahmed"), "{reason}");
+    assert!(
+        !reason.contains("Ali Khan") && reason.contains("Sara Ahmed"),
+        "{reason}"
+    );
     assert_eq!(d.evidence.len(), 1);
     assert_eq!(d.evidence[0]["domain"], "kyc");
     assert_eq!(d.evidence[0]["mock"], true);
@@ -163,7 +182,10 @@ fn kyc_names_every_owner_without_a_verification() {
 #[test]
 fn kyc_is_compliant_when_every_owner_is_verified_and_says_when_only_mocks_decided() {
     let f = facts(
-        vec![owner("Ali Khan", None), owner("Sara Ahmed", Some("42101-1111111-1"))],
+        vec![
+            owner("Ali Khan", None),
+            owner("Sara Ahmed", Some("42101-1111111-1")),
+        ],
         vec![
             cnic("i1", "12345-1234567-1", "Ali Khan", true, FRESH),
             // Matched by number, whatever the name on the check.
@@ -173,7 +195,11 @@ fn kyc_is_compliant_when_every_owner_is_verified_and_says_when_only_mocks_decide
     let d = decide_one("kyc", &f);
     assert_eq!(d.state, Compliant);
     assert!(d.reason.unwrap().contains("mock"));
-    let ids: Vec<&str> = d.evidence.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = d
+        .evidence
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["urn:mez:identity:i1", "urn:mez:identity:i2"]);
     assert!(d.evidence.iter().all(|e| e["type"] == RECORD_EVIDENCE));
 }
@@ -261,6 +287,10 @@ fn corporate_securities_banking_and_licensing() {
     assert!(d.reason.unwrap().contains("class Preferred"));
 
     assert_eq!(decide_one("banking", &f).state, Pending);
+    f.treasury = Some("t1".into());
+    let d = decide_one("banking", &f);
+    assert_eq!(d.state, Compliant);
+    assert_eq!(d.evidence[0]["id"], "urn:mez:treasury:t1");
     f.attestations.push(AttestationFact {
         id: "a1".into(),
         attestation_type: "MezFiscalComplianceCredential".into(),
@@ -290,7 +320,13 @@ fn no_subject_or_an_unknown_entity_is_pending_with_a_reason() {
         entity_id: "e9".into(),
         ..Facts::default()
     };
-    let d = decide("corporate", rule("corporate"), Some(&unknown), now(), &BTreeMap::new());
+    let d = decide(
+        "corporate",
+        rule("corporate"),
+        Some(&unknown),
+        now(),
+        &BTreeMap::new(),
+    );
     assert_eq!(d.state, Pending);
     assert!(d.reason.unwrap().contains("e9"));
 }
@@ -351,5 +387,9 @@ fn an_evaluation_over_a_short_validity_table_expires_and_combines() {
     assert_eq!(summary.domain_results["tax"], Pending);
     assert!(summary.reasons["tax"].contains("no NTN verification"));
     let every: Vec<Value> = summary.evidence.clone();
-    assert!(every.iter().all(|e| e["id"].is_string() && e["type"].is_string()));
+    assert!(
+        every
+            .iter()
+            .all(|e| e["id"].is_string() && e["type"].is_string())
+    );
 }

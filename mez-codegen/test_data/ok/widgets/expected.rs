@@ -442,6 +442,7 @@ pub static COMPLIANCE: crate::compliance::ComplianceRules = crate::compliance::C
     categories: &[],
     jurisdictions: &[],
     currencies: &[],
+    evidence: &[],
 };
 /// Every orchestrated `/v1` route of the spec.
 pub static V1_ROUTES: [crate::runtime::model::V1Route; 0] = [];
@@ -799,6 +800,7 @@ mod plans {
     ) -> Result<serde_json::Value, ApiError> {
         ops::list(
                 state,
+                plan,
                 &models::WIDGET,
                 args.query,
                 Some("ids"),
@@ -819,7 +821,7 @@ mod plans {
         args: crate::runtime::args::CallArgs,
     ) -> Result<serde_json::Value, ApiError> {
         let pairs = [("ownerId", args.param(0)?)];
-        ops::list_by(state, &models::WIDGET, &pairs, args.query.clone()).await
+        ops::list_by(state, plan, &models::WIDGET, &pairs, args.query.clone()).await
     }
     pub async fn widget_info_post_widget_id_poke(
         state: &AppState,
