@@ -365,12 +365,15 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
                 .filter_map(|k| response.get(*k).and_then(Value::as_str))
                 .map(str::to_string),
         );
+        let started = Instant::now();
         let subject = subject_entity(&mut mass, route, &src, &rid).await?;
         let facts = match &subject {
             Some(id) => Some(facts::gather(&mut mass, id).await?),
             None => None,
         };
-        let post = evaluate(state, route, &jurisdiction, &post_names, facts.as_ref())?;
+        let post = evaluate(state, route, &jurisdiction, &post_names, facts.as_ref());
+        metrics::record_stage("evidence", started);
+        let post = post?;
         if let Some(reason) = post.hard_block_message() {
             return Err(deny(state, route, &src, &jurisdiction, &post, reason).await);
         }

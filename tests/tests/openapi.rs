@@ -48,6 +48,7 @@ async fn sovereign_document_describes_the_zone(db: TestDb) {
             ("GET", "/v1/attestations/{id}"),
             ("GET", "/v1/audit/events"),
             ("GET", "/v1/audit/verify"),
+            ("GET", "/v1/entities/{id}/compliance"),
             ("GET", "/health/liveness"),
             ("GET", "/health/readiness"),
             ("GET", "/openapi.json"),
