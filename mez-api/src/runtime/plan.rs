@@ -100,10 +100,10 @@ impl Plan {
 
     /// Lists records as this request would see them after its own planned changes: the
     /// stored matches, with planned replacements in their place (dropped when they no longer
-    /// match) and planned deletions left out, then the planned inserts that match, which are
-    /// the newest records, while the page has room. `total` counts what the page shows
-    /// beyond the stored total only for inserts, so it stays exact whenever the plan merely
-    /// adds records.
+    /// match) and planned deletions left out, then, while the page has room, the planned
+    /// records that match and are not on the page yet (inserts, and stored records a
+    /// replacement makes match), in plan order. `total` is exact whenever the plan's changed
+    /// records all fall on the page, which is the case for the few records one request plans.
     pub async fn list(
         &self,
         db: &Db,
@@ -124,13 +124,20 @@ impl Plan {
                 Some(_) => total = total.saturating_sub(1),
             }
         }
+        let mut seen = std::collections::BTreeSet::new();
         for op in &self.ops {
-            let RecordOp::Insert {
+            let (RecordOp::Insert {
                 collection: c, id, ..
-            } = op
+            }
+            | RecordOp::Replace {
+                collection: c, id, ..
+            }) = op
             else {
                 continue;
             };
+            if !seen.insert(id.as_str()) {
+                continue;
+            }
             // The latest planned state of the inserted record (it may be replaced or deleted
             // later in the same plan).
             let Some(Some(latest)) = self.planned(c, id) else {
@@ -193,4 +200,92 @@ fn matches(record: &Record, query: &Query<'_>) -> bool {
         && query.contains.is_none_or(|(field, needle)| {
             text(field).is_some_and(|t| t.to_lowercase().contains(&needle.to_lowercase()))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::test_support::{on_postgres, on_sqlite};
+
+    fn record(value: Value) -> Record {
+        match value {
+            Value::Object(map) => map,
+            other => panic!("test record must be an object, got {other}"),
+        }
+    }
+
+    fn ids(page: &Page) -> Vec<&str> {
+        page.items.iter().map(record_id).collect()
+    }
+
+    fn by_owner(owner: &str) -> Query<'_> {
+        Query {
+            equals: vec![("owner", owner)],
+            ..Query::all()
+        }
+    }
+
+    /// A list through the plan shows the plan's inserts, replacements and deletions.
+    async fn lists_see_the_plan(url: String) {
+        let db = Db::connect(&url).await.expect("connect");
+        for (id, owner) in [("a", "o1"), ("b", "o1"), ("c", "o2")] {
+            db.insert("things", id, &record(json!({"id": id, "owner": owner})))
+                .await
+                .expect("insert");
+        }
+        let mut plan = Plan::new();
+        // Nothing planned for the collection: the stored page as it is.
+        assert_eq!(
+            ids(&plan.list(&db, "things", &by_owner("o1")).await.unwrap()),
+            ["a", "b"]
+        );
+        plan.insert("things", "d", record(json!({"id": "d", "owner": "o1"})));
+        plan.insert("things", "e", record(json!({"id": "e", "owner": "o2"})));
+        plan.replace("things", "b", record(json!({"id": "b", "owner": "o2"})), 1);
+        plan.delete("things", "a");
+        plan.insert("others", "f", record(json!({"id": "f", "owner": "o1"})));
+        let page = plan.list(&db, "things", &by_owner("o1")).await.unwrap();
+        assert_eq!(ids(&page), ["d"]);
+        assert_eq!(page.total, 1);
+        let page = plan.list(&db, "things", &by_owner("o2")).await.unwrap();
+        // Stored matches first, then what the plan makes match, in plan order.
+        assert_eq!(ids(&page), ["c", "e", "b"]);
+        assert_eq!(page.total, 3);
+        // The page size holds; the total still counts the planned insert.
+        let page = plan
+            .list(
+                &db,
+                "things",
+                &Query {
+                    limit: 2,
+                    ..by_owner("o2")
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(ids(&page), ["c", "e"]);
+        assert_eq!(page.total, 3);
+        // An insert replaced later in the plan is listed in its latest state.
+        plan.replace("things", "d", record(json!({"id": "d", "owner": "o3"})), 1);
+        assert!(
+            plan.list(&db, "things", &by_owner("o1"))
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+        db.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_lists_see_the_plan() {
+        on_sqlite(lists_see_the_plan).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_lists_see_the_plan() {
+        on_postgres("plan_lists_see_the_plan", lists_see_the_plan).await;
+    }
 }
