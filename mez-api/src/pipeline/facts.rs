@@ -18,8 +18,11 @@ use crate::error::ApiError;
 use crate::mass::{Found, MassCall};
 use crate::pipeline::ATTESTATIONS;
 
-/// The most identity checks and attestations read for one entity.
+/// The most identity checks and attestations (of one kind) read for one entity.
 const MAX_READ: u64 = 1000;
+
+/// The resource types whose attestations evidence entries cite.
+const CITED_ATTESTATIONS: [&str; 3] = ["identity", "account", "cap_table"];
 
 /// What the zone knows about entity `entity_id`. An unknown entity gives facts without an
 /// entity record (the rules then say so), not an error.
@@ -98,22 +101,21 @@ pub async fn gather(mass: &mut MassCall<'_>, entity_id: &str) -> Result<Facts, A
         .found()?
         .map(|t| t.data.id);
 
-    let page = mass
-        .state()
-        .db
-        .list(
-            ATTESTATIONS,
-            &Query {
-                equals: vec![("entityId", entity_id)],
-                limit: MAX_READ,
-                ..Query::all()
-            },
-        )
-        .await?;
-    facts.attestations = page
-        .items
-        .iter()
-        .map(|a| {
+    // Only the kinds of attestation the rules cite by resource: an entity's own attestations
+    // (one per write about it) would grow the read with every write and decide nothing.
+    let db = &mass.state().db;
+    for resource_type in CITED_ATTESTATIONS {
+        let page = db
+            .list(
+                ATTESTATIONS,
+                &Query {
+                    equals: vec![("entityId", entity_id), ("resourceType", resource_type)],
+                    limit: MAX_READ,
+                    ..Query::all()
+                },
+            )
+            .await?;
+        facts.attestations.extend(page.items.iter().map(|a| {
             let text = |key: &str| {
                 a.get(key)
                     .and_then(Value::as_str)
@@ -127,8 +129,8 @@ pub async fn gather(mass: &mut MassCall<'_>, entity_id: &str) -> Result<Facts, A
                 resource_id: text("resourceId"),
                 issued_at: text("issuedAt"),
             }
-        })
-        .collect();
+        }));
+    }
     Ok(facts)
 }
 
