@@ -37,6 +37,7 @@
 //! an error, because "this credential is not valid" is a normal answer, not a failure.
 
 mod key;
+pub mod status;
 
 pub use key::{KEY_FILE_NAME, KeyError, ZoneKey};
 
@@ -144,6 +145,17 @@ pub fn issue(
     subject: Value,
     now: &str,
 ) -> Result<Value, ApiError> {
+    issue_with_status(key, credential_type, subject, now, None)
+}
+
+/// [`issue`], with a `credentialStatus` (see [`status::entries`]) when one is given.
+pub fn issue_with_status(
+    key: &ZoneKey,
+    credential_type: &str,
+    subject: Value,
+    now: &str,
+    credential_status: Option<Value>,
+) -> Result<Value, ApiError> {
     if credential_type.is_empty() || credential_type == "VerifiableCredential" {
         return Err(ApiError::internal(format!(
             "credential type {credential_type:?} does not name a specific credential"
@@ -159,7 +171,7 @@ pub fn issue(
             "issuance time {now:?} is not RFC 3339"
         )));
     }
-    let unsigned = json!({
+    let mut unsigned = json!({
         "@context": CREDENTIAL_CONTEXTS,
         "id": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
         "type": ["VerifiableCredential", credential_type],
@@ -167,6 +179,9 @@ pub fn issue(
         "validFrom": now,
         "credentialSubject": subject,
     });
+    if let (Some(status), Value::Object(document)) = (credential_status, &mut unsigned) {
+        document.insert("credentialStatus".into(), status);
+    }
     let proof_options = json!({
         "type": PROOF_TYPE,
         "cryptosuite": CRYPTOSUITE,
