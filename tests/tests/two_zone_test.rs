@@ -513,9 +513,19 @@ async fn every_v1_write_on_the_proxy_lands_on_the_sovereign_zone(db_a: &TestDb, 
         );
     }
     assert_eq!(
-        count_rows(db_a, "records", Some("collection <> 'attestations'")).await,
+        count_rows(
+            db_a,
+            "records",
+            Some("collection NOT IN ('attestations', 'credential_status')")
+        )
+        .await,
         0,
-        "the proxy zone's store holds attestations and nothing else"
+        "the proxy zone's store holds attestations and their credentials' status, nothing else"
+    );
+    assert_eq!(
+        zone_a.stored("credential_status").await.len(),
+        WRITES.len(),
+        "one status record per credential the proxy zone issued"
     );
     assert_eq!(count_rows(db_a, "audit_events", None).await, 9);
 
