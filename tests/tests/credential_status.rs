@@ -14,7 +14,7 @@ use std::io::Read;
 use base64::Engine;
 use mez_tests::v1::{audit_events, verify_credential};
 use mez_tests::v1_writes::{create_entity, send};
-use mez_tests::{TestDb, TestZone};
+use mez_tests::{DataDir, TestDb, TestZone};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -347,7 +347,78 @@ async fn an_entity_s_credentials_change_together(db: &TestDb) {
     zone.stop().await;
 }
 
+/// Two replicas of one zone on one database never hand out the same position, even when
+/// they allocate at the same time, and writes racing on both get distinct indexes.
+async fn replicas_sharing_a_database_never_reuse_an_index(db: &TestDb) {
+    let dir = DataDir::new();
+    let a = TestZone::start_in(db, true, &dir).await;
+    let b = TestZone::start_in(db, true, &dir).await;
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let state = if n % 2 == 0 {
+            a.state.clone()
+        } else {
+            b.state.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            mez_api::credentials::status::allocate(&state.db).await
+        }));
+    }
+    let mut positions = BTreeSet::new();
+    for task in tasks {
+        let slot = match task.await {
+            Ok(Ok(slot)) => slot,
+            Ok(Err(err)) => panic!("allocation failed: {err}"),
+            Err(err) => panic!("allocation task failed: {err}"),
+        };
+        assert!(
+            positions.insert(slot.position),
+            "{} handed out twice",
+            slot.position
+        );
+    }
+    assert_eq!(positions.len(), 40);
+
+    let (first, second) = tokio::join!(
+        async {
+            let mut out = Vec::new();
+            for n in 0..4 {
+                out.push(
+                    send(&a, create_entity(&format!("Replica A {n} Ltd")))
+                        .await
+                        .1,
+                );
+            }
+            out
+        },
+        async {
+            let mut out = Vec::new();
+            for n in 0..4 {
+                out.push(
+                    send(&b, create_entity(&format!("Replica B {n} Ltd")))
+                        .await
+                        .1,
+                );
+            }
+            out
+        },
+    );
+    let mut indexes = BTreeSet::new();
+    for envelope in first.iter().chain(&second) {
+        let index = index_of(entry(&envelope.credential, "revocation"));
+        assert!(
+            !positions.contains(&(index as u64)),
+            "index {index} was already handed out"
+        );
+        assert!(indexes.insert(index), "index {index} issued twice");
+    }
+    assert_eq!(indexes.len(), 8);
+    a.stop().await;
+    b.stop().await;
+}
+
 mez_tests::on_sqlite_and_postgres!(
+    replicas_sharing_a_database_never_reuse_an_index,
     status_lists_revoke_suspend_and_verify,
     status_routes_refuse_what_they_should,
     an_entity_s_credentials_change_together,
