@@ -9,6 +9,7 @@
 //! | `AUTH_TOKEN`         | bearer token every client must present   | a fresh random token per run  |
 //! | `SOVEREIGN_MASS`     | `true`/`1` to hold the data and serve the Mass surface, `false`/`0` to proxy | `false` |
 //! | `MEZ_MAX_BODY_BYTES` | largest accepted request body, in bytes  | 2 MiB                         |
+//! | `MEZ_PUBLIC_URL`     | the zone's public base URL (status list URLs in credentials) | `http://<MEZ_BIND>` |
 //!
 //! An empty value counts as unset for every variable, because compose files and shells often
 //! export an optional variable with nothing in it. A value that is set but cannot be read is
@@ -37,6 +38,9 @@ pub struct Config {
     pub sovereign: bool,
     pub data_dir: PathBuf,
     pub max_body_bytes: usize,
+    /// The base URL relying parties reach the zone at (`https://zone.example`), without a
+    /// trailing slash; `None`: `http://<bind address>`. See [`Config::public_url`].
+    pub public_url: Option<String>,
     /// `ZONE_SIGNING_KEY_HEX`: the zone's Ed25519 secret key as 64 hex characters. When unset,
     /// the key is kept in `<data_dir>/zone.key` (created on first start).
     pub signing_key_hex: Option<String>,
@@ -111,7 +115,11 @@ impl Config {
             },
         };
         let sanctions_file = get("MEZ_SANCTIONS_FILE").map(PathBuf::from);
+        let public_url = get("MEZ_PUBLIC_URL")
+            .map(|value| parse_public_url(&value))
+            .transpose()?;
         Ok(Config {
+            public_url,
             upstream,
             signing_key_hex,
             sanctions_file,
@@ -139,6 +147,7 @@ impl Config {
             sovereign,
             data_dir,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            public_url: None,
             signing_key_hex: None,
             sanctions_file: None,
             upstream: UpstreamConfig {
@@ -146,6 +155,16 @@ impl Config {
                 connect_timeout: UpstreamConfig::DEFAULT_CONNECT_TIMEOUT,
                 ..UpstreamConfig::default()
             },
+        }
+    }
+
+    /// The zone's public base URL, without a trailing slash: `MEZ_PUBLIC_URL`, or
+    /// `http://<bind address>` when unset. Credentials name their status lists under it
+    /// (`<public url>/v1/credentials/status/<list>`), so relying parties must reach it.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", self.bind),
         }
     }
 
@@ -168,6 +187,7 @@ impl fmt::Debug for Config {
             .field("sovereign", &self.sovereign)
             .field("data_dir", &self.data_dir)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("public_url", &self.public_url)
             .field(
                 "signing_key_hex",
                 &self.signing_key_hex.as_ref().map(|_| "<redacted>"),
@@ -195,6 +215,30 @@ fn upstream_urls(
             Some((name.to_string(), value.trim_end_matches('/').to_string()))
         })
         .collect()
+}
+
+/// An absolute `http://` or `https://` URL with a host, no query or fragment; the trailing
+/// slash is dropped.
+fn parse_public_url(value: &str) -> Result<String, ConfigError> {
+    let problem = |problem: &str| ConfigError {
+        variable: "MEZ_PUBLIC_URL",
+        value: value.to_owned(),
+        problem: problem.to_owned(),
+    };
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or_else(|| problem("must start with http:// or https://"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(problem("names no host"));
+    }
+    if value.contains(['?', '#']) || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(problem(
+            "must be a base URL without query, fragment or spaces",
+        ));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
 }
 
 fn parse_secs(variable: &'static str, value: &str) -> Result<std::time::Duration, ConfigError> {
@@ -388,6 +432,24 @@ mod tests {
             "postgres://db/a@b",
         ] {
             assert_eq!(redact_password(url), url);
+        }
+    }
+
+    #[test]
+    fn public_url_defaults_to_the_bind_address_and_is_checked() {
+        let c = config(&[("MEZ_BIND", "0.0.0.0:9000")]).expect("valid");
+        assert_eq!(c.public_url(), "http://0.0.0.0:9000");
+        let c = config(&[("MEZ_PUBLIC_URL", "https://zone.example/base/")]).expect("valid");
+        assert_eq!(c.public_url(), "https://zone.example/base");
+        for bad in [
+            "zone.example",
+            "ftp://zone.example",
+            "https://",
+            "https://a/?q=1",
+            "https://a b",
+        ] {
+            let err = config(&[("MEZ_PUBLIC_URL", bad)]).expect_err(bad);
+            assert_eq!(err.variable, "MEZ_PUBLIC_URL", "{bad}");
         }
     }
 }

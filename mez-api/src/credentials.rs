@@ -37,6 +37,7 @@
 //! an error, because "this credential is not valid" is a normal answer, not a failure.
 
 mod key;
+pub mod status;
 
 pub use key::{KEY_FILE_NAME, KeyError, ZoneKey};
 
@@ -132,7 +133,9 @@ impl From<Result<Form, &'static str>> for Verification {
     }
 }
 
-/// Issues a credential of `credential_type` about `subject`, signed by the zone key.
+/// Issues a credential of `credential_type` about `subject`, signed by the zone key, with the
+/// top-level properties in `extra` (`evidence`, `credentialStatus`: see [`status::entries`]);
+/// `extra` may not replace a property `issue` sets itself.
 ///
 /// `now` is an RFC 3339 timestamp (normally `crate::clock::now_rfc3339()`); it becomes both
 /// `validFrom` and the proof's `created`, and is taken as an argument so that the caller
@@ -160,7 +163,7 @@ pub fn issue(
             "issuance time {now:?} is not RFC 3339"
         )));
     }
-    let unsigned = json!({
+    let mut unsigned = json!({
         "@context": CREDENTIAL_CONTEXTS,
         "id": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
         "type": ["VerifiableCredential", credential_type],
@@ -168,7 +171,6 @@ pub fn issue(
         "validFrom": now,
         "credentialSubject": subject,
     });
-    let mut unsigned = unsigned;
     if let Value::Object(document) = &mut unsigned {
         for (name, value) in extra {
             if document.contains_key(&name) || name == "proof" {

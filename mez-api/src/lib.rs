@@ -209,6 +209,8 @@ pub fn app(state: AppState) -> Router {
         // The API description and its rendering are public: they say what the zone serves,
         // not what it holds.
         .merge(docs::router(state.config.sovereign))
+        // Status lists are public too: relying parties fetch them to check a credential.
+        .merge(credentials::status::public_router())
         .method_not_allowed_fallback(method_not_allowed)
         .merge(protected)
         .layer(axum::middleware::from_fn(connection::settle_request_body))

@@ -345,6 +345,9 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
         return Err(deny(state, route, &src, &jurisdiction, &summary, reason).await);
     }
 
+    // The credential's status list position: taken once, kept across retries (a failed write
+    // leaves a gap; a position is never handed out twice).
+    let slot = crate::credentials::status::allocate(&state.db).await?;
     let mut retries = Retries::default();
     loop {
         let mut mass = MassCall::new(state);
@@ -395,6 +398,10 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
         if !post.evidence.is_empty() {
             extra.insert("evidence".into(), Value::Array(post.evidence.clone()));
         }
+        extra.insert(
+            "credentialStatus".into(),
+            crate::credentials::status::entries(&state.config.public_url(), slot),
+        );
         let started = Instant::now();
         let credential = crate::credentials::issue(
             &state.zone_key,
@@ -436,6 +443,16 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
                 record,
             });
         }
+        ops.push(crate::credentials::status::record_op(
+            &crate::credentials::status::Holder {
+                credential_id: &credential_id,
+                attestation_id: &attestation_id,
+                resource_type: audit.resource,
+                resource_id: &rid,
+            },
+            slot,
+            &now,
+        ));
         let unit = WriteUnit {
             ops,
             audit: AuditDraft {

@@ -11,6 +11,8 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+use crate::credentials::Verification;
+use crate::credentials::status::Lookup;
 use crate::db::Query;
 use crate::error::{ApiError, FieldError};
 use crate::extract::{JsonBody, QueryMap};
@@ -24,6 +26,7 @@ const MAX_LIMIT: u64 = 1000;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/credentials/verify", post(verify_credential))
+        .merge(crate::credentials::status::router())
         .route("/v1/attestations", get(list_attestations))
         .route("/v1/attestations/{id}", get(get_attestation))
         .route("/v1/audit/events", get(audit_events))
@@ -44,7 +47,16 @@ async fn entity_compliance(
 
 /// `POST /v1/credentials/verify`: checks a credential from any did:key issuer. The body is the
 /// credential itself, or `{"credential": {...}}`.
-async fn verify_credential(JsonBody(body): JsonBody) -> Result<axum::Json<Value>, ApiError> {
+///
+/// The answer also holds `status`: for a credential this zone issued with a
+/// `credentialStatus`, once its proof verified, `{"revoked", "suspended"}` from the zone's
+/// status records, and `verified` is false when either is set (the reason says which). For
+/// any other credential (another issuer's, one issued before credentials carried a status, or
+/// one whose proof failed) `status` is null and the proof alone decides.
+async fn verify_credential(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<axum::Json<Value>, ApiError> {
     let credential = match body.get("credential") {
         Some(inner) if body.as_object().is_some_and(|o| o.len() == 1) => inner.clone(),
         _ => body,
@@ -52,8 +64,38 @@ async fn verify_credential(JsonBody(body): JsonBody) -> Result<axum::Json<Value>
     if !credential.is_object() {
         return Err(ApiError::field("credential", "must be a JSON object"));
     }
-    let outcome = crate::credentials::verify(&credential);
-    Ok(axum::Json(json!(outcome)))
+    let mut outcome = crate::credentials::verify(&credential);
+    let mut status = Value::Null;
+    if outcome.verified {
+        match crate::credentials::status::status_of(&state, &credential).await? {
+            None => {}
+            Some(Lookup::Unknown) => {
+                outcome = Verification::failed(
+                    "credential names a credentialStatus this zone holds no status for",
+                );
+            }
+            Some(Lookup::Found(found)) => {
+                let reason = match (found.revoked, found.suspended) {
+                    (true, true) => Some("credential has been revoked, and is suspended"),
+                    (true, false) => Some("credential has been revoked"),
+                    (false, true) => Some("credential is suspended"),
+                    (false, false) => None,
+                };
+                if let Some(reason) = reason {
+                    outcome = Verification {
+                        legacy: outcome.legacy,
+                        ..Verification::failed(reason)
+                    };
+                }
+                status = json!(found);
+            }
+        }
+    }
+    let mut answer = json!(outcome);
+    if let Value::Object(fields) = &mut answer {
+        fields.insert("status".into(), status);
+    }
+    Ok(axum::Json(answer))
 }
 
 async fn get_attestation(

@@ -793,7 +793,32 @@ fn zone_operations() -> Vec<(&'static str, &'static str, Value)> {
         true,
     );
     readiness["responses"]["503"] = error_response("The database is not reachable");
+    let mut status_list = op(
+        "zone_credential_status_list",
+        "A W3C Bitstring Status List credential (revocation-N or suspension-N), signed eddsa-jcs-2022 by the zone; no token needed.",
+        "/v1/credentials/status/{list}",
+        Query::new(),
+        None,
+        schema_ref("StatusListCredential"),
+        false,
+        true,
+    );
+    status_list["responses"]["404"] = error_response("No such status list");
+    let mut status_change = op(
+        "zone_credential_status_change",
+        "Revokes (permanently), suspends or reinstates a credential; id is its urn:uuid id or its attestation id.",
+        "/v1/credentials/{id}/status",
+        Query::new(),
+        Some(schema_ref("StatusChangeRequest")),
+        schema_ref("StatusChange"),
+        true,
+        false,
+    );
+    status_change["responses"]["409"] =
+        error_response("The credential is revoked, and revocation is permanent");
     vec![
+        ("/v1/credentials/status/{list}", "get", status_list),
+        ("/v1/credentials/{id}/status", "post", status_change),
         (
             "/health/liveness",
             "get",
@@ -989,14 +1014,73 @@ pub fn document(spec: &Spec) -> String {
         }),
     );
     schemas.insert(
+        "CredentialStatus".into(),
+        json!({
+            "type": "object",
+            "required": ["revoked", "suspended"],
+            "properties": {"revoked": {"type": "boolean"}, "suspended": {"type": "boolean"}},
+        }),
+    );
+    schemas.insert(
+        "StatusChangeRequest".into(),
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "anyOf": [
+                {"required": ["revoked"], "properties": {"revoked": {"type": "boolean"}}},
+                {"required": ["suspended"], "properties": {"suspended": {"type": "boolean"}}},
+            ],
+            "properties": {
+                "revoked": {"type": ["boolean", "null"], "description": "true revokes; false is refused once revoked (409)."},
+                "suspended": {"type": ["boolean", "null"]},
+                "reason": {"type": ["string", "null"], "maxLength": 1000, "pattern": "^[^\\x00]*$"},
+            },
+        }),
+    );
+    schemas.insert(
+        "StatusChange".into(),
+        json!({
+            "type": "object",
+            "required": ["credential_id", "revoked", "suspended", "changed"],
+            "properties": {
+                "credential_id": {"type": "string"},
+                "revoked": {"type": "boolean"},
+                "suspended": {"type": "boolean"},
+                "changed": {"type": "boolean"},
+            },
+        }),
+    );
+    schemas.insert(
+        "StatusListCredential".into(),
+        json!({
+            "type": "object",
+            "required": ["@context", "id", "type", "issuer", "validFrom", "credentialSubject", "proof"],
+            "properties": {
+                "credentialSubject": {
+                    "type": "object",
+                    "required": ["id", "type", "statusPurpose", "encodedList"],
+                    "properties": {
+                        "type": {"const": "BitstringStatusList"},
+                        "statusPurpose": {"enum": ["revocation", "suspension"]},
+                        "encodedList": {"type": "string", "description": "u + base64url-no-padding(GZIP(bitstring of 131,072 bits))."},
+                    },
+                },
+            },
+        }),
+    );
+    schemas.insert(
         "VerifyResult".into(),
         json!({
             "type": "object",
-            "required": ["verified", "reason"],
+            "required": ["verified", "reason", "status"],
             "properties": {
                 "verified": {"type": "boolean"},
                 "reason": {"type": ["string", "null"]},
                 "legacy": {"type": "string"},
+                "status": {
+                    "description": "This zone's status of a credential it issued with credentialStatus; null otherwise.",
+                    "anyOf": [{"type": "null"}, schema_ref("CredentialStatus")],
+                },
             },
         }),
     );

@@ -9,9 +9,17 @@
 //! `safe_mode` says the credential also expands and converts to RDF under JSON-LD safe mode,
 //! which refuses any term no context defines (rather than silently dropping it).
 //!
-//! The document loader answers from local copies only (the contexts of
-//! `@digitalbazaar/credentials-context` and did:key documents), so nothing goes to the
-//! network; any other URL is an error.
+//! A credential carrying `credentialStatus` also has its status checked with
+//! `@digitalbazaar/vc-bitstring-status-list` (`checkStatus`, given to `verifyCredential`, which
+//! requires one for such a credential; it fetches each entry's
+//! status list credential, verifies it, checks its issuer is the credential's and reads the
+//! bit): the line then holds `"status": {"revocation": bool, "suspension": bool}` (`null`
+//! without `credentialStatus`) and `"status_errors"`.
+//!
+//! The document loader answers from local copies (the contexts of
+//! `@digitalbazaar/credentials-context` and did:key documents), and fetches over HTTP only
+//! status list credentials on a loopback address (the test zone's); any other URL is an
+//! error, so nothing goes to the network.
 
 import {readFile} from 'node:fs/promises';
 
@@ -22,6 +30,7 @@ import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import {createVerifyCryptosuite} from
   '@digitalbazaar/eddsa-jcs-2022-cryptosuite';
 import * as vc from '@digitalbazaar/vc';
+import {checkStatus} from '@digitalbazaar/vc-bitstring-status-list';
 import jsonld from 'jsonld';
 
 const didKeyDriver = didKey.driver();
@@ -39,7 +48,42 @@ async function documentLoader(url) {
     const document = await didKeyDriver.get({url});
     return {contextUrl: null, documentUrl: url, document};
   }
+  if(isLoopbackStatusList(url)) {
+    const response = await fetch(url);
+    if(!response.ok) {
+      throw new Error(`GET ${url} answered ${response.status}`);
+    }
+    return {contextUrl: null, documentUrl: url, document: await response.json()};
+  }
   throw new Error(`no local copy of "${url}" (this verifier does not use the network)`);
+}
+
+function isLoopbackStatusList(url) {
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  return parsed.protocol === 'http:' &&
+    ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname) &&
+    parsed.pathname.startsWith('/v1/credentials/status/');
+}
+
+/// The bits `checkStatus` read, by purpose, from the verifier's `statusResult` (absent when
+/// the credential has no `credentialStatus` or its proof failed first).
+function statusOf(statusResult) {
+  if(!statusResult) {
+    return {status: null, errors: []};
+  }
+  if(!statusResult.verified) {
+    return {status: null, errors: messages(statusResult.error)};
+  }
+  const status = {};
+  for(const {credentialStatus, status: bit} of statusResult.results) {
+    status[credentialStatus.statusPurpose] = bit;
+  }
+  return {status, errors: []};
 }
 
 function messages(error) {
@@ -58,12 +102,17 @@ function messages(error) {
 
 async function verifyOne(credential, index) {
   const suite = new DataIntegrityProof({cryptosuite: createVerifyCryptosuite()});
-  const result = await vc.verifyCredential({credential, suite, documentLoader});
+  const result = await vc.verifyCredential({
+    credential, suite, documentLoader, checkStatus
+  });
   const errors = [];
   if(!result.verified) {
     errors.push(...messages(result.error));
     for(const r of result.results ?? []) {
       errors.push(...messages(r.error));
+    }
+    if(result.statusResult && !result.statusResult.verified) {
+      errors.push(...messages(result.statusResult.error));
     }
   }
   let safeMode = true;
@@ -76,12 +125,15 @@ async function verifyOne(credential, index) {
     safeMode = false;
     errors.push(`JSON-LD safe mode: ${messages(error).join('; ')}`);
   }
+  const status = statusOf(result.statusResult);
   return {
     index,
     id: credential?.id ?? null,
     verified: result.verified === true,
     safe_mode: safeMode,
-    errors: [...new Set(errors)]
+    errors: [...new Set(errors)],
+    status: status.status,
+    status_errors: status.errors
   };
 }
 

@@ -219,6 +219,9 @@ pub fn masked(value: &Value) -> Value {
                 .map(|(k, v)| {
                     let v = match k.as_str() {
                         "proofValue" | "signature" => json!("<signature>"),
+                        // A status list position depends on how many credentials the zone
+                        // issued before.
+                        "statusListIndex" => json!("<index>"),
                         _ => masked(v),
                     };
                     (k.clone(), v)
@@ -232,6 +235,11 @@ pub fn masked(value: &Value) -> Value {
 fn mask_text(s: &str) -> String {
     if s.starts_with("did:") {
         return "<did>".into();
+    }
+    // A status list URL names the zone's address and the credential's position.
+    if let Some((_, list)) = s.split_once("/v1/credentials/status/") {
+        let list = list.split(['-', '#']).next().unwrap_or_default();
+        return format!("<status-list-url:{list}>");
     }
     let b = s.as_bytes();
     if b.len() >= 20 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' {

@@ -64,12 +64,10 @@ impl TestZone {
 
     /// Starts a zone from a config the test has adjusted (a smaller body limit, say). Set
     /// `auth_token`: without one the zone makes up a token this harness cannot know.
-    pub async fn start_with_config(config: Config) -> TestZone {
+    /// Unless the config names a public URL, the zone's is its loopback address, so that the
+    /// status list URLs its credentials carry can be fetched.
+    pub async fn start_with_config(mut config: Config) -> TestZone {
         let token = config.auth_token.clone().unwrap_or_default();
-        let state = match mez_api::build_state(config).await {
-            Ok(state) => state,
-            Err(err) => panic!("the zone failed to start: {err}"),
-        };
         // Binding before spawning means the port accepts connections as soon as this returns:
         // early requests queue in the backlog, so no test has to wait for readiness.
         let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
@@ -79,6 +77,13 @@ impl TestZone {
         let addr = match listener.local_addr() {
             Ok(addr) => addr,
             Err(err) => panic!("cannot read the bound address: {err}"),
+        };
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://{addr}"));
+        }
+        let state = match mez_api::build_state(config).await {
+            Ok(state) => state,
+            Err(err) => panic!("the zone failed to start: {err}"),
         };
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(mez_api::serve(listener, state.clone(), async move {

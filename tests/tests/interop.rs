@@ -18,7 +18,7 @@ use std::process::Command;
 
 use mez_tests::TestDb;
 use mez_tests::TestZone;
-use mez_tests::v1_writes::{WRITE_KINDS, every_write};
+use mez_tests::v1_writes::{WRITE_KINDS, create_entity, every_write, send};
 use serde_json::{Value, json};
 
 const REQUIRE_VAR: &str = "MEZ_REQUIRE_INTEROP";
@@ -108,6 +108,11 @@ async fn every_v1_credential_verifies_with_the_reference_verifier(db: &TestDb) {
 
     for ((name, _), answer) in issued.iter().zip(&answers) {
         assert_eq!(
+            answer["status"],
+            json!({"revocation": false, "suspension": false}),
+            "the {name} credential's status, read from the zone's lists: {answer}"
+        );
+        assert_eq!(
             (&answer["verified"], &answer["safe_mode"]),
             (&json!(true), &json!(true)),
             "the {name} credential verifies with the reference verifier, under JSON-LD safe \
@@ -145,4 +150,43 @@ async fn every_v1_credential_verifies_with_the_reference_verifier(db: &TestDb) {
     zone.stop().await;
 }
 
-mez_tests::on_sqlite_and_postgres!(every_v1_credential_verifies_with_the_reference_verifier);
+/// The reference status checker (`@digitalbazaar/vc-bitstring-status-list`) reads the zone's
+/// status lists, fetched over HTTP from the running zone: a revoked credential is revoked
+/// there too, a suspended one suspended, a fresh one neither.
+async fn credential_status_reads_the_same_with_the_reference_checker(db: &TestDb) {
+    if !reference_verifier_ready("credential_status_reads_the_same_with_the_reference_checker") {
+        return;
+    }
+    let zone = TestZone::sovereign(db).await;
+    let mut credentials = Vec::new();
+    for name in ["Revoked Ltd", "Suspended Ltd", "Fresh Ltd"] {
+        let (_, envelope) = send(&zone, create_entity(name)).await;
+        credentials.push(envelope.credential);
+    }
+    for (credential, change) in credentials
+        .iter()
+        .zip([json!({"revoked": true}), json!({"suspended": true})])
+    {
+        let id = credential["id"].as_str().unwrap_or_default();
+        let (status, answer) = zone
+            .post(&format!("/v1/credentials/{id}/status"), change)
+            .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let answers = reference_verify(&credentials);
+    let expected = [
+        json!({"revocation": true, "suspension": false}),
+        json!({"revocation": false, "suspension": true}),
+        json!({"revocation": false, "suspension": false}),
+    ];
+    for (answer, expected) in answers.iter().zip(expected) {
+        assert_eq!(answer["verified"], true, "{answer}");
+        assert_eq!(answer["status"], expected, "{answer}");
+    }
+    zone.stop().await;
+}
+
+mez_tests::on_sqlite_and_postgres!(
+    every_v1_credential_verifies_with_the_reference_verifier,
+    credential_status_reads_the_same_with_the_reference_checker,
+);

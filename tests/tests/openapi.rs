@@ -44,6 +44,8 @@ async fn sovereign_document_describes_the_zone(db: TestDb) {
         )
         .chain([
             ("POST", "/v1/credentials/verify"),
+            ("GET", "/v1/credentials/status/{list}"),
+            ("POST", "/v1/credentials/{id}/status"),
             ("GET", "/v1/attestations"),
             ("GET", "/v1/attestations/{id}"),
             ("GET", "/v1/audit/events"),

@@ -204,7 +204,7 @@ async fn write_on_a(zone_a: &TestZone, write: &Write, path: &str, body: Value) -
     assert_eq!(status, 200, "verify on the proxy zone: {verdict}");
     assert_eq!(
         verdict,
-        json!({"verified": true, "reason": null}),
+        json!({"verified": true, "reason": null, "status": {"revoked": false, "suspended": false}}),
         "{} {path}: the proxy zone verifies its own credential",
         write.method
     );
@@ -372,7 +372,10 @@ async fn every_v1_write_on_the_proxy_lands_on_the_sovereign_zone(db_a: &TestDb, 
             .await;
         assert_eq!(
             (status, verdict),
-            (200, json!({"verified": true, "reason": null})),
+            (
+                200,
+                json!({"verified": true, "reason": null, "status": null})
+            ),
             "B verifies A's credential about {}",
             envelope.resource_id
         );
@@ -510,9 +513,19 @@ async fn every_v1_write_on_the_proxy_lands_on_the_sovereign_zone(db_a: &TestDb, 
         );
     }
     assert_eq!(
-        count_rows(db_a, "records", Some("collection <> 'attestations'")).await,
+        count_rows(
+            db_a,
+            "records",
+            Some("collection NOT IN ('attestations', 'credential_status')")
+        )
+        .await,
         0,
-        "the proxy zone's store holds attestations and nothing else"
+        "the proxy zone's store holds attestations and their credentials' status, nothing else"
+    );
+    assert_eq!(
+        zone_a.stored("credential_status").await.len(),
+        WRITES.len(),
+        "one status record per credential the proxy zone issued"
     );
     assert_eq!(count_rows(db_a, "audit_events", None).await, 9);
 

@@ -216,7 +216,7 @@ async fn the_previous_releases_database_opens_whole(db: &TestDb) {
         );
         assert_eq!(
             verify_credential(&zone, credential).await,
-            json!({"verified": true, "reason": null, "legacy": LEGACY_NOTE}),
+            json!({"verified": true, "reason": null, "legacy": LEGACY_NOTE, "status": null}),
             "the old {} credential verifies",
             attestation["attestationType"]
         );
@@ -235,7 +235,7 @@ async fn the_previous_releases_database_opens_whole(db: &TestDb) {
     );
     assert_eq!(
         verify_credential(&zone, &entity.credential).await,
-        json!({"verified": true, "reason": null})
+        json!({"verified": true, "reason": null, "status": {"revoked": false, "suspended": false}})
     );
     let (_, report) = zone.get("/v1/audit/verify").await;
     assert_eq!(

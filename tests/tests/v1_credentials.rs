@@ -145,13 +145,13 @@ async fn every_v1_credential_verifies_and_no_edit_does(db: &TestDb) {
         let credential = &envelope.credential;
         assert_eq!(
             verify_credential(&zone, credential).await,
-            json!({"verified": true, "reason": null}),
+            json!({"verified": true, "reason": null, "status": {"revoked": false, "suspended": false}}),
             "the {name} credential verifies as issued"
         );
         // The wrapped form `{"credential": ...}` is accepted too.
         assert_eq!(
             verify_credential(&zone, &json!({"credential": credential})).await,
-            json!({"verified": true, "reason": null}),
+            json!({"verified": true, "reason": null, "status": {"revoked": false, "suspended": false}}),
             "the wrapped {name} credential verifies"
         );
         for (what, edit) in edits() {
@@ -204,7 +204,7 @@ async fn credentials_verify_after_a_restart_under_the_same_did(db: &TestDb) {
     for envelope in [&entity, &account] {
         assert_eq!(
             verify_credential(&zone, &envelope.credential).await,
-            json!({"verified": true, "reason": null}),
+            json!({"verified": true, "reason": null, "status": {"revoked": false, "suspended": false}}),
             "a credential issued before the restart verifies after it"
         );
         let (status, attestation) = zone
@@ -242,7 +242,7 @@ async fn credentials_verify_after_a_restart_under_the_same_did(db: &TestDb) {
     assert_ne!(other.state.zone_did(), did);
     assert_eq!(
         verify_credential(&other, &entity.credential).await,
-        json!({"verified": true, "reason": null})
+        json!({"verified": true, "reason": null, "status": null})
     );
     other.stop().await;
     own_db.cleanup().await;
