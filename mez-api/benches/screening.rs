@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! placeholder
+fn main() {}
