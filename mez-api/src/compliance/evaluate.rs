@@ -295,10 +295,16 @@ mod tests {
                 SanctionsHit {
                     entry: "Ivan Sanctionedov".into(),
                     matched: "  IVAN   sanctionedov ".into(),
+                    alias: "Ivan Sanctionedov".into(),
+                    score: 1.0,
                 },
                 SanctionsHit {
                     entry: "Blocked Trading Co LLC".into(),
                     matched: "Blocked Trading Company".into(),
+                    // Legal forms are dropped, so the name itself matches as well as the
+                    // alias, and the name comes first.
+                    alias: "Blocked Trading Co LLC".into(),
+                    score: 1.0,
                 },
             ]
         );

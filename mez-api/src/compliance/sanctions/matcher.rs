@@ -3,7 +3,8 @@
 //! index that keeps it fast on large lists.
 //!
 //! **Tokens.** Both sides are normalised into tokens ([`super::normalize::tokens`]); a token
-//! of one letter is an *initial*. A token weighs its length in letters (an initial weighs 1).
+//! of one letter is an *initial*. A token weighs its length in letters (an initial weighs 3, as
+//! a short word: a wrong initial must cost a real share of the score).
 //!
 //! **Token similarity** (0 to 1):
 //! - equal tokens: 1; equal skeletons ([`super::normalize::skeleton`]): 0.97;
@@ -46,6 +47,8 @@ const SKELETON_SIM: f32 = 0.97;
 const ENTRY_SHARE: f32 = 0.8;
 /// The share of the listed spelling's weight full-token pairs must cover.
 const SUBSTANCE: f32 = 0.5;
+/// The weight of an initial.
+const INITIAL_WEIGHT: usize = 3;
 /// Spellings keep at most this many tokens (the slot masks are 64 bits).
 const MAX_TOKENS: usize = 64;
 
@@ -70,7 +73,8 @@ pub fn prepare(name: &str) -> Vec<Tok> {
         .take(MAX_TOKENS)
         .map(|text| {
             let skel = normalize::skeleton(&text).into_boxed_str();
-            let weight = text.len() as f32;
+            // An initial weighs as a short word, so that a wrong initial costs a real share.
+            let weight = text.len().max(INITIAL_WEIGHT) as f32;
             Tok {
                 text: text.into_boxed_str(),
                 skel,

@@ -201,7 +201,7 @@ pub fn is_legal_form(token: &str) -> bool {
 
 /// The skeleton of a normalised token: spellings that transliterations of one name differ
 /// by are folded (`ph` → `f`, `ck` → `k`, `q` → `k`, `w` → `v`, `y` → `i`, `ou` and `oo` →
-/// `u`, `ee` → `i`, `x` → `ks`, `dh` → `d`, `kh` → `h`), then doubled letters collapsed.
+/// `u`, `ee` → `i`, `x` → `ks`, `dh` → `d`), then doubled letters collapsed.
 /// `mohammed` and `mohamed` share `mohamed`; `yusuf` and `youssef` become `iusuf` and
 /// `iusef`.
 pub fn skeleton(token: &str) -> String {
@@ -217,7 +217,6 @@ pub fn skeleton(token: &str) -> String {
             (b'o', Some(b'u')) | (b'o', Some(b'o')) => (b"u", 2),
             (b'e', Some(b'e')) => (b"i", 2),
             (b'd', Some(b'h')) => (b"d", 2),
-            (b'k', Some(b'h')) => (b"h", 2),
             (b'q', _) => (b"k", 1),
             (b'w', _) => (b"v", 1),
             (b'y', _) => (b"i", 1),
