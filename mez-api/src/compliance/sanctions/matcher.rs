@@ -134,31 +134,49 @@ pub fn score(probe: &[Tok], variant: &Variant) -> Option<f32> {
     if probe.is_empty() || entry.is_empty() {
         return None;
     }
-    let mut pairs: Vec<(f32, usize, usize, bool)> = Vec::new();
+    // (similarity, probe tokens, listed tokens, anchor): masks, since a word written as two
+    // (`Abdel Kader`, `Red Flag`) pairs two tokens with one.
+    let mut pairs: Vec<(f32, u64, u64, bool)> = Vec::new();
     for (i, p) in probe.iter().enumerate() {
         for (j, e) in entry.iter().enumerate() {
             let (sim, anchor) = token_sim(p, e);
             if sim > 0.0 {
-                pairs.push((sim, i, j, anchor));
+                pairs.push((sim, 1 << i, 1 << j, anchor));
             }
         }
     }
+    split_words(probe, entry, |i, j| pairs.push((SKELETON_SIM, 0b11 << i, 1 << j, false)));
+    split_words(entry, probe, |j, i| pairs.push((SKELETON_SIM, 1 << i, 0b11 << j, false)));
     // Highest similarity first; ties in token order, so the pairing is deterministic.
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    let mut used_p = vec![false; probe.len()];
-    let mut used_e = vec![false; entry.len()];
+    let (mut used_p, mut used_e) = (0u64, 0u64);
     let (mut covered_e, mut covered_p, mut substance) = (0.0f32, 0.0f32, 0.0f32);
     let mut anchored = false;
-    for (sim, i, j, anchor) in pairs {
-        if used_p[i] || used_e[j] {
+    let weight_of = |tokens: &[Tok], mask: u64| -> f32 {
+        tokens
+            .iter()
+            .enumerate()
+            .filter(|(at, _)| mask & (1 << at) != 0)
+            .map(|(_, t)| t.weight)
+            .sum()
+    };
+    let all_full = |tokens: &[Tok], mask: u64| {
+        tokens
+            .iter()
+            .enumerate()
+            .all(|(at, t)| mask & (1 << at) == 0 || !t.is_initial())
+    };
+    for (sim, pm, em, anchor) in pairs {
+        if used_p & pm != 0 || used_e & em != 0 {
             continue;
         }
-        used_p[i] = true;
-        used_e[j] = true;
-        covered_e += sim * entry[j].weight;
-        covered_p += sim * probe[i].weight;
-        if !probe[i].is_initial() && !entry[j].is_initial() {
-            substance += entry[j].weight;
+        used_p |= pm;
+        used_e |= em;
+        let (wp, we) = (weight_of(probe, pm), weight_of(entry, em));
+        covered_e += sim * we;
+        covered_p += sim * wp;
+        if all_full(probe, pm) && all_full(entry, em) {
+            substance += we;
         }
         anchored |= anchor;
     }
@@ -167,6 +185,26 @@ pub fn score(probe: &[Tok], variant: &Variant) -> Option<f32> {
         return None;
     }
     Some(ENTRY_SHARE * covered_e / variant.weight + (1.0 - ENTRY_SHARE) * covered_p / probe_weight)
+}
+
+/// Calls `found(i, j)` for each pair of adjacent full tokens `i`, `i + 1` of `split` whose
+/// skeletons, joined, are the skeleton of token `j` of `whole`.
+fn split_words(split: &[Tok], whole: &[Tok], mut found: impl FnMut(usize, usize)) {
+    for (i, pair) in split.windows(2).enumerate() {
+        let [a, b] = pair else { continue };
+        if a.is_initial() || b.is_initial() {
+            continue;
+        }
+        for (j, w) in whole.iter().enumerate() {
+            let joined = a.skel.len() + b.skel.len();
+            // Joining can make a doubled letter: `al` + `lah` against `alah`.
+            if (w.skel.len() == joined || w.skel.len() + 1 == joined)
+                && normalize::skeleton(&format!("{}{}", a.text, b.text)) == *w.skel
+            {
+                found(i, j);
+            }
+        }
+    }
 }
 
 /// An upper bound of [`score`] for a candidate, and whether the substance rule can still
@@ -184,7 +222,25 @@ fn could_reach(probe: &[Tok], variant: &Variant, found: u64, threshold: f32) -> 
         }
         // A full token pairs with a full token: found by the index (one edit or less), or two
         // edits apart, which needs 6 letters and a length within 2.
+        // Or a word split in two on one side: lengths that add up (a doubled letter may
+        // collapse where the halves join).
+        let len = e.text.len();
+        let adds_up = |sum: usize| adds_up_to(len, sum);
+        let split_in_probe = probe
+            .windows(2)
+            .any(|w| adds_up(w[0].text.len() + w[1].text.len()));
+        let split_in_entry = [j.checked_sub(1), Some(j + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|k| variant.tokens.get(k))
+            .any(|other| {
+                probe
+                    .iter()
+                    .any(|p| adds_up_to(p.text.len(), len + other.text.len()))
+            });
         let full = slot_found
+            || split_in_probe
+            || split_in_entry
             || (e.skel.len() >= 6
                 && probe
                     .iter()
@@ -206,6 +262,11 @@ fn could_reach(probe: &[Tok], variant: &Variant, found: u64, threshold: f32) -> 
     // long word of the name, so nothing tighter holds in general).
     let bound = ENTRY_SHARE * covered_e / variant.weight + (1.0 - ENTRY_SHARE);
     bound + 1e-4 >= threshold
+}
+
+/// Whether a word of `whole` letters can be two words of `sum` letters joined.
+fn adds_up_to(whole: usize, sum: usize) -> bool {
+    sum == whole || sum == whole + 1
 }
 
 /// The best match found: which spelling, and its score.
