@@ -434,7 +434,10 @@ mod tests {
             crate::compliance::sanctions::DEFAULT_THRESHOLD
         );
         let c = config(&[
-            ("MEZ_SANCTIONS_FILE", "/lists/sdn.csv, /lists/targets.simple.csv"),
+            (
+                "MEZ_SANCTIONS_FILE",
+                "/lists/sdn.csv, /lists/targets.simple.csv",
+            ),
             ("MEZ_SANCTIONS_THRESHOLD", "0.9"),
         ])
         .expect("valid");

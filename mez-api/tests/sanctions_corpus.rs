@@ -19,8 +19,8 @@ struct Row {
 }
 
 fn corpus() -> Vec<Row> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/sanctions/corpus.csv");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/sanctions/corpus.csv");
     let mut reader = csv::Reader::from_path(&path).unwrap();
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -42,7 +42,10 @@ fn corpus() -> Vec<Row> {
 }
 
 fn list_of(entry: &str) -> SanctionsList {
-    let yaml = format!("entries:\n  - name: {}\n", serde_json::to_string(entry).unwrap());
+    let yaml = format!(
+        "entries:\n  - name: {}\n",
+        serde_json::to_string(entry).unwrap()
+    );
     SanctionsList::parse("corpus", &yaml).unwrap()
 }
 

@@ -225,8 +225,12 @@ impl SanctionsList {
 
     fn build(raw: Vec<RawEntry>, sources: Vec<ListSource>, sample: bool) -> Self {
         let spellings = raw.iter().enumerate().flat_map(|(at, entry)| {
-            std::iter::once((at, entry.name.trim().to_string()))
-                .chain(entry.aliases.iter().map(move |a| (at, a.trim().to_string())))
+            std::iter::once((at, entry.name.trim().to_string())).chain(
+                entry
+                    .aliases
+                    .iter()
+                    .map(move |a| (at, a.trim().to_string())),
+            )
         });
         let index = Index::build(spellings);
         SanctionsList {
@@ -307,18 +311,30 @@ fn load_one(path: &Path) -> Result<(Vec<RawEntry>, ListSource), SanctionsError> 
     let format = formats::detect(path, &bytes)?;
     let (entries, sha256) = match format {
         Format::MezYaml => {
-            let text = String::from_utf8(bytes.clone()).map_err(|err| {
-                SanctionsError::Malformed {
+            let text =
+                String::from_utf8(bytes.clone()).map_err(|err| SanctionsError::Malformed {
                     origin: path.display().to_string(),
                     reason: format!("the file is not UTF-8: {err}"),
-                }
-            })?;
-            (parse_yaml(&path.display().to_string(), &text)?, sha256_hex(&bytes))
+                })?;
+            (
+                parse_yaml(&path.display().to_string(), &text)?,
+                sha256_hex(&bytes),
+            )
         }
-        Format::OpenSanctions => (formats::read_opensanctions(path, &bytes)?, sha256_hex(&bytes)),
+        Format::OpenSanctions => (
+            formats::read_opensanctions(path, &bytes)?,
+            sha256_hex(&bytes),
+        ),
         Format::OfacSdn => {
             let alt_path = formats::alt_path(path);
-            let alt = read(&alt_path)?;
+            let alt = std::fs::read(&alt_path).map_err(|err| SanctionsError::Malformed {
+                origin: path.display().to_string(),
+                reason: format!(
+                    "an OFAC sdn.csv needs its alternate-names file beside it, and {} could \
+                     not be read: {err}",
+                    alt_path.display()
+                ),
+            })?;
             let manifest = format!(
                 "{}  {}\n{}  {}\n",
                 sha256_hex(&bytes),
@@ -458,6 +474,7 @@ fn find_key(node: &Node, key: &str) -> Option<Marker> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn sample() -> SanctionsList {
         SanctionsList::sample().unwrap()
@@ -528,7 +545,9 @@ mod tests {
             ("Blocked Trading Co. L.L.C.", "Blocked Trading Co LLC"),
             ("Blocked Trading Limited", "Blocked Trading Co LLC"),
         ] {
-            let hit = list.screen(probe).unwrap_or_else(|| panic!("{probe:?} must hit"));
+            let hit = list
+                .screen(probe)
+                .unwrap_or_else(|| panic!("{probe:?} must hit"));
             assert_eq!(hit.entry, entry, "{probe:?}");
             assert!(hit.score >= list.threshold() && hit.score <= 1.0, "{hit:?}");
         }
@@ -685,5 +704,212 @@ mod tests {
         let alias = reason("entries:\n  - name: X\n  - name: Y\n    aliases: [\"\"]\n");
         assert!(alias.ends_with("entry 2 has an empty alias"), "{alias}");
         assert!(alias.starts_with("4:"), "{alias}");
+    }
+
+    fn fixture(path: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/sanctions")
+            .join(path)
+    }
+
+    fn temp_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("mez-sanctions-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn an_ofac_sdn_list_loads_with_its_alternate_names() {
+        let path = fixture("ofac/sdn.csv");
+        let list = SanctionsList::from_file(&path).unwrap();
+        assert_eq!(list.len(), 5);
+        assert!(!list.is_sample());
+        let hit = list.screen("Ivan Sanctionedov").unwrap();
+        assert_eq!(hit.entry, "SANCTIONEDOV, Ivan");
+        let hit = list.screen("Vanya the Embargoed").unwrap();
+        assert_eq!(hit.entry, "SANCTIONEDOV, Ivan");
+        assert_eq!(hit.alias, "VANYA THE EMBARGOED");
+        assert_eq!(
+            list.screen("Blocked Trading Co LLC").unwrap().entry,
+            "BLOCKED TRADING CO. L.L.C."
+        );
+        assert_eq!(
+            list.screen("Blocked Frontier Holdings").unwrap().alias,
+            "BLOCKED FRONTIER HOLDINGS LTD"
+        );
+        assert_eq!(list.screen("Jane Citizen"), None);
+        // One source for the pair, hashed as `sha256sum sdn.csv alt.csv` prints them.
+        let [source] = list.sources() else {
+            panic!("{:?}", list.sources())
+        };
+        assert_eq!(source.format, "ofac-sdn-csv");
+        assert_eq!(source.entries, 5);
+        assert_eq!(source.source, path.display().to_string());
+        let sdn = sha256_hex(&std::fs::read(&path).unwrap());
+        let alt = sha256_hex(&std::fs::read(fixture("ofac/alt.csv")).unwrap());
+        let manifest = format!("{sdn}  sdn.csv\n{alt}  alt.csv\n");
+        assert_eq!(source.sha256, sha256_hex(manifest.as_bytes()));
+        assert!(
+            time::OffsetDateTime::parse(
+                &source.loaded_at,
+                &time::format_description::well_known::Rfc3339
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_opensanctions_list_loads_with_its_aliases() {
+        let path = fixture("opensanctions/targets.simple.csv");
+        let list = SanctionsList::from_file(&path).unwrap();
+        assert_eq!(list.len(), 3);
+        let hit = list.screen("Natasha Frozenassets").unwrap();
+        assert_eq!(hit.entry, "Natalia Frozenassets");
+        assert_eq!(hit.alias, "Natasha Frozenassets");
+        // The Cyrillic alias is transliterated.
+        assert_eq!(
+            list.screen("Наталья Фрозенассетс").unwrap().entry,
+            "Natalia Frozenassets"
+        );
+        assert_eq!(
+            list.screen("Umar Designatedi").unwrap().entry,
+            "Omar Designatedi"
+        );
+        let source = &list.sources()[0];
+        assert_eq!(source.format, "opensanctions-csv");
+        assert_eq!(source.sha256, sha256_hex(&std::fs::read(&path).unwrap()));
+    }
+
+    #[test]
+    fn several_files_make_one_list_and_the_sample_says_so() {
+        let dir = temp_dir();
+        let yaml = dir.join("zone.yaml");
+        std::fs::write(&yaml, "entries:\n  - name: Someone Listed\n").unwrap();
+        let list = SanctionsList::load(&[
+            fixture("ofac/sdn.csv"),
+            fixture("opensanctions/targets.simple.csv"),
+            yaml.clone(),
+        ])
+        .unwrap();
+        assert_eq!(list.len(), 5 + 3 + 1);
+        let formats: Vec<_> = list.sources().iter().map(|s| s.format).collect();
+        assert_eq!(formats, ["ofac-sdn-csv", "opensanctions-csv", "mez-yaml"]);
+        assert_eq!(
+            list.screen("Listed Someone").unwrap().entry,
+            "Someone Listed"
+        );
+        assert_eq!(
+            list.screen("Omar Designatedi").unwrap().entry,
+            "Omar Designatedi"
+        );
+        assert!(!list.is_sample());
+        let sample = SanctionsList::load(&[]).unwrap();
+        assert!(sample.is_sample());
+        assert_eq!(sample.sources()[0].format, "sample");
+        assert_eq!(
+            sample.sources()[0].sha256,
+            sha256_hex(SAMPLE_YAML.as_bytes())
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn load_error(name: &str, bytes: &[u8]) -> String {
+        let dir = temp_dir();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let message = SanctionsList::from_file(&path).unwrap_err().to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        message
+    }
+
+    #[test]
+    fn malformed_csv_lists_name_the_file_and_line() {
+        let message = load_error("list.txt", b"x");
+        assert!(message.contains("unknown list format"), "{message}");
+        let message = load_error("list.csv", b"a,b,c\n");
+        assert!(
+            message.contains("line 1: unrecognised CSV layout (3 fields)"),
+            "{message}"
+        );
+        let message = load_error("alt.csv", b"1,2,\"aka\",\"X\",-0-\n");
+        assert!(message.contains("alternate-names file"), "{message}");
+        // An sdn.csv without its alt.csv beside it.
+        let message = load_error(
+            "sdn.csv",
+            b"1,\"X Y\",-0-,P,-0-,-0-,-0-,-0-,-0-,-0-,-0-,-0-\n",
+        );
+        assert!(message.contains("alt.csv"), "{message}");
+        // A short OFAC row, an empty name, and an alternate name for no entry.
+        let dir = temp_dir();
+        let row = "1,\"X Y\",-0-,P,-0-,-0-,-0-,-0-,-0-,-0-,-0-,-0-\n";
+        std::fs::write(dir.join("alt.csv"), "2,3,\"aka\",\"Z\",-0-\n").unwrap();
+        for (sdn, expected, file) in [
+            (format!("{row}2,\"A\",-0-\n"), "line 2: 3 fields", "sdn.csv"),
+            (
+                format!("{row}2,-0-,-0-,P,-0-,-0-,-0-,-0-,-0-,-0-,-0-,-0-\n"),
+                "line 2: entry 2 has no SDN_Name",
+                "sdn.csv",
+            ),
+            (row.to_string(), "line 1: ent_num 2 is not in", "alt.csv"),
+        ] {
+            std::fs::write(dir.join("sdn.csv"), sdn).unwrap();
+            let message = SanctionsList::from_file(dir.join("sdn.csv"))
+                .unwrap_err()
+                .to_string();
+            assert!(message.contains(expected), "{message}");
+            assert!(
+                message.contains(&dir.join(file).display().to_string()),
+                "{message}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        // OpenSanctions: a row without a name, and a header only.
+        let header = "id,schema,name,aliases,birth_date,countries,addresses,identifiers,sanctions,phones,emails,dataset,first_seen,last_seen,last_change\n";
+        let message = load_error(
+            "targets.simple.csv",
+            format!("{header}a,Person,Ok Name,,,,,,,,,,,,\nb,Person,,,,,,,,,,,,,\n").as_bytes(),
+        );
+        assert!(
+            message.contains("line 3: the entry has no name"),
+            "{message}"
+        );
+        let message = load_error("targets.simple.csv", header.as_bytes());
+        assert!(message.contains("no entries"), "{message}");
+    }
+
+    /// On one list holding every corpus entry, the index finds the very match that scoring
+    /// every spelling finds, for every probe of the corpus and at several thresholds.
+    #[test]
+    fn the_index_loses_nothing_against_a_full_scan() {
+        let text = std::fs::read_to_string(fixture("corpus.csv")).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let rows: Vec<(String, String)> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[0].to_string(), r[1].to_string())
+            })
+            .collect();
+        let spellings = rows
+            .iter()
+            .enumerate()
+            .map(|(at, (entry, _))| (at, entry.clone()));
+        let index = Index::build(spellings);
+        let mut agreed = 0;
+        for (_, probe) in &rows {
+            let tokens = matcher::prepare(probe);
+            for threshold in [0.5, 0.8, 0.88, 0.95] {
+                let fast = index.best(&tokens, threshold);
+                let scan = index.best_by_scan(&tokens, threshold);
+                assert_eq!(
+                    fast.map(|b| (index.variants()[b.variant].spelling.clone(), b.score)),
+                    scan.map(|b| (index.variants()[b.variant].spelling.clone(), b.score)),
+                    "{probe:?} at {threshold}"
+                );
+                agreed += usize::from(fast.is_some());
+            }
+        }
+        assert!(agreed > 100, "{agreed}");
     }
 }

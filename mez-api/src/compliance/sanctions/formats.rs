@@ -87,7 +87,9 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format, SanctionsError> {
     if head == OPENSANCTIONS_HEAD {
         return Ok(Format::OpenSanctions);
     }
-    let numbered = first.get(0).is_some_and(|f| f.trim().parse::<u64>().is_ok());
+    let numbered = first
+        .get(0)
+        .is_some_and(|f| f.trim().parse::<u64>().is_ok());
     if numbered && first.len() == SDN_COLUMNS {
         return Ok(Format::OfacSdn);
     }
@@ -126,7 +128,10 @@ fn ofac_value(field: &str) -> Option<&str> {
 
 /// Whether a record is OFAC's end-of-file marker (a lone 0x1A) or a blank line.
 fn is_trailer(record: &csv::StringRecord) -> bool {
-    record.len() == 1 && record.get(0).is_some_and(|f| f.trim_matches(['\u{1a}', ' ']).is_empty())
+    record.len() == 1
+        && record
+            .get(0)
+            .is_some_and(|f| f.trim_matches(['\u{1a}', ' ']).is_empty())
 }
 
 /// The path of the `alt.csv` beside an `sdn.csv` (same case convention as the SDN file).
@@ -171,7 +176,10 @@ pub fn read_ofac(
             .and_then(|f| f.trim().parse::<u64>().ok())
             .ok_or_else(|| malformed(sdn_path, format!("line {line}: ent_num is not a number")))?;
         let name = record.get(1).and_then(ofac_value).ok_or_else(|| {
-            malformed(sdn_path, format!("line {line}: entry {number} has no SDN_Name"))
+            malformed(
+                sdn_path,
+                format!("line {line}: entry {number} has no SDN_Name"),
+            )
         })?;
         if normalize::tokens(name).is_empty() {
             return Err(malformed(
@@ -217,7 +225,10 @@ pub fn read_ofac(
         let slot = *by_number.get(&number).ok_or_else(|| {
             malformed(
                 alt_path,
-                format!("line {line}: ent_num {number} is not in {}", sdn_path.display()),
+                format!(
+                    "line {line}: ent_num {number} is not in {}",
+                    sdn_path.display()
+                ),
             )
         })?;
         // An alternate name with no letters cannot be screened; it is skipped, not an error.

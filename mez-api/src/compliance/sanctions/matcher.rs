@@ -145,8 +145,12 @@ pub fn score(probe: &[Tok], variant: &Variant) -> Option<f32> {
             }
         }
     }
-    split_words(probe, entry, |i, j| pairs.push((SKELETON_SIM, 0b11 << i, 1 << j, false)));
-    split_words(entry, probe, |j, i| pairs.push((SKELETON_SIM, 1 << i, 0b11 << j, false)));
+    split_words(probe, entry, |i, j| {
+        pairs.push((SKELETON_SIM, 0b11 << i, 1 << j, false))
+    });
+    split_words(entry, probe, |j, i| {
+        pairs.push((SKELETON_SIM, 1 << i, 0b11 << j, false))
+    });
     // Highest similarity first; ties in token order, so the pairing is deterministic.
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     let (mut used_p, mut used_e) = (0u64, 0u64);
@@ -215,7 +219,10 @@ fn could_reach(probe: &[Tok], variant: &Variant, found: u64, threshold: f32) -> 
     for (j, e) in variant.tokens.iter().enumerate() {
         let slot_found = found & (1u64 << j) != 0;
         if e.is_initial() {
-            if probe.iter().any(|p| p.text.as_bytes().first() == e.text.as_bytes().first()) {
+            if probe
+                .iter()
+                .any(|p| p.text.as_bytes().first() == e.text.as_bytes().first())
+            {
                 covered_e += e.weight;
             }
             continue;
@@ -448,7 +455,11 @@ mod tests {
 
     #[test]
     fn neighbourhoods_share_a_key_one_edit_apart() {
-        for (a, b) in [("sanctionedov", "sanctionedv"), ("ivan", "ivna"), ("omar", "umar")] {
+        for (a, b) in [
+            ("sanctionedov", "sanctionedv"),
+            ("ivan", "ivna"),
+            ("omar", "umar"),
+        ] {
             let left = neighbourhood(a);
             assert!(neighbourhood(b).iter().any(|k| left.contains(k)), "{a} {b}");
         }

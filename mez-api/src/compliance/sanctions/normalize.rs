@@ -29,10 +29,10 @@ use unicode_normalization::char::is_combining_mark;
 
 /// Canonical legal-form tokens: a token (after the phrase rules) in this set is a legal form.
 const LEGAL_FORMS: &[&str] = &[
-    "ab", "ag", "as", "bhd", "bsc", "bv", "cjsc", "co", "corp", "cv", "fzc", "fzco", "fze",
-    "gmbh", "inc", "jsc", "kft", "kg", "kk", "llc", "llp", "lp", "ltd", "nv", "oao", "ojsc",
-    "ooo", "oy", "pjsc", "plc", "pte", "pty", "pvt", "sa", "sae", "sal", "sarl", "sas", "sdn",
-    "spa", "srl", "sro", "tbk", "wll", "zao",
+    "ab", "ag", "as", "bhd", "bsc", "bv", "cjsc", "co", "corp", "cv", "fzc", "fzco", "fze", "gmbh",
+    "inc", "jsc", "kft", "kg", "kk", "llc", "llp", "lp", "ltd", "nv", "oao", "ojsc", "ooo", "oy",
+    "pjsc", "plc", "pte", "pty", "pvt", "sa", "sae", "sal", "sarl", "sas", "sdn", "spa", "srl",
+    "sro", "tbk", "wll", "zao",
 ];
 
 /// Words spelling a legal form, and the canonical token each becomes.
@@ -74,11 +74,49 @@ const LEGAL_PHRASES: &[(&[&str], &str)] = &[
 
 /// Honorifics and titles dropped before a name.
 const HONORIFICS: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "mx", "mister", "madam", "madame", "mme", "mlle", "dr",
-    "doctor", "prof", "professor", "sir", "dame", "lord", "lady", "sheikh", "shaikh", "shaykh",
-    "sheik", "haji", "hajji", "hadji", "alhaji", "mullah", "mulla", "maulana", "imam",
-    "ayatollah", "herr", "frau", "sr", "sra", "srta", "hon", "rev", "gen", "col", "maj",
-    "capt", "eng",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mx",
+    "mister",
+    "madam",
+    "madame",
+    "mme",
+    "mlle",
+    "dr",
+    "doctor",
+    "prof",
+    "professor",
+    "sir",
+    "dame",
+    "lord",
+    "lady",
+    "sheikh",
+    "shaikh",
+    "shaykh",
+    "sheik",
+    "haji",
+    "hajji",
+    "hadji",
+    "alhaji",
+    "mullah",
+    "mulla",
+    "maulana",
+    "imam",
+    "ayatollah",
+    "herr",
+    "frau",
+    "sr",
+    "sra",
+    "srta",
+    "hon",
+    "rev",
+    "gen",
+    "col",
+    "maj",
+    "capt",
+    "eng",
 ];
 
 /// Connectives dropped anywhere (`&` is already a separator, so `A & B` and `A and B` agree).
@@ -158,7 +196,11 @@ fn unify_legal_forms(tokens: Vec<String>) -> Vec<String> {
     'outer: while at < tokens.len() {
         for (phrase, canonical) in LEGAL_PHRASES {
             let end = at + phrase.len();
-            if end <= tokens.len() && tokens[at..end].iter().zip(phrase.iter()).all(|(t, p)| t == p)
+            if end <= tokens.len()
+                && tokens[at..end]
+                    .iter()
+                    .zip(phrase.iter())
+                    .all(|(t, p)| t == p)
             {
                 out.push((*canonical).to_string());
                 at = end;
