@@ -9,6 +9,8 @@
 //! | `AUTH_TOKEN`         | bearer token every client must present   | a fresh random token per run  |
 //! | `SOVEREIGN_MASS`     | `true`/`1` to hold the data and serve the Mass surface, `false`/`0` to proxy | `false` |
 //! | `MEZ_MAX_BODY_BYTES` | largest accepted request body, in bytes  | 2 MiB                         |
+//! | `MEZ_SANCTIONS_FILE` | comma-separated sanctions list files     | the built-in sample           |
+//! | `MEZ_SANCTIONS_THRESHOLD` | score a screened name needs to hit (0, 1] | 0.88              |
 //!
 //! An empty value counts as unset for every variable, because compose files and shells often
 //! export an optional variable with nothing in it. A value that is set but cannot be read is

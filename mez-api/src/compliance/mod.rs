@@ -10,7 +10,8 @@
 //! - [`rules`]: [`ComplianceRules::applicable`] (case-insensitive, sub-zones inherit their
 //!   parent, unknown jurisdictions fail closed to every domain) and
 //!   [`ComplianceRules::jurisdiction_for_currency`];
-//! - [`sanctions`]: the [`SanctionsList`] loaded at start-up and its exact, folded matching;
+//! - [`sanctions`]: the [`SanctionsList`] loaded at start-up (YAML, OFAC, OpenSanctions) and
+//!   its fuzzy, order-insensitive matching of normalised names;
 //! - [`evaluate`](mod@evaluate): [`evaluate()`], which gives every domain a state, and the
 //!   [`ComplianceSummary`] the envelope carries, with its [`tensor_commitment`].
 //!
@@ -27,5 +28,5 @@ pub use evaluate::{
     COMMITMENT_SCHEMA_VERSION, ComplianceSummary, SANCTIONS_DOMAIN, evaluate, tensor_commitment,
 };
 pub use rules::{ComplianceRules, UNKNOWN_JURISDICTION};
-pub use sanctions::{SanctionsError, SanctionsHit, SanctionsList, fold_name};
+pub use sanctions::{ListSource, SanctionsError, SanctionsHit, SanctionsList, fold_name};
 pub use state::ComplianceState;
