@@ -58,6 +58,26 @@ pub struct Tok {
     text: Box<str>,
     skel: Box<str>,
     weight: f32,
+    /// Which letters (a to z, bit 0 to 25) and digits (bit 26) the skeleton has: two
+    /// skeletons `d` edits apart differ in at most `2 d` of these bits, a cheap test that
+    /// skips most edit-distance computations.
+    letters: u32,
+}
+
+/// The letter-presence mask of a skeleton (see [`Tok::letters`]).
+fn letters(skel: &str) -> u32 {
+    skel.bytes().fold(0, |mask, b| {
+        mask | if b.is_ascii_lowercase() {
+            1 << (b - b'a')
+        } else {
+            1 << 26
+        }
+    })
+}
+
+/// Whether two tokens may be within `edits` edits, judged by their letter masks.
+fn may_be_within(p: &Tok, e: &Tok, edits: u32) -> bool {
+    (p.letters ^ e.letters).count_ones() <= 2 * edits
 }
 
 impl Tok {
@@ -76,6 +96,7 @@ pub fn prepare(name: &str) -> Vec<Tok> {
             // An initial weighs as a short word, so that a wrong initial costs a real share.
             let weight = text.len().max(INITIAL_WEIGHT) as f32;
             Tok {
+                letters: letters(&skel),
                 text: text.into_boxed_str(),
                 skel,
                 weight,
@@ -117,7 +138,7 @@ fn token_sim(p: &Tok, e: &Tok) -> (f32, bool) {
         4..=5 => 1,
         _ => 2,
     };
-    if lp.abs_diff(le) > budget {
+    if lp.abs_diff(le) > budget || !may_be_within(p, e, budget as u32) {
         return (0.0, false);
     }
     let distance = strsim::osa_distance(&p.skel, &e.skel);
@@ -249,9 +270,11 @@ fn could_reach(probe: &[Tok], variant: &Variant, found: u64, threshold: f32) -> 
             || split_in_probe
             || split_in_entry
             || (e.skel.len() >= 6
-                && probe
-                    .iter()
-                    .any(|p| p.skel.len() >= 6 && p.skel.len().abs_diff(e.skel.len()) <= 2));
+                && probe.iter().any(|p| {
+                    p.skel.len() >= 6
+                        && p.skel.len().abs_diff(e.skel.len()) <= 2
+                        && may_be_within(p, e, 2)
+                }));
         if full {
             substance += e.weight;
             covered_e += e.weight;
