@@ -10,6 +10,8 @@
 //! | `SOVEREIGN_MASS`     | `true`/`1` to hold the data and serve the Mass surface, `false`/`0` to proxy | `false` |
 //! | `MEZ_MAX_BODY_BYTES` | largest accepted request body, in bytes  | 2 MiB                         |
 //! | `MEZ_PUBLIC_URL`     | the zone's public base URL (status list URLs in credentials) | `http://<MEZ_BIND>` |
+//! | `MEZ_SANCTIONS_FILE` | comma-separated sanctions list files     | the built-in sample           |
+//! | `MEZ_SANCTIONS_THRESHOLD` | score a screened name needs to hit (0, 1] | 0.88              |
 //!
 //! An empty value counts as unset for every variable, because compose files and shells often
 //! export an optional variable with nothing in it. A value that is set but cannot be read is
@@ -44,8 +46,12 @@ pub struct Config {
     /// `ZONE_SIGNING_KEY_HEX`: the zone's Ed25519 secret key as 64 hex characters. When unset,
     /// the key is kept in `<data_dir>/zone.key` (created on first start).
     pub signing_key_hex: Option<String>,
-    /// `MEZ_SANCTIONS_FILE`: a YAML sanctions list replacing the sample in spec/data/.
-    pub sanctions_file: Option<PathBuf>,
+    /// `MEZ_SANCTIONS_FILE`: comma-separated sanctions list files (the zone's YAML, OFAC
+    /// `sdn.csv`, OpenSanctions `targets.simple.csv`) replacing the sample in spec/data/.
+    /// Empty: the sample.
+    pub sanctions_files: Vec<PathBuf>,
+    /// `MEZ_SANCTIONS_THRESHOLD`: the score (0 to 1) a screened name needs to hit.
+    pub sanctions_threshold: f64,
     /// The upstream Mass API of a proxy zone.
     pub upstream: UpstreamConfig,
 }
@@ -114,7 +120,14 @@ impl Config {
                 None => UpstreamConfig::DEFAULT_CONNECT_TIMEOUT,
             },
         };
-        let sanctions_file = get("MEZ_SANCTIONS_FILE").map(PathBuf::from);
+        let sanctions_files = get("MEZ_SANCTIONS_FILE")
+            .map(|value| parse_file_list(&value))
+            .transpose()?
+            .unwrap_or_default();
+        let sanctions_threshold = match get("MEZ_SANCTIONS_THRESHOLD") {
+            Some(value) => parse_threshold(&value)?,
+            None => crate::compliance::sanctions::DEFAULT_THRESHOLD,
+        };
         let public_url = get("MEZ_PUBLIC_URL")
             .map(|value| parse_public_url(&value))
             .transpose()?;
@@ -122,7 +135,8 @@ impl Config {
             public_url,
             upstream,
             signing_key_hex,
-            sanctions_file,
+            sanctions_files,
+            sanctions_threshold,
             bind,
             database_url,
             auth_token: get("AUTH_TOKEN"),
@@ -149,7 +163,8 @@ impl Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             public_url: None,
             signing_key_hex: None,
-            sanctions_file: None,
+            sanctions_files: Vec::new(),
+            sanctions_threshold: crate::compliance::sanctions::DEFAULT_THRESHOLD,
             upstream: UpstreamConfig {
                 timeout: UpstreamConfig::DEFAULT_TIMEOUT,
                 connect_timeout: UpstreamConfig::DEFAULT_CONNECT_TIMEOUT,
@@ -192,7 +207,8 @@ impl fmt::Debug for Config {
                 "signing_key_hex",
                 &self.signing_key_hex.as_ref().map(|_| "<redacted>"),
             )
-            .field("sanctions_file", &self.sanctions_file)
+            .field("sanctions_files", &self.sanctions_files)
+            .field("sanctions_threshold", &self.sanctions_threshold)
             .field("upstream_urls", &self.upstream.urls)
             .field(
                 "upstream_token",
@@ -248,6 +264,37 @@ fn parse_secs(variable: &'static str, value: &str) -> Result<std::time::Duration
             variable,
             value: value.to_string(),
             problem: "must be a positive number of seconds".into(),
+        }),
+    }
+}
+
+/// `MEZ_SANCTIONS_FILE`: paths separated by commas, each trimmed; an empty item is a typo.
+fn parse_file_list(value: &str) -> Result<Vec<PathBuf>, ConfigError> {
+    value
+        .split(',')
+        .map(|item| {
+            let item = item.trim();
+            if item.is_empty() {
+                Err(ConfigError {
+                    variable: "MEZ_SANCTIONS_FILE",
+                    value: value.to_owned(),
+                    problem: "has an empty item (expected paths separated by commas)".into(),
+                })
+            } else {
+                Ok(PathBuf::from(item))
+            }
+        })
+        .collect()
+}
+
+/// `MEZ_SANCTIONS_THRESHOLD`: a number above 0 and at most 1.
+fn parse_threshold(value: &str) -> Result<f64, ConfigError> {
+    match value.trim().parse::<f64>() {
+        Ok(t) if t > 0.0 && t <= 1.0 => Ok(t),
+        _ => Err(ConfigError {
+            variable: "MEZ_SANCTIONS_THRESHOLD",
+            value: value.to_owned(),
+            problem: "is not a score above 0 and at most 1 (for example 0.88)".into(),
         }),
     }
 }
@@ -422,6 +469,38 @@ mod tests {
             shown.contains("postgres://mez:<redacted>@db:5432/mez"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn sanctions_files_and_threshold_are_read() {
+        let c = config(&[]).expect("defaults");
+        assert!(c.sanctions_files.is_empty());
+        assert_eq!(
+            c.sanctions_threshold,
+            crate::compliance::sanctions::DEFAULT_THRESHOLD
+        );
+        let c = config(&[
+            (
+                "MEZ_SANCTIONS_FILE",
+                "/lists/sdn.csv, /lists/targets.simple.csv",
+            ),
+            ("MEZ_SANCTIONS_THRESHOLD", "0.9"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            c.sanctions_files,
+            [
+                PathBuf::from("/lists/sdn.csv"),
+                PathBuf::from("/lists/targets.simple.csv")
+            ]
+        );
+        assert_eq!(c.sanctions_threshold, 0.9);
+        for value in ["0", "1.5", "-0.2", "high", "NaN"] {
+            let err = config(&[("MEZ_SANCTIONS_THRESHOLD", value)]).expect_err(value);
+            assert_eq!(err.variable, "MEZ_SANCTIONS_THRESHOLD");
+        }
+        let err = config(&[("MEZ_SANCTIONS_FILE", "a.yaml,,b.yaml")]).expect_err("empty item");
+        assert_eq!(err.variable, "MEZ_SANCTIONS_FILE");
     }
 
     #[test]

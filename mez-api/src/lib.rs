@@ -114,8 +114,9 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
             Arc::from(token)
         }
     };
-    let sanctions =
-        SanctionsList::load(config.sanctions_file.as_deref()).map_err(StartupError::Sanctions)?;
+    let sanctions = SanctionsList::load(&config.sanctions_files)
+        .map_err(StartupError::Sanctions)?
+        .with_threshold(config.sanctions_threshold);
     let mass_client = if config.sovereign {
         None
     } else {

@@ -499,13 +499,15 @@ async fn deny(
             json!(format!("{} {}", route.method, route.path)),
         );
         m.insert("hard_blocks".into(), json!(summary.hard_blocks));
+        // Per hit: the entry, the spelling of it that matched, and the score (audit only;
+        // the envelope never shows them).
         m.insert(
             "sanctions_hits".into(),
             json!(
                 summary
                     .sanctions_hits
                     .iter()
-                    .map(|h| &h.entry)
+                    .map(|h| json!({"entry": h.entry, "alias": h.alias, "score": h.score}))
                     .collect::<Vec<_>>()
             ),
         );

@@ -49,6 +49,7 @@ fn every_source_file_starts_with_the_licence_and_a_module_doc() {
     for file in sources(&[
         "mez-api/src",
         "mez-api/tests",
+        "mez-api/benches",
         "mez-codegen/src",
         "mez-codegen/tests",
         "mez-codegen/benches",

@@ -511,7 +511,20 @@ async fn assert_blocked(
     let md = &event["metadata"];
     assert_eq!(md["compliance_status"], "non_compliant", "{event}");
     assert_eq!(md["hard_blocks"], json!(["sanctions"]), "{event}");
-    assert_eq!(md["sanctions_hits"], json!([entry]), "{event}");
+    // Each hit: the entry, the spelling of it that matched, and the score.
+    let hits = md["sanctions_hits"]
+        .as_array()
+        .expect("sanctions_hits is a list");
+    assert_eq!(hits.len(), 1, "{event}");
+    assert_eq!(hits[0]["entry"], entry, "{event}");
+    assert!(hits[0]["alias"].is_string(), "{event}");
+    let score = hits[0]["score"].as_f64().expect("a numeric score");
+    assert!((0.0..=1.0).contains(&score) && score > 0.5, "{event}");
+    let shown = body.to_string();
+    assert!(
+        !shown.contains("\"score\"") && !shown.contains("\"alias\""),
+        "the refusal does not show the hit: {body}"
+    );
     assert_chain_valid(zone, events.len()).await;
     event
 }
@@ -548,6 +561,22 @@ async fn sanctioned_names_are_refused_and_the_denial_audited(db: &TestDb) {
         )
         .await;
     assert_blocked(&zone, &before, answer, "entity", "Ivan Sanctionedov").await;
+
+    // A real spelling: reordered, accented and one letter off.
+    let before = audit_events(&zone).await;
+    let answer = zone
+        .post(
+            "/v1/entities",
+            json!({"entity_type": "LLC", "legal_name": "Innocent Front Ltd",
+                   "jurisdiction_id": "PK",
+                   "beneficial_owners": [{"name": "Sanctiónedow, Ívan",
+                                          "ownership_percentage": "100"}]}),
+        )
+        .await;
+    let event = assert_blocked(&zone, &before, answer, "entity", "Ivan Sanctionedov").await;
+    let hit = &event["metadata"]["sanctions_hits"][0];
+    assert_eq!(hit["alias"], "Ivan Sanctionedov", "{event}");
+    assert!(hit["score"].as_f64().is_some_and(|s| s < 1.0), "{event}");
 
     // Renaming the clean entity to a listed name: refused, and the entity keeps its name.
     let before = audit_events(&zone).await;

@@ -271,10 +271,10 @@ fn screening(
         });
     }
     let mut entry = Map::new();
-    entry.insert("id".into(), json!(sanctions.evidence_id()));
+    entry.insert("id".into(), json!(list_evidence_id(sanctions)));
     entry.insert("type".into(), json!(SCREENING_EVIDENCE));
     entry.insert("domain".into(), json!(domain));
-    entry.insert("lists".into(), sanctions.provenance());
+    entry.insert("lists".into(), json!(sanctions.sources()));
     entry.insert("sample".into(), json!(sanctions.is_sample()));
     entry.insert("screenedNames".into(), json!(screened));
     Decision {
@@ -282,6 +282,21 @@ fn screening(
         reason,
         evidence: vec![Value::Object(entry)],
     }
+}
+
+/// The evidence id of a loaded list: `urn:mez:sanctions-list:` and the SHA-256 of its
+/// sources' SHA-256s (one per line, in load order), so the same files give the same id
+/// whenever and wherever they are loaded, and any change of content another.
+fn list_evidence_id(sanctions: &SanctionsList) -> String {
+    let digests: String = sanctions
+        .sources()
+        .iter()
+        .map(|s| format!("{}\n", s.sha256))
+        .collect();
+    format!(
+        "urn:mez:sanctions-list:{}",
+        crate::canonical::sha256_hex(digests.as_bytes())
+    )
 }
 
 /// The ids of evidence entries, sorted and without repeats.
@@ -433,10 +448,16 @@ mod tests {
                 SanctionsHit {
                     entry: "Ivan Sanctionedov".into(),
                     matched: "  IVAN   sanctionedov ".into(),
+                    alias: "Ivan Sanctionedov".into(),
+                    score: 1.0,
                 },
                 SanctionsHit {
                     entry: "Blocked Trading Co LLC".into(),
                     matched: "Blocked Trading Company".into(),
+                    // Legal forms are dropped, so the name itself matches as well as the
+                    // alias, and the name comes first.
+                    alias: "Blocked Trading Co LLC".into(),
+                    score: 1.0,
                 },
             ]
         );
@@ -644,10 +665,11 @@ mod tests {
 
     /// The commitment of `pk` with a clean screening against the sample list and no subject
     /// entity (sanctions compliant, the rest of pk's domains pending, the others not
-    /// applicable; the screening's evidence id). Schema version 1 gave
-    /// `5eb66817e6a9de2e2de9e1d4865c75a0c05bfe1ccceb2d643fa3f734cc45906e` for these cells.
+    /// applicable; the screening's evidence id, which follows the SHA-256 of
+    /// `spec/data/sanctions.yaml`: an edit of the sample list moves this pin). Schema version 1
+    /// gave `5eb66817e6a9de2e2de9e1d4865c75a0c05bfe1ccceb2d643fa3f734cc45906e` for these cells.
     const PK_CLEAN_COMMITMENT: &str =
-        "0eee3572e95fcb092a81550e599a30410d4d10581584829bf9e1b1cabd0eb053";
+        "eecfdb5dec7eb63c58e970d4a9bc31ed370d578305ae8cb7e9fd20d8e5c4f717";
 
     #[test]
     fn the_commitment_changes_when_any_cell_or_the_jurisdiction_changes() {

@@ -10,7 +10,8 @@
 //! - [`rules`]: [`ComplianceRules::applicable`] (case-insensitive, sub-zones inherit their
 //!   parent, unknown jurisdictions fail closed to every domain) and
 //!   [`ComplianceRules::jurisdiction_for_currency`];
-//! - [`sanctions`]: the [`SanctionsList`] loaded at start-up and its exact, folded matching;
+//! - [`sanctions`]: the [`SanctionsList`] loaded at start-up (YAML, OFAC, OpenSanctions) and
+//!   its fuzzy, order-insensitive matching of normalised names;
 //! - [`evidence`]: the evidence rules of the spec ([`DomainRule`]) and [`evidence::decide`],
 //!   which applies one to the [`Facts`] gathered about an entity;
 //! - [`evaluate`](mod@evaluate): [`evaluate()`], which gives every domain a state, and the
@@ -24,7 +25,6 @@
 
 pub mod evaluate;
 pub mod evidence;
-mod list_provenance;
 pub mod rules;
 pub mod sanctions;
 pub mod state;
@@ -35,5 +35,5 @@ pub use evaluate::{
 };
 pub use evidence::{DomainRule, EvidenceRule, Facts};
 pub use rules::{ComplianceRules, UNKNOWN_JURISDICTION};
-pub use sanctions::{SanctionsError, SanctionsHit, SanctionsList, fold_name};
+pub use sanctions::{ListSource, SanctionsError, SanctionsHit, SanctionsList, fold_name};
 pub use state::ComplianceState;
