@@ -60,6 +60,24 @@ async fn an_entity_becomes_compliant_as_evidence_is_recorded(db: &TestDb) {
     let evidence = created["credential"]["evidence"]
         .as_array()
         .expect("evidence");
+    // The screening's evidence names the list: source, format, entries, SHA-256, load time.
+    let screening = evidence
+        .iter()
+        .find(|e| e["domain"] == "sanctions")
+        .expect("the screening's evidence");
+    assert_eq!(screening["type"], "MezSanctionsScreeningEvidence");
+    assert_eq!(screening["sample"], true);
+    let list = &screening["lists"][0];
+    assert_eq!(list["format"], "sample", "{screening}");
+    assert!(
+        list["entries"].as_u64().is_some_and(|n| n > 0),
+        "{screening}"
+    );
+    assert!(
+        list["sha256"].as_str().is_some_and(|h| h.len() == 64),
+        "{screening}"
+    );
+    assert!(list["loaded_at"].is_string(), "{screening}");
     assert!(
         evidence
             .iter()
