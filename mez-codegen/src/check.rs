@@ -527,10 +527,7 @@ fn check_hook_rules(route: &Route, what: &str, diags: &mut Diagnostics) {
     if route.hook_rules.is_empty() {
         return;
     }
-    let hooked = matches!(
-        route.op,
-        Op::Hook { .. } | Op::Create { hook: Some(_), .. }
-    );
+    let hooked = matches!(route.op, Op::Hook { .. } | Op::Create { hook: Some(_), .. });
     if !hooked {
         diags.push(
             &route.pos,
