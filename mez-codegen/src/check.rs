@@ -518,6 +518,28 @@ fn check_route(spec: &Spec, service: &Service, route: &Route, diags: &mut Diagno
     check_route_method(route, &what, diags);
     check_route_params(route, model, &what, diags);
     check_route_op(spec, service, route, model, &what, diags);
+    check_hook_rules(route, &what, diags);
+}
+
+/// `hook_rules` state what a hook checks, so only a route with a hook declares them, and each
+/// says something.
+fn check_hook_rules(route: &Route, what: &str, diags: &mut Diagnostics) {
+    if route.hook_rules.is_empty() {
+        return;
+    }
+    let hooked = matches!(route.op, Op::Hook { .. } | Op::Create { hook: Some(_), .. });
+    if !hooked {
+        diags.push(
+            &route.pos,
+            format!(
+                "{what} (op {}) has no hook; only a route with a hook declares \"hook_rules\"",
+                route.op_name()
+            ),
+        );
+    }
+    if route.hook_rules.iter().any(|rule| rule.trim().is_empty()) {
+        diags.push(&route.pos, format!("{what}: a hook rule is empty"));
+    }
 }
 
 /// The model the route names, which must exist; CRUD ops need a stored one.

@@ -354,6 +354,10 @@ pub struct Route {
     pub example: Option<serde_json::Value>,
     /// What a `hook` or `static` route answers (CRUD routes answer their model).
     pub response: Option<Response>,
+    /// Rules the route's hook checks beyond the request schema (a referenced record exists,
+    /// one field bounds another), in words: the OpenAPI document names them, since JSON
+    /// Schema cannot state them.
+    pub hook_rules: Vec<String>,
     pub pos: Pos,
 }
 

@@ -40,7 +40,10 @@ fn string_schema(f: &Field) -> Value {
     // NTN is exactly 7 ASCII digits (around white space a trimmed field drops).
     let check = match f.name.as_str() {
         "cnic" => Some("^[^0-9\\x00]*(?:[0-9][^0-9\\x00]*){13}$".to_string()),
+        // An optional NTN sent empty is no NTN (a non-filer), as the withholding rule reads it.
+        "ntn" if f.trim && !f.required => Some(format!("^[{WS}]*(?:[0-9]{{7}})?[{WS}]*$")),
         "ntn" if f.trim => Some(format!("^[{WS}]*[0-9]{{7}}[{WS}]*$")),
+        "ntn" if !f.required => Some("^(?:[0-9]{7})?$".to_string()),
         "ntn" => Some("^[0-9]{7}$".to_string()),
         _ => None,
     };
@@ -607,6 +610,11 @@ fn direct_operation(spec: &Spec, s: &Service, r: &Route) -> Value {
     if let Some(schema) = body {
         op.insert("requestBody".into(), json_body(schema, example.as_ref()));
     }
+    beyond_schema(&mut op, r.hook_rules.clone());
+    if r.method == Method::Get && deletes_keep_record(spec, &full_path(s, r)) {
+        // A DELETE of this path is a transition (a consent is canceled), not a removal.
+        op.insert("x-mez-kept-after-delete".into(), json!(true));
+    }
     let mut responses = Map::new();
     let ok = match response_schema(s, r) {
         Some(schema) => {
@@ -627,6 +635,54 @@ fn direct_operation(spec: &Spec, s: &Service, r: &Route) -> Value {
     );
     op.insert("responses".into(), Value::Object(responses));
     Value::Object(op)
+}
+
+/// Names the rules a request must also meet that its JSON Schema cannot state (a record a
+/// field names exists, one field bounds another): `x-mez-hook-rules` lists them, and
+/// `x-mez-schema-complete: false` says that a schema-valid request may still be refused
+/// with a 422 naming the field.
+fn beyond_schema(op: &mut Map<String, Value>, rules: Vec<String>) {
+    if rules.is_empty() {
+        return;
+    }
+    op.insert("x-mez-schema-complete".into(), json!(false));
+    op.insert("x-mez-hook-rules".into(), json!(rules));
+}
+
+/// Whether a DELETE route of this full path is a transition that keeps the record.
+fn deletes_keep_record(spec: &Spec, path: &str) -> bool {
+    spec.routes().any(|(s, r)| {
+        r.method == Method::Delete
+            && matches!(r.op, Op::Transition { .. })
+            && full_path(s, r) == path
+    })
+}
+
+/// The rules of a `/v1` route beyond its schema: the organizations and accounts its request
+/// names must exist, and the called direct route's own hook rules hold.
+fn v1_rules(o: &Orchestrated, target: Option<(&Service, &Route)>) -> Vec<String> {
+    let params = o.params();
+    let mut organizations: Vec<&String> = o.screen_entities.iter().collect();
+    if let Some(entity) = &o.jurisdiction.entity {
+        if !organizations.contains(&entity) {
+            organizations.push(entity);
+        }
+    }
+    let mut rules: Vec<String> = organizations
+        .into_iter()
+        .filter(|field| !params.contains(field))
+        .map(|field| format!("{field} names an existing organization (else 422)"))
+        .collect();
+    rules.extend(
+        o.screen_accounts
+            .iter()
+            .filter(|field| !params.contains(field))
+            .map(|field| format!("{field} names an existing account (else 422)")),
+    );
+    if let Some((_, r)) = target {
+        rules.extend(r.hook_rules.iter().cloned());
+    }
+    rules
 }
 
 /// An example without the path parameters it names (those go in the path).
@@ -683,6 +739,9 @@ fn v1_operation(spec: &Spec, o: &Orchestrated) -> Value {
             "requestBody".into(),
             json_body(schema_ref(req), example.as_ref()),
         );
+    }
+    if o.method.is_write() {
+        beyond_schema(&mut op, v1_rules(o, target));
     }
     let mass = target
         .and_then(|(s, r)| response_schema(s, r))
@@ -816,7 +875,25 @@ fn zone_operations() -> Vec<(&'static str, &'static str, Value)> {
     );
     status_change["responses"]["409"] =
         error_response("The credential is revoked, and revocation is permanent");
+    // The Prometheus text format, not JSON; behind the bearer token like the rest.
+    let mut metrics = op(
+        "zone_metrics",
+        "What the zone is doing (requests, /v1 stages, upstream calls, audit writer, database pool), in the Prometheus text format.",
+        "/metrics",
+        Query::new(),
+        None,
+        json!({"type": "string"}),
+        false,
+        false,
+    );
+    metrics["responses"]["200"] = json!({
+        "description": "Success",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    });
+    metrics["responses"]["503"] =
+        error_response("Metrics are off: another recorder was installed in this process");
     vec![
+        ("/metrics", "get", metrics),
         ("/v1/credentials/status/{list}", "get", status_list),
         ("/v1/credentials/{id}/status", "post", status_change),
         (

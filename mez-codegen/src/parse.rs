@@ -239,6 +239,7 @@ const ROUTE_KEYS: &[&str] = &[
     "key",
     "example",
     "response",
+    "hook_rules",
 ];
 const OPS: &[&str] = &[
     "create",
@@ -1126,6 +1127,7 @@ impl Parser<'_> {
             status,
             doc: self.string(map, "doc", &what),
             example: map.get_node("example").map(to_json),
+            hook_rules: self.string_list(map, "hook_rules", &what),
             pos,
         })
     }

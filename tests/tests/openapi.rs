@@ -54,6 +54,7 @@ async fn sovereign_document_describes_the_zone(db: TestDb) {
             ("GET", "/health/liveness"),
             ("GET", "/health/readiness"),
             ("GET", "/openapi.json"),
+            ("GET", "/metrics"),
         ]);
     let mut expected = 0;
     for (method, path) in routes {
@@ -130,6 +131,61 @@ async fn sovereign_document_describes_the_zone(db: TestDb) {
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
+    );
+    // `/metrics` answers what the document says: Prometheus text, not JSON.
+    let metrics = &doc["paths"]["/metrics"]["get"];
+    assert!(metrics["responses"]["200"]["content"]["text/plain"].is_object());
+    let answer = zone.raw(Method::GET, "/metrics").send().await;
+    assert_eq!(answer.status, 200);
+    assert!(
+        answer
+            .content_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with("text/plain")),
+        "{:?}",
+        answer.content_type
+    );
+    // An operation whose request must meet a rule its schema cannot state says so, and the
+    // rule holds: a schema-valid request naming no treasury is a 422 naming the field.
+    let account = &doc["paths"]["/treasury-info/api/v1/account/create"]["post"];
+    assert_eq!(account["x-mez-schema-complete"], false);
+    assert!(
+        account["x-mez-hook-rules"][0]
+            .as_str()
+            .is_some_and(|r| r.starts_with("treasuryId")),
+        "{account}"
+    );
+    let (status, body) = zone
+        .request(
+            Method::POST,
+            "/treasury-info/api/v1/account/create?treasuryId=6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b&idempotencyKey=openapi-1&name=Payroll&currency=PKR",
+            None,
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["details"][0]["field"], "treasuryId", "{body}");
+    // A `/v1` write naming an organization is marked the same way, from the spec's
+    // screened entities.
+    let rules = &doc["paths"]["/v1/fiscal/accounts"]["post"]["x-mez-hook-rules"];
+    assert!(
+        rules.as_array().is_some_and(|r| r
+            .iter()
+            .any(|r| r.as_str().is_some_and(|r| r.starts_with("entity_id")))),
+        "{rules}"
+    );
+    // A write the schema states fully carries no mark.
+    assert!(
+        doc["paths"]["/v1/entities"]["post"]
+            .get("x-mez-schema-complete")
+            .is_none()
+    );
+    // A consent's DELETE cancels it: its GET says the record stays, and it does.
+    let consent = &doc["paths"]["/consent-info/api/v1/consents/{id}"];
+    assert_eq!(consent["get"]["x-mez-kept-after-delete"], true);
+    assert!(
+        doc["paths"]["/organization-info/api/v1/organization/{id}"]["get"]
+            .get("x-mez-kept-after-delete")
+            .is_none()
     );
     zone.stop().await;
     db.cleanup().await;
