@@ -119,6 +119,18 @@ async fn a_repeated_idempotency_key_creates_one_organization(db: &TestDb) {
     );
     assert_eq!(events_of(&zone, "organization.created").await, 1);
 
+    // The same key with another request is refused: answering the first result would tell
+    // the client that its different request succeeded (found by schemathesis).
+    let other = json!({"name": "Another Corp", "jurisdiction": "pk"});
+    let (status, refused) = post_with_key(&zone, &create, "org-key-1", &other).await;
+    assert_eq!(status, 422, "a reused key with another body: {refused}");
+    assert!(
+        refused.to_string().contains("Idempotency-Key"),
+        "the refusal names the key: {refused}"
+    );
+    assert_eq!(zone.stored("organizations").await.len(), 1);
+    assert_eq!(events_of(&zone, "organization.created").await, 1);
+
     // Another key is another create.
     let (status, second) = post_with_key(&zone, &create, "org-key-2", &body).await;
     assert_eq!(status, 201, "create with another key: {second}");

@@ -251,6 +251,16 @@ fn shares_of(index: usize, shareholder: &Value) -> Result<u64, FieldError> {
     }
 }
 
+/// The most shares a cap table may authorize: the spec's bound on `CapTable.authorizedShares`.
+fn authorized_max() -> Option<u64> {
+    crate::surface::models::CAP_TABLE
+        .field("authorizedShares")
+        .and_then(|f| match f.max {
+            Some(crate::runtime::model::Bound::Int(max)) => u64::try_from(max).ok(),
+            _ => None,
+        })
+}
+
 /// Derives a cap table from the share classes the request declared: each class is checked
 /// and completed, the table's authorized and outstanding shares are their sums, and any
 /// shareholder allocations must fit within the outstanding shares.
@@ -344,6 +354,14 @@ fn derive_from_classes(record: &mut Record, classes: &[Value]) -> Result<(), Api
     }
     let authorized = authorized.ok_or_else(uncountable)?;
     let outstanding = outstanding.ok_or_else(uncountable)?;
+    // The classes' sum is the table's `authorizedShares`, which the spec bounds: a table the
+    // model refuses must not be stored (a proxy zone would refuse its own upstream's answer).
+    if let Some(max) = authorized_max().filter(|&max| authorized > max) {
+        return Err(ApiError::field(
+            "shareClasses",
+            format!("authorize {authorized} shares in total, more than the {max} a cap table may"),
+        ));
+    }
     let allocated = outstanding_shares(record.get("shareholders"))?;
     if allocated > outstanding {
         return Err(ApiError::field(
@@ -395,6 +413,21 @@ mod tests {
 
     fn derive(table: &mut Record) {
         derive_cap_table(table, CLASS_ID.to_owned()).unwrap_or_else(|err| panic!("{err:?}"));
+    }
+
+    #[test]
+    fn share_classes_may_not_authorize_more_than_a_cap_table_may() {
+        let class = |n: u64| json!({"name": "C", "authorizedShares": n, "outstandingShares": 1});
+        let mut table = cap_table(json!(1), json!([]));
+        let limit = 1_000_000_000_000_000u64;
+        let err = derive_from_classes(&mut table, &[class(limit), class(1)]).unwrap_err();
+        let ApiError::Validation(errors) = err else {
+            panic!("expected a field error, got {err:?}");
+        };
+        assert_eq!(errors[0].field, "shareClasses");
+        let mut table = cap_table(json!(1), json!([]));
+        derive_from_classes(&mut table, &[class(limit - 1), class(1)]).unwrap();
+        assert_eq!(table["authorizedShares"], json!(limit));
     }
 
     #[test]

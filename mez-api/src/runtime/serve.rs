@@ -30,12 +30,13 @@ pub async fn serve(state: &AppState, route: Route, args: CallArgs) -> Result<Res
         (Some(key), Some(_)) => Some(idempotency_id(info, key)),
         _ => None,
     };
+    let request = fingerprint(&args)?;
     let mut retries = Retries::default();
     let outcome = loop {
         // Checked on every attempt: two requests with the same key may race, and the one that
         // commits second must answer what the first answered.
         if let Some(id) = &remembered {
-            if let Some(first) = replay(state, id).await? {
+            if let Some(first) = replay(state, id, &request).await? {
                 return Ok(first);
             }
         }
@@ -52,7 +53,7 @@ pub async fn serve(state: &AppState, route: Route, args: CallArgs) -> Result<Res
         };
         let mut ops = std::mem::take(&mut plan.ops);
         if let (Some(id), Some(key)) = (&remembered, &key) {
-            ops.push(remember(info, id, key, &value));
+            ops.push(remember(info, id, key, &request, &value));
         }
         let unit = WriteUnit {
             ops,
@@ -68,7 +69,7 @@ pub async fn serve(state: &AppState, route: Route, args: CallArgs) -> Result<Res
         // A conflict on the idempotency record itself: the other request with this key
         // committed between our check and our commit.
         err @ ApiError::Conflict { .. } => match &remembered {
-            Some(id) => replay(state, id).await?.ok_or(err),
+            Some(id) => replay(state, id, &request).await?.ok_or(err),
             None => Err(err),
         },
         other => Err(other),
@@ -112,14 +113,26 @@ fn idempotency_id(route: &RouteInfo, key: &str) -> String {
     crate::canonical::sha256_hex(format!("{} {}\n{key}", route.method, route.path).as_bytes())
 }
 
+/// What a request asked, as the SHA-256 of the canonical JSON of its path parameters, query
+/// (less the key itself) and body: a key used again must come with the same request.
+fn fingerprint(args: &CallArgs) -> Result<String, ApiError> {
+    let mut query = args.query.clone();
+    query.remove("idempotencyKey");
+    let asked = json!({ "params": args.params, "query": query, "body": args.body });
+    Ok(crate::canonical::sha256_hex(
+        &crate::canonical::canonical_bytes(&asked)?,
+    ))
+}
+
 /// The record remembering an idempotency key's answer, written with the answer's changes.
-fn remember(route: &RouteInfo, id: &str, key: &str, value: &Value) -> RecordOp {
+fn remember(route: &RouteInfo, id: &str, key: &str, request: &str, value: &Value) -> RecordOp {
     let mut record = Map::new();
     record.insert(
         "route".into(),
         json!(format!("{} {}", route.method, route.path)),
     );
     record.insert("key".into(), json!(key));
+    record.insert("request".into(), json!(request));
     record.insert("status".into(), json!(route.status));
     record.insert("response".into(), value.clone());
     record.insert("createdAt".into(), json!(now_rfc3339()));
@@ -130,11 +143,22 @@ fn remember(route: &RouteInfo, id: &str, key: &str, value: &Value) -> RecordOp {
     }
 }
 
-/// The first answer given for an idempotency key, if there was one.
-async fn replay(state: &AppState, id: &str) -> Result<Option<Response>, ApiError> {
+/// The first answer given for an idempotency key, if there was one. A key used again with
+/// another request is refused (422): answering the first request's result would tell the
+/// client its different request succeeded. Keys remembered before requests were fingerprinted
+/// carry no `request` and replay as they always did.
+async fn replay(state: &AppState, id: &str, request: &str) -> Result<Option<Response>, ApiError> {
     let Some(first) = state.db.get(IDEMPOTENCY, id).await? else {
         return Ok(None);
     };
+    if let Some(asked) = first.get("request").and_then(Value::as_str) {
+        if asked != request {
+            return Err(ApiError::field(
+                "Idempotency-Key",
+                "was already used with a different request; use a new key for a new request",
+            ));
+        }
+    }
     let status = first
         .get("status")
         .and_then(Value::as_u64)
