@@ -2771,6 +2771,7 @@ pub const URL_ENVS: &[&str] = &[
 /// Every direct route of the spec.
 pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "consent_info_post_consents",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
@@ -2786,6 +2787,25 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[
+            crate::policy::Fire {
+                trigger: "governance_vote_resolved",
+                subject: Some("entity_id"),
+                data: &[
+                    ("consent_id", "answer.consentId"),
+                    ("entity_id", "answer.organizationId"),
+                    ("outcome", "answer.vote"),
+                    ("operation_type", "answer.operationType"),
+                    ("majority_reached", "answer.majorityReached"),
+                ],
+                when: Some(
+                    &crate::policy::Condition::Equals {
+                        field: "majority_reached",
+                        value: crate::policy::Lit::Bool(true),
+                    },
+                ),
+            },
+        ],
         name: "consent_info_post_consents_approve_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
@@ -2801,6 +2821,25 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[
+            crate::policy::Fire {
+                trigger: "governance_vote_resolved",
+                subject: Some("entity_id"),
+                data: &[
+                    ("consent_id", "answer.consentId"),
+                    ("entity_id", "answer.organizationId"),
+                    ("outcome", "answer.vote"),
+                    ("operation_type", "answer.operationType"),
+                    ("majority_reached", "answer.majorityReached"),
+                ],
+                when: Some(
+                    &crate::policy::Condition::Equals {
+                        field: "majority_reached",
+                        value: crate::policy::Lit::Bool(true),
+                    },
+                ),
+            },
+        ],
         name: "consent_info_post_consents_reject_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
@@ -2816,6 +2855,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "consent_info_get_consents_organization_organization_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
@@ -2831,6 +2871,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "consent_info_get_consents_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
@@ -2846,6 +2887,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "consent_info_delete_consents_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
@@ -2861,6 +2903,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "consent_info_post_cap_tables",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
@@ -2878,6 +2921,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "get_cap_table_by_organization",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
@@ -2893,6 +2937,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "consent_info_get_cap_tables_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
@@ -2908,6 +2953,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "consent_info_get_share_classes_organization_organization_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
@@ -2923,6 +2969,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "consent_info_get_shareholders_organization_organization_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
@@ -2938,6 +2985,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "list_identities",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
@@ -2953,6 +3001,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "consent_info_get_identities_id",
         service: "consent-info",
         url_env: Some("MASS_CONSENT_INFO_URL"),
@@ -2968,6 +3017,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "investment_info_post_investment",
         service: "investment-info",
         url_env: Some("MASS_INVESTMENT_INFO_URL"),
@@ -2983,6 +3033,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "investment_info_get_investment_id",
         service: "investment-info",
         url_env: Some("MASS_INVESTMENT_INFO_URL"),
@@ -2998,6 +3049,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "organization_info_post_organization_create",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3013,6 +3065,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "organization_info_post_organization_search",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3028,6 +3081,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "organization_info_get_organization_supported_jurisdictions",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3043,6 +3097,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "get_organization",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3058,7 +3113,24 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
-        name: "organization_info_put_organization_id",
+        fires: &[
+            crate::policy::Fire {
+                trigger: "entity_dissolution",
+                subject: Some("entity_id"),
+                data: &[
+                    ("entity_id", "answer.id"),
+                    ("name", "answer.name"),
+                    ("status", "answer.status"),
+                ],
+                when: Some(
+                    &crate::policy::Condition::Equals {
+                        field: "status",
+                        value: crate::policy::Lit::Str("DISSOLVED"),
+                    },
+                ),
+            },
+        ],
+        name: "update_organization",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
         example: None,
@@ -3073,6 +3145,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "organization_info_delete_organization_id",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3088,7 +3161,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
-        name: "organization_info_get_organization",
+        fires: &[],
+        name: "list_organizations",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
         example: None,
@@ -3103,6 +3177,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "organization_info_post_membership_member",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3118,6 +3193,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "organization_info_get_membership_member_id",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3133,6 +3209,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "organization_info_put_membership_member_id",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3148,6 +3225,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "organization_info_delete_membership_member_id",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3163,6 +3241,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "organization_info_get_membership_organization_id_members",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3178,6 +3257,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "organization_info_post_board_director",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3193,6 +3273,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "organization_info_get_board_director_id",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3208,6 +3289,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "organization_info_put_board_director_id",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3223,6 +3305,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "organization_info_delete_board_director_id",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3238,6 +3321,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "organization_info_get_board_organization_id",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3253,6 +3337,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "verify_cnic",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3268,6 +3353,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "verify_ntn",
         service: "organization-info",
         url_env: Some("MASS_ORG_INFO_URL"),
@@ -3283,6 +3369,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "templating_engine_post_template_sign",
         service: "templating-engine",
         url_env: Some("MASS_TEMPLATING_URL"),
@@ -3298,6 +3385,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "templating_engine_get_template_available",
         service: "templating-engine",
         url_env: Some("MASS_TEMPLATING_URL"),
@@ -3313,6 +3401,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "templating_engine_get_template_id",
         service: "templating-engine",
         url_env: Some("MASS_TEMPLATING_URL"),
@@ -3328,6 +3417,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "templating_engine_get_submission_id",
         service: "templating-engine",
         url_env: Some("MASS_TEMPLATING_URL"),
@@ -3343,6 +3433,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "create_treasury",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
@@ -3358,6 +3449,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "treasury_info_get_treasury_id",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
@@ -3373,6 +3465,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "get_treasury_by_entity",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
@@ -3388,6 +3481,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "create_account",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
@@ -3405,6 +3499,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "get_account",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
@@ -3420,6 +3515,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "create_payment",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
@@ -3437,6 +3533,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "treasury_info_get_transaction_id",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
@@ -3452,6 +3549,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "create_tax_event",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
@@ -3469,7 +3567,8 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
-        name: "treasury_info_get_tax_events",
+        fires: &[],
+        name: "list_tax_events",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
         example: None,
@@ -3484,6 +3583,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "compute_withholding",
         service: "treasury-info",
         url_env: Some("MASS_TREASURY_INFO_URL"),
@@ -3501,6 +3601,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "zone_get_health",
         service: "zone",
         url_env: None,
@@ -3599,12 +3700,12 @@ pub fn direct_router() -> Router<AppState> {
         .route(
             "/organization-info/api/v1/organization/{id}",
             axum::routing::get(handlers::get_organization)
-                .put(handlers::organization_info_put_organization_id)
+                .put(handlers::update_organization)
                 .delete(handlers::organization_info_delete_organization_id),
         )
         .route(
             "/organization-info/api/v1/organization",
-            axum::routing::get(handlers::organization_info_get_organization),
+            axum::routing::get(handlers::list_organizations),
         )
         .route(
             "/organization-info/api/v1/membership/member",
@@ -3691,7 +3792,7 @@ pub fn direct_router() -> Router<AppState> {
         .route(
             "/treasury-info/api/v1/tax-events",
             axum::routing::post(handlers::create_tax_event)
-                .get(handlers::treasury_info_get_tax_events),
+                .get(handlers::list_tax_events),
         )
         .route(
             "/treasury-info/api/v1/withholding/compute",
@@ -3740,12 +3841,12 @@ pub enum Route {
     OrganizationInfoGetOrganizationSupportedJurisdictions,
     /// `GET /organization-info/api/v1/organization/{id}` (`get_organization`).
     GetOrganization,
-    /// `PUT /organization-info/api/v1/organization/{id}` (`organization_info_put_organization_id`).
-    OrganizationInfoPutOrganizationId,
+    /// `PUT /organization-info/api/v1/organization/{id}` (`update_organization`).
+    UpdateOrganization,
     /// `DELETE /organization-info/api/v1/organization/{id}` (`organization_info_delete_organization_id`).
     OrganizationInfoDeleteOrganizationId,
-    /// `GET /organization-info/api/v1/organization` (`organization_info_get_organization`).
-    OrganizationInfoGetOrganization,
+    /// `GET /organization-info/api/v1/organization` (`list_organizations`).
+    ListOrganizations,
     /// `POST /organization-info/api/v1/membership/member` (`organization_info_post_membership_member`).
     OrganizationInfoPostMembershipMember,
     /// `GET /organization-info/api/v1/membership/member/{id}` (`organization_info_get_membership_member_id`).
@@ -3794,8 +3895,8 @@ pub enum Route {
     TreasuryInfoGetTransactionId,
     /// `POST /treasury-info/api/v1/tax-events` (`create_tax_event`).
     CreateTaxEvent,
-    /// `GET /treasury-info/api/v1/tax-events` (`treasury_info_get_tax_events`).
-    TreasuryInfoGetTaxEvents,
+    /// `GET /treasury-info/api/v1/tax-events` (`list_tax_events`).
+    ListTaxEvents,
     /// `POST /treasury-info/api/v1/withholding/compute` (`compute_withholding`).
     ComputeWithholding,
     /// `GET /health` (`zone_get_health`).
@@ -3823,9 +3924,9 @@ impl Route {
         Route::OrganizationInfoPostOrganizationSearch,
         Route::OrganizationInfoGetOrganizationSupportedJurisdictions,
         Route::GetOrganization,
-        Route::OrganizationInfoPutOrganizationId,
+        Route::UpdateOrganization,
         Route::OrganizationInfoDeleteOrganizationId,
-        Route::OrganizationInfoGetOrganization,
+        Route::ListOrganizations,
         Route::OrganizationInfoPostMembershipMember,
         Route::OrganizationInfoGetMembershipMemberId,
         Route::OrganizationInfoPutMembershipMemberId,
@@ -3850,7 +3951,7 @@ impl Route {
         Route::CreatePayment,
         Route::TreasuryInfoGetTransactionId,
         Route::CreateTaxEvent,
-        Route::TreasuryInfoGetTaxEvents,
+        Route::ListTaxEvents,
         Route::ComputeWithholding,
         Route::ZoneGetHealth,
     ];
@@ -3942,15 +4043,13 @@ impl Route {
                     .await
             }
             Self::GetOrganization => plans::get_organization(state, plan, args).await,
-            Self::OrganizationInfoPutOrganizationId => {
-                plans::organization_info_put_organization_id(state, plan, args).await
+            Self::UpdateOrganization => {
+                plans::update_organization(state, plan, args).await
             }
             Self::OrganizationInfoDeleteOrganizationId => {
                 plans::organization_info_delete_organization_id(state, plan, args).await
             }
-            Self::OrganizationInfoGetOrganization => {
-                plans::organization_info_get_organization(state, plan, args).await
-            }
+            Self::ListOrganizations => plans::list_organizations(state, plan, args).await,
             Self::OrganizationInfoPostMembershipMember => {
                 plans::organization_info_post_membership_member(state, plan, args).await
             }
@@ -4019,9 +4118,7 @@ impl Route {
                 plans::treasury_info_get_transaction_id(state, plan, args).await
             }
             Self::CreateTaxEvent => plans::create_tax_event(state, plan, args).await,
-            Self::TreasuryInfoGetTaxEvents => {
-                plans::treasury_info_get_tax_events(state, plan, args).await
-            }
+            Self::ListTaxEvents => plans::list_tax_events(state, plan, args).await,
             Self::ComputeWithholding => {
                 plans::compute_withholding(state, plan, args).await
             }
@@ -4089,13 +4186,13 @@ impl Route {
                 crate::mass::decodes::<Vec<types::SupportedJurisdiction>>(value)
             }
             Self::GetOrganization => crate::mass::decodes::<types::Organization>(value),
-            Self::OrganizationInfoPutOrganizationId => {
+            Self::UpdateOrganization => {
                 crate::mass::decodes::<types::Organization>(value)
             }
             Self::OrganizationInfoDeleteOrganizationId => {
                 crate::mass::decodes::<()>(value)
             }
-            Self::OrganizationInfoGetOrganization => {
+            Self::ListOrganizations => {
                 crate::mass::decodes::<Vec<types::Organization>>(value)
             }
             Self::OrganizationInfoPostMembershipMember => {
@@ -4154,9 +4251,7 @@ impl Route {
                 crate::mass::decodes::<types::Transaction>(value)
             }
             Self::CreateTaxEvent => crate::mass::decodes::<types::TaxEvent>(value),
-            Self::TreasuryInfoGetTaxEvents => {
-                crate::mass::decodes::<Vec<types::TaxEvent>>(value)
-            }
+            Self::ListTaxEvents => crate::mass::decodes::<Vec<types::TaxEvent>>(value),
             Self::ComputeWithholding => {
                 crate::mass::decodes::<types::WithholdingComputation>(value)
             }
@@ -4225,13 +4320,13 @@ impl Route {
                 crate::mass::through::<Vec<types::SupportedJurisdiction>>(value)
             }
             Self::GetOrganization => crate::mass::through::<types::Organization>(value),
-            Self::OrganizationInfoPutOrganizationId => {
+            Self::UpdateOrganization => {
                 crate::mass::through::<types::Organization>(value)
             }
             Self::OrganizationInfoDeleteOrganizationId => {
                 crate::mass::through::<()>(value)
             }
-            Self::OrganizationInfoGetOrganization => {
+            Self::ListOrganizations => {
                 crate::mass::through::<Vec<types::Organization>>(value)
             }
             Self::OrganizationInfoPostMembershipMember => {
@@ -4290,9 +4385,7 @@ impl Route {
                 crate::mass::through::<types::Transaction>(value)
             }
             Self::CreateTaxEvent => crate::mass::through::<types::TaxEvent>(value),
-            Self::TreasuryInfoGetTaxEvents => {
-                crate::mass::through::<Vec<types::TaxEvent>>(value)
-            }
+            Self::ListTaxEvents => crate::mass::through::<Vec<types::TaxEvent>>(value),
             Self::ComputeWithholding => {
                 crate::mass::through::<types::WithholdingComputation>(value)
             }
@@ -4454,15 +4547,451 @@ pub static COMPLIANCE: crate::compliance::ComplianceRules = crate::compliance::C
         },
     ],
 };
+/// The zone's policies and the approvals each authorization requirement needs
+/// (`spec/policies.yaml`).
+pub static POLICIES: crate::policy::PolicyTable = crate::policy::PolicyTable {
+    approvals: &[("automatic", 0), ("quorum", 2), ("unanimous", 3), ("governance", 3)],
+    policies: &[
+        crate::policy::Policy {
+            id: "sanctions_auto_halt",
+            description: "Halt an entity the sanctions list now names.",
+            trigger: "sanctions_list_update",
+            condition: Some(
+                &crate::policy::Condition::Contains {
+                    field: "affected_parties",
+                    item: crate::policy::Lit::Str("self"),
+                },
+            ),
+            action: "halt",
+            priority: 100,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "license_expiry_alert",
+            description: "Halt an entity whose licence expired.",
+            trigger: "license_status_change",
+            condition: Some(
+                &crate::policy::Condition::Equals {
+                    field: "new_status",
+                    value: crate::policy::Lit::Str("expired"),
+                },
+            ),
+            action: "halt",
+            priority: 90,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "ruling_enforcement",
+            description: "Enforce an arbitration ruling once received.",
+            trigger: "ruling_received",
+            condition: None,
+            action: "arbitration_enforce",
+            priority: 80,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "checkpoint_auto",
+            description: "Checkpoint the manifest after 100 receipts.",
+            trigger: "checkpoint_due",
+            condition: Some(
+                &crate::policy::Condition::Threshold {
+                    field: "receipts_since_last",
+                    value: "100",
+                },
+            ),
+            action: "update_manifest",
+            priority: 50,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "sanctions_freeze",
+            description: "Freeze an entity newly sanctioned.",
+            trigger: "sanctions_list_update",
+            condition: Some(
+                &crate::policy::Condition::Equals {
+                    field: "new_sanctioned",
+                    value: crate::policy::Lit::Bool(true),
+                },
+            ),
+            action: "halt",
+            priority: 100,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "sanctions_notify",
+            description: "Record a new version of the sanctions list in the manifest.",
+            trigger: "sanctions_list_update",
+            condition: Some(
+                &crate::policy::Condition::Equals {
+                    field: "update_type",
+                    value: crate::policy::Lit::Str("list_version_change"),
+                },
+            ),
+            action: "update_manifest",
+            priority: 40,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "license_suspend",
+            description: "Halt an entity whose licence was suspended.",
+            trigger: "license_status_change",
+            condition: Some(
+                &crate::policy::Condition::Equals {
+                    field: "new_status",
+                    value: crate::policy::Lit::Str("suspended"),
+                },
+            ),
+            action: "halt",
+            priority: 90,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "license_renew_reminder",
+            description: "Record an approaching licence expiry, with a quorum's approval.",
+            trigger: "license_status_change",
+            condition: Some(
+                &crate::policy::Condition::Equals {
+                    field: "warning_type",
+                    value: crate::policy::Lit::Str("expiry_approaching"),
+                },
+            ),
+            action: "update_manifest",
+            priority: 30,
+            jurisdiction_scope: &[],
+            authorization: "quorum",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "corridor_failover",
+            description: "Halt a corridor whose state forked, with a quorum's approval.",
+            trigger: "corridor_state_change",
+            condition: Some(
+                &crate::policy::Condition::Equals {
+                    field: "change_type",
+                    value: crate::policy::Lit::Str("fork_detected"),
+                },
+            ),
+            action: "halt",
+            priority: 95,
+            jurisdiction_scope: &[],
+            authorization: "quorum",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "checkpoint_auto_receipt",
+            description: "Checkpoint when the receipt threshold is exceeded.",
+            trigger: "checkpoint_due",
+            condition: Some(
+                &crate::policy::Condition::Equals {
+                    field: "reason",
+                    value: crate::policy::Lit::Str("receipt_threshold_exceeded"),
+                },
+            ),
+            action: "update_manifest",
+            priority: 50,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "checkpoint_auto_time",
+            description: "Checkpoint when the time threshold is exceeded.",
+            trigger: "checkpoint_due",
+            condition: Some(
+                &crate::policy::Condition::Equals {
+                    field: "reason",
+                    value: crate::policy::Lit::Str("time_threshold_exceeded"),
+                },
+            ),
+            action: "update_manifest",
+            priority: 40,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "key_rotation_enforce",
+            description: "Rotate a key that is due, with a quorum's approval.",
+            trigger: "key_rotation_due",
+            condition: None,
+            action: "update_manifest",
+            priority: 70,
+            jurisdiction_scope: &[],
+            authorization: "quorum",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "dispute_filed_halt",
+            description: "Halt the subject of a filed dispute.",
+            trigger: "dispute_filed",
+            condition: None,
+            action: "halt",
+            priority: 85,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "ruling_auto_enforce",
+            description: "Enforce a ruling that asks for automatic enforcement.",
+            trigger: "ruling_received",
+            condition: Some(
+                &crate::policy::Condition::Equals {
+                    field: "auto_enforce",
+                    value: crate::policy::Lit::Bool(true),
+                },
+            ),
+            action: "arbitration_enforce",
+            priority: 80,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "appeal_period_expired",
+            description: "Enforce a ruling whose appeal period expired.",
+            trigger: "appeal_period_expired",
+            condition: None,
+            action: "arbitration_enforce",
+            priority: 80,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "settlement_anchor_notify",
+            description: "Record an available settlement anchor in the manifest.",
+            trigger: "settlement_anchor_available",
+            condition: None,
+            action: "update_manifest",
+            priority: 40,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "watcher_quorum_checkpoint",
+            description: "Checkpoint when the watchers reach quorum.",
+            trigger: "watcher_quorum_reached",
+            condition: None,
+            action: "update_manifest",
+            priority: 50,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "compliance_deadline_warn",
+            description: "Record an upcoming compliance deadline, with a quorum's approval.",
+            trigger: "compliance_deadline",
+            condition: Some(
+                &crate::policy::Condition::Threshold {
+                    field: "days_until_deadline",
+                    value: "0",
+                },
+            ),
+            action: "update_manifest",
+            priority: 60,
+            jurisdiction_scope: &[],
+            authorization: "quorum",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "guidance_effective_update",
+            description: "Record guidance that became effective.",
+            trigger: "guidance_update",
+            condition: Some(
+                &crate::policy::Condition::Equals {
+                    field: "change_type",
+                    value: crate::policy::Lit::Str("became_effective"),
+                },
+            ),
+            action: "update_manifest",
+            priority: 55,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "tax_year_end_halt",
+            description: "Halt an entity whose assessment is still pending at year end, with a quorum's approval.",
+            trigger: "tax_year_end",
+            condition: Some(
+                &crate::policy::Condition::Equals {
+                    field: "assessment_status",
+                    value: crate::policy::Lit::Str("pending"),
+                },
+            ),
+            action: "halt",
+            priority: 75,
+            jurisdiction_scope: &[],
+            authorization: "quorum",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "tax_year_end_assessment",
+            description: "Record the year-end assessment.",
+            trigger: "tax_year_end",
+            condition: None,
+            action: "update_manifest",
+            priority: 70,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "withholding_due_execute",
+            description: "Record withholding due on a payment.",
+            trigger: "withholding_due",
+            condition: Some(
+                &crate::policy::Condition::Exists {
+                    field: "entity_id",
+                },
+            ),
+            action: "update_manifest",
+            priority: 75,
+            jurisdiction_scope: &[],
+            authorization: "automatic",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "withholding_due_halt_nonfiler",
+            description: "Halt a non-filer whose withholding this year reached PKR 500,000, with a quorum's approval.",
+            trigger: "withholding_due",
+            condition: Some(
+                &crate::policy::Condition::And(
+                    &[
+                        crate::policy::Condition::Equals {
+                            field: "filer_status",
+                            value: crate::policy::Lit::Str("non_filer"),
+                        },
+                        crate::policy::Condition::Threshold {
+                            field: "cumulative_withholding",
+                            value: "500000",
+                        },
+                    ],
+                ),
+            ),
+            action: "halt",
+            priority: 85,
+            jurisdiction_scope: &[],
+            authorization: "quorum",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "withholding_high_value_quorum",
+            description: "A payment of PKR 10,000,000 or more needs a quorum's approval.",
+            trigger: "withholding_due",
+            condition: Some(
+                &crate::policy::Condition::Threshold {
+                    field: "transaction_amount",
+                    value: "10000000",
+                },
+            ),
+            action: "update_manifest",
+            priority: 90,
+            jurisdiction_scope: &[],
+            authorization: "quorum",
+            enabled: true,
+        },
+        crate::policy::Policy {
+            id: "sanctions_delisted_resume",
+            description: "Resume an entity the sanctions list no longer names, with a quorum's approval.",
+            trigger: "sanctions_list_update",
+            condition: Some(
+                &crate::policy::Condition::Equals {
+                    field: "delisted",
+                    value: crate::policy::Lit::Bool(true),
+                },
+            ),
+            action: "resume",
+            priority: 100,
+            jurisdiction_scope: &[],
+            authorization: "quorum",
+            enabled: true,
+        },
+    ],
+    trigger_types: &[
+        "sanctions_list_update",
+        "license_status_change",
+        "guidance_update",
+        "compliance_deadline",
+        "dispute_filed",
+        "ruling_received",
+        "appeal_period_expired",
+        "enforcement_due",
+        "corridor_state_change",
+        "settlement_anchor_available",
+        "watcher_quorum_reached",
+        "checkpoint_due",
+        "key_rotation_due",
+        "governance_vote_resolved",
+        "tax_year_end",
+        "withholding_due",
+        "entity_dissolution",
+        "pack_updated",
+        "asset_transfer_initiated",
+        "migration_deadline",
+    ],
+    actions: &[
+        "transfer",
+        "mint",
+        "burn",
+        "activate_binding",
+        "deactivate_binding",
+        "migrate_binding",
+        "update_manifest",
+        "amend_governance",
+        "add_governor",
+        "remove_governor",
+        "dividend",
+        "split",
+        "merger",
+        "halt",
+        "resume",
+        "arbitration_enforce",
+    ],
+};
+/// Per collection, the field linking a record to its entity (`id`: the record is the
+/// entity): a halted entity's records take no direct writes.
+pub static ENTITY_LINKS: &[(&str, &str)] = &[
+    ("consents", "organizationId"),
+    ("cap_tables", "organizationId"),
+    ("identities", "entityId"),
+    ("investments", "organizationId"),
+    ("organizations", "id"),
+    ("members", "organizationId"),
+    ("board_members", "organizationId"),
+    ("submissions", "entityId"),
+    ("treasuries", "entityId"),
+    ("accounts", "entityId"),
+    ("transactions", "entityId"),
+    ("tax_events", "entityId"),
+];
 /// Every orchestrated `/v1` route of the spec.
 pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
     crate::runtime::model::V1Route {
+        fires: &[],
         example: Some("{}"),
         method: "GET",
         path: "/v1/entities",
         request: None,
         mass: crate::runtime::model::MassOp::Call {
-            route: Route::OrganizationInfoGetOrganization,
+            route: Route::ListOrganizations,
             map: None,
         },
         jurisdiction: crate::runtime::model::JurisdictionSource {
@@ -4483,6 +5012,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        fires: &[],
         example: Some(
             "{\"entity_type\":\"llc\",\"legal_name\":\"Parity Trading Ltd\",\"jurisdiction_id\":\"pk\",\"beneficial_owners\":[{\"name\":\"Ali Khan\",\"ownership_percentage\":\"60\"}]}",
         ),
@@ -4518,6 +5048,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        fires: &[],
         example: Some("{\"id\":\"$entity\"}"),
         method: "GET",
         path: "/v1/entities/{id}",
@@ -4544,6 +5075,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        fires: &[],
         example: Some(
             "{\"id\":\"$entity\",\"legal_name\":\"Parity Trading Renamed Ltd\",\"tags\":[\"renamed\"]}",
         ),
@@ -4551,7 +5083,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         path: "/v1/entities/{id}",
         request: Some(&models::UPDATE_ENTITY_REQUEST),
         mass: crate::runtime::model::MassOp::Call {
-            route: Route::OrganizationInfoPutOrganizationId,
+            route: Route::UpdateOrganization,
             map: Some(
                 "{\"name\":\"legal_name\",\"entityType\":\"entity_type\",\"jurisdiction\":\"jurisdiction_id\",\"beneficialOwners\":\"beneficial_owners\",\"address\":\"address\",\"tags\":\"tags\"}",
             ),
@@ -4579,6 +5111,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        fires: &[],
         example: Some(
             "{\"entity_id\":\"$entity\",\"share_classes\":[{\"name\":\"Common\",\"authorized_shares\":1000000,\"issued_shares\":250000,\"par_value\":\"1.00\",\"voting_rights\":true}]}",
         ),
@@ -4614,6 +5147,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        fires: &[],
         example: Some("{\"id\":\"$cap_table\"}"),
         method: "GET",
         path: "/v1/ownership/cap-tables/{id}",
@@ -4640,6 +5174,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        fires: &[],
         example: Some(
             "{\"entity_id\":\"$entity\",\"account_type\":\"operating\",\"currency\":\"PKR\"}",
         ),
@@ -4670,6 +5205,21 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        fires: &[
+            crate::policy::Fire {
+                trigger: "withholding_due",
+                subject: Some("entity_id"),
+                data: &[
+                    ("entity_id", "outputs.entity_id"),
+                    ("filer_status", "outputs.filer_status"),
+                    ("cumulative_withholding", "outputs.cumulative_withholding"),
+                    ("transaction_amount", "request.amount"),
+                    ("currency", "request.currency"),
+                    ("payment_id", "answer.id"),
+                ],
+                when: None,
+            },
+        ],
         example: Some(
             "{\"from_account_id\":\"$account\",\"amount\":\"50000.00\",\"currency\":\"PKR\",\"reference\":\"invoice-1\",\"ntn\":\"1234567\"}",
         ),
@@ -4704,6 +5254,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        fires: &[],
         example: Some(
             "{\"identity_type\":\"individual\",\"linked_ids\":[{\"id_type\":\"CNIC\",\"id_value\":\"12345-1234567-1\"}],\"full_name\":\"Ali Khan\",\"entity_id\":\"$entity\"}",
         ),
@@ -4734,6 +5285,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        fires: &[],
         example: Some("{\"id\":\"$identity\"}"),
         method: "GET",
         path: "/v1/identity/{id}",
@@ -4760,6 +5312,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        fires: &[],
         example: Some(
             "{\"cnic\":\"12345-1234567-1\",\"full_name\":\"Ali Khan\",\"entity_id\":\"$entity\"}",
         ),
@@ -4795,6 +5348,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        fires: &[],
         example: Some(
             "{\"ntn\":\"1234567\",\"entity_name\":\"Parity Trading Ltd\",\"entity_id\":\"$entity\"}",
         ),
@@ -4830,6 +5384,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        fires: &[],
         example: Some(
             "{\"consent_type\":\"EQUITY_OFFER\",\"description\":\"Seed round\",\"parties\":[{\"entity_id\":\"$entity\",\"role\":\"issuer\"}],\"num_votes_required\":1}",
         ),
@@ -4865,6 +5420,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        fires: &[],
         example: Some("{\"id\":\"$consent\"}"),
         method: "GET",
         path: "/v1/consent/{id}",
@@ -4960,7 +5516,7 @@ pub mod mass_hooks {
             self.0.create_account(query).await
         }
     }
-    /// The routes `initiate_payment` may call: `get_account`, `create_payment`, `compute_withholding`, `create_tax_event`.
+    /// The routes `initiate_payment` may call: `get_account`, `create_payment`, `compute_withholding`, `list_tax_events`, `create_tax_event`.
     pub struct InitiatePayment<'m, 'a>(pub(super) &'m mut crate::mass::MassCall<'a>);
     impl InitiatePayment<'_, '_> {
         /// `GET /account/{id}`.
@@ -4987,12 +5543,31 @@ pub mod mass_hooks {
         > {
             self.0.compute_withholding(body).await
         }
+        /// `GET /tax-events`.
+        pub async fn list_tax_events(
+            &mut self,
+            query: std::collections::BTreeMap<String, String>,
+        ) -> Result<crate::mass::Answer<Vec<types::TaxEvent>>, crate::error::ApiError> {
+            self.0.list_tax_events(query).await
+        }
         /// `POST /tax-events`.
         pub async fn create_tax_event(
             &mut self,
             body: serde_json::Value,
         ) -> Result<crate::mass::Answer<types::TaxEvent>, crate::error::ApiError> {
             self.0.create_tax_event(body).await
+        }
+        /// Hands back the hook's output `entity_id` (`outputs.entity_id` in a route's `fires`).
+        pub fn output_entity_id(&mut self, value: serde_json::Value) {
+            self.0.outputs.insert("entity_id".to_string(), value);
+        }
+        /// Hands back the hook's output `filer_status` (`outputs.filer_status` in a route's `fires`).
+        pub fn output_filer_status(&mut self, value: serde_json::Value) {
+            self.0.outputs.insert("filer_status".to_string(), value);
+        }
+        /// Hands back the hook's output `cumulative_withholding` (`outputs.cumulative_withholding` in a route's `fires`).
+        pub fn output_cumulative_withholding(&mut self, value: serde_json::Value) {
+            self.0.outputs.insert("cumulative_withholding".to_string(), value);
         }
     }
     /// The routes `verify_identity` may call: `verify_cnic`, `verify_ntn`.
@@ -5577,13 +6152,13 @@ impl crate::mass::MassCall<'_> {
             .await
     }
     /// `PUT /organization-info/api/v1/organization/{id}`.
-    pub async fn organization_info_put_organization_id(
+    pub async fn update_organization(
         &mut self,
         id: &str,
         body: serde_json::Value,
     ) -> Result<crate::mass::Answer<types::Organization>, crate::error::ApiError> {
         self.typed(
-                Route::OrganizationInfoPutOrganizationId,
+                Route::UpdateOrganization,
                 crate::runtime::args::CallArgs {
                     params: vec![id.to_string()],
                     query: std::collections::BTreeMap::new(),
@@ -5610,12 +6185,12 @@ impl crate::mass::MassCall<'_> {
             .await
     }
     /// `GET /organization-info/api/v1/organization`.
-    pub async fn organization_info_get_organization(
+    pub async fn list_organizations(
         &mut self,
         query: std::collections::BTreeMap<String, String>,
     ) -> Result<crate::mass::Answer<Vec<types::Organization>>, crate::error::ApiError> {
         self.typed(
-                Route::OrganizationInfoGetOrganization,
+                Route::ListOrganizations,
                 crate::runtime::args::CallArgs {
                     params: vec![],
                     query,
@@ -6016,12 +6591,12 @@ impl crate::mass::MassCall<'_> {
             .await
     }
     /// `GET /treasury-info/api/v1/tax-events`.
-    pub async fn treasury_info_get_tax_events(
+    pub async fn list_tax_events(
         &mut self,
         query: std::collections::BTreeMap<String, String>,
     ) -> Result<crate::mass::Answer<Vec<types::TaxEvent>>, crate::error::ApiError> {
         self.typed(
-                Route::TreasuryInfoGetTaxEvents,
+                Route::ListTaxEvents,
                 crate::runtime::args::CallArgs {
                     params: vec![],
                     query,
@@ -6347,7 +6922,7 @@ mod handlers {
         crate::runtime::serve::serve(&state, Route::GetOrganization, args).await
     }
     /// `PUT /organization-info/api/v1/organization/{id}`: op update.
-    pub(super) async fn organization_info_put_organization_id(
+    pub(super) async fn update_organization(
         axum::extract::State(state): axum::extract::State<AppState>,
         axum::extract::Path(id): axum::extract::Path<String>,
         headers: axum::http::HeaderMap,
@@ -6359,12 +6934,7 @@ mod handlers {
             idempotency_key: crate::runtime::args::idempotency_key(&headers)?,
             ..Default::default()
         };
-        crate::runtime::serve::serve(
-                &state,
-                Route::OrganizationInfoPutOrganizationId,
-                args,
-            )
-            .await
+        crate::runtime::serve::serve(&state, Route::UpdateOrganization, args).await
     }
     /// `DELETE /organization-info/api/v1/organization/{id}`: op delete.
     pub(super) async fn organization_info_delete_organization_id(
@@ -6385,7 +6955,7 @@ mod handlers {
             .await
     }
     /// `GET /organization-info/api/v1/organization`: op list.
-    pub(super) async fn organization_info_get_organization(
+    pub(super) async fn list_organizations(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
@@ -6394,12 +6964,7 @@ mod handlers {
             query,
             ..Default::default()
         };
-        crate::runtime::serve::serve(
-                &state,
-                Route::OrganizationInfoGetOrganization,
-                args,
-            )
-            .await
+        crate::runtime::serve::serve(&state, Route::ListOrganizations, args).await
     }
     /// `POST /organization-info/api/v1/membership/member`: op create.
     pub(super) async fn organization_info_post_membership_member(
@@ -6776,7 +7341,7 @@ mod handlers {
         crate::runtime::serve::serve(&state, Route::CreateTaxEvent, args).await
     }
     /// `GET /treasury-info/api/v1/tax-events`: op list.
-    pub(super) async fn treasury_info_get_tax_events(
+    pub(super) async fn list_tax_events(
         axum::extract::State(state): axum::extract::State<AppState>,
         crate::extract::QueryMap(query): crate::extract::QueryMap,
     ) -> Result<Response, ApiError> {
@@ -6785,7 +7350,7 @@ mod handlers {
             query,
             ..Default::default()
         };
-        crate::runtime::serve::serve(&state, Route::TreasuryInfoGetTaxEvents, args).await
+        crate::runtime::serve::serve(&state, Route::ListTaxEvents, args).await
     }
     /// `POST /treasury-info/api/v1/withholding/compute`: op hook.
     pub(super) async fn compute_withholding(
@@ -6976,7 +7541,7 @@ mod plans {
     ) -> Result<serde_json::Value, ApiError> {
         ops::get(state, plan, &models::ORGANIZATION, args.param(0)?).await
     }
-    pub async fn organization_info_put_organization_id(
+    pub async fn update_organization(
         state: &AppState,
         plan: &mut Plan,
         args: crate::runtime::args::CallArgs,
@@ -6991,7 +7556,7 @@ mod plans {
     ) -> Result<serde_json::Value, ApiError> {
         ops::delete(state, plan, &models::ORGANIZATION, args.param(0)?).await
     }
-    pub async fn organization_info_get_organization(
+    pub async fn list_organizations(
         state: &AppState,
         plan: &mut Plan,
         args: crate::runtime::args::CallArgs,
@@ -7185,7 +7750,7 @@ mod plans {
         let record = ops::new_record(&models::TAX_EVENT, args.body())?;
         ops::insert(plan, &models::TAX_EVENT, record)
     }
-    pub async fn treasury_info_get_tax_events(
+    pub async fn list_tax_events(
         state: &AppState,
         plan: &mut Plan,
         args: crate::runtime::args::CallArgs,

@@ -23,6 +23,7 @@ pub mod hooks;
 pub mod mass;
 pub mod metrics;
 pub mod pipeline;
+pub mod policy;
 pub mod request_id;
 pub mod runtime;
 pub mod state;
@@ -131,7 +132,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
         config: Arc::new(config),
         auth_token,
         zone_key,
-        sanctions: Arc::new(sanctions),
+        sanctions: Arc::new(state::Screening::new(sanctions)),
         shutting_down: Arc::new(AtomicBool::new(false)),
     })
 }
@@ -191,6 +192,7 @@ pub fn app(state: AppState) -> Router {
     let mut routes = Router::new()
         .merge(surface::v1_router())
         .merge(zone_routes::router())
+        .merge(policy::routes::router())
         .route("/metrics", get(metrics::render));
     if state.config.sovereign {
         routes = routes.merge(surface::direct_router());
@@ -266,6 +268,8 @@ pub async fn serve(
         tracing::info!("shutting down: no new connections; finishing open requests");
     };
     let upkeep = metrics::spawn_upkeep();
+    let recovering = state.clone();
+    tokio::spawn(async move { policy::actions::recover(&recovering).await });
     let served = axum::serve(connection::ZoneListener::new(listener), app(state))
         .with_graceful_shutdown(draining)
         .await;

@@ -38,6 +38,7 @@ async fn main() -> ExitCode {
     };
     let db = state.db.clone();
     let audit = state.audit.clone();
+    let reloads = tokio::spawn(reload_on_sighup(state.clone()));
     let (began, begun) = oneshot::channel();
     let signal = async move {
         shutdown_signal().await;
@@ -58,6 +59,9 @@ async fn main() -> ExitCode {
             Ok(())
         }
     };
+    // The reload task holds a handle of the audit writer, which must go before it can close.
+    reloads.abort();
+    let _ = reloads.await;
     // Every unit the writer was handed is committed before the database closes. (Answered
     // requests are committed already; this covers callers that went away while waiting.)
     if tokio::time::timeout(FLUSH_LIMIT, audit.close())
@@ -130,6 +134,30 @@ fn init_tracing() {
     if let Err(err) = installed {
         eprintln!("mez-api: could not install the log subscriber: {err}");
     }
+}
+
+/// On SIGHUP, reloads the sanctions list and re-screens the zone (as
+/// `POST /v1/sanctions/reload` does); a list that does not load leaves the old one in force.
+async fn reload_on_sighup(state: mez_api::state::AppState) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGHUP; POST /v1/sanctions/reload still reloads");
+                return;
+            }
+        };
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the sanctions list");
+            if let Err(err) = mez_api::policy::reload::reload(&state).await {
+                tracing::error!(error = %err, "sanctions list reload failed");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(state);
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM (what container runtimes send to stop).

@@ -37,6 +37,9 @@ pub struct MassCall<'a> {
     /// counter, so each call is safe to retry and distinct from the request's other calls.
     request_key: String,
     calls: usize,
+    /// Named values a `/v1` hook hands back besides its answer (`outputs.X` of a route's
+    /// `fires` data), set through the hook view's generated setters.
+    pub outputs: serde_json::Map<String, Value>,
 }
 
 impl<'a> MassCall<'a> {
@@ -46,6 +49,7 @@ impl<'a> MassCall<'a> {
             plan: Plan::new(),
             request_key: uuid::Uuid::new_v4().to_string(),
             calls: 0,
+            outputs: serde_json::Map::new(),
         }
     }
 

@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `mez_http_requests_total` | counter | `route` (the route template, or `unmatched`), `method`, `status` |
 //! | `mez_http_request_duration_seconds` | histogram | `route`, `method` |
-//! | `mez_v1_stage_duration_seconds` | histogram | `stage`: `validate`, `compliance`, `mass_operation`, `evidence`, `sign`, `commit` |
+//! | `mez_v1_stage_duration_seconds` | histogram | `stage`: `validate`, `compliance`, `mass_operation`, `evidence`, `sign`, `commit`, `policy` (halt check, trigger data, firing and running actions; overlaps `mass_operation` for a hook's trigger outputs) |
 //! | `mez_audit_batch_size` | histogram | (units per writer transaction) |
 //! | `mez_audit_batch_commit_duration_seconds` | histogram | (one batch, retries included) |
 //! | `mez_upstream_request_duration_seconds` | histogram | `service`, `outcome` (`ok`, `failed`) |

@@ -204,7 +204,7 @@ fn evaluate(
 ) -> Result<ComplianceSummary, ApiError> {
     compliance::evaluate(
         &COMPLIANCE,
-        &state.sanctions,
+        &state.sanctions.current(),
         compliance::Question {
             jurisdiction,
             relevant: route.domains,
@@ -235,6 +235,24 @@ async fn subject_entity(
     })
 }
 
+/// The entity a write is about, as far as it is known before the Mass operation: the one a
+/// request path names, or the owner of the account one names (a write creating the entity
+/// is about no existing one).
+async fn subject_before(
+    mass: &mut MassCall<'_>,
+    route: &V1Route,
+    src: &Value,
+) -> Result<Option<String>, ApiError> {
+    Ok(match route.subject {
+        None | Some(Subject::Resource) => None,
+        Some(Subject::Entity(path)) => mapping::resolve_str(src, path).map(str::to_string),
+        Some(Subject::Account(path)) => match mapping::resolve_str(src, path) {
+            Some(account) => facts::account_owner(mass, account).await?,
+            None => None,
+        },
+    })
+}
+
 /// `GET /v1/entities/{id}/compliance`: the entity evaluated now, over every domain that
 /// applies in its jurisdiction, with reasons and evidence. No write, no credential.
 pub async fn entity_compliance(state: &AppState, id: &str) -> Result<Value, ApiError> {
@@ -253,7 +271,7 @@ pub async fn entity_compliance(state: &AppState, id: &str) -> Result<Value, ApiE
     let relevant = COMPLIANCE.applicable(&jurisdiction);
     let summary = compliance::evaluate(
         &COMPLIANCE,
-        &state.sanctions,
+        &state.sanctions.current(),
         compliance::Question {
             jurisdiction: &jurisdiction,
             relevant: &relevant,
@@ -344,6 +362,16 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
     if let Some(reason) = summary.hard_block_message() {
         return Err(deny(state, route, &src, &jurisdiction, &summary, reason).await);
     }
+    // A halted entity takes no write about it (a policy's `halt`); only the refusal is
+    // recorded.
+    let started = Instant::now();
+    if let Some(entity) = subject_before(&mut lookups, route, &src).await? {
+        if let Some(halt) = crate::policy::actions::halted(state, &entity).await? {
+            let line = format!("{} {}", route.method, route.path);
+            return Err(crate::policy::actions::refuse(state, &entity, &halt, &line).await);
+        }
+    }
+    metrics::record_stage("policy", started);
 
     // The credential's status list position: taken once, kept across retries (a failed write
     // leaves a gap; a position is never handed out twice).
@@ -435,7 +463,16 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
             "issuedAt": now,
             "createdAt": now,
         });
+        let started = Instant::now();
+        let fired = crate::policy::Fired::plan(
+            route.fires,
+            &json!({ "request": src, "answer": response, "outputs": mass.outputs }),
+            Some(&jurisdiction),
+            &now,
+        );
+        metrics::record_stage("policy", started);
         let mut ops = std::mem::take(&mut mass.plan.ops);
+        ops.extend(fired.ops());
         if let Value::Object(record) = attestation {
             ops.push(RecordOp::Insert {
                 collection: ATTESTATIONS.into(),
@@ -453,6 +490,10 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
             slot,
             &now,
         ));
+        let mut md = metadata(route, &src, &jurisdiction, &post);
+        if let (Some(triggers), Value::Object(m)) = (fired.metadata(), &mut md) {
+            m.insert("policy_triggers".into(), triggers);
+        }
         let unit = WriteUnit {
             ops,
             audit: AuditDraft {
@@ -461,7 +502,7 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
                 resource_type: audit.resource.to_string(),
                 resource_id: rid.clone(),
                 action: audit.action.to_string(),
-                metadata: metadata(route, &src, &jurisdiction, &post),
+                metadata: md,
             },
         };
         let envelope = json!({
@@ -473,6 +514,7 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
         // A record read was changed meanwhile, or a unique value (an entity's treasury) was
         // taken meanwhile: plan again from fresh reads, which see the winner's record.
         if metrics::stage("commit", retries.commit(state, unit)).await? {
+            metrics::stage("policy", fired.run(state)).await;
             return Ok(ops::json(route.status, envelope));
         }
     }

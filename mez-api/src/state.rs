@@ -30,14 +30,43 @@ pub struct AppState {
     /// The zone's signing key; its did:key is the zone's identity, the issuer of its
     /// credentials and the actor of its audit events.
     pub zone_key: Arc<ZoneKey>,
-    /// The sanctions list writes are screened against.
-    pub sanctions: Arc<SanctionsList>,
+    /// The sanctions list writes are screened against (replaced on reload).
+    pub sanctions: Arc<Screening>,
     /// The upstream Mass API of a proxy zone (`None` when no `MASS_*_URL` is set, and never
     /// used by a sovereign zone, which does not call itself).
     pub mass_client: Option<Arc<MassClient>>,
     /// Set once a graceful shutdown has begun: from then on the readiness probe answers 503,
     /// so load balancers stop sending new work while open requests finish.
     pub shutting_down: Arc<AtomicBool>,
+}
+
+/// The sanctions list in force: one list at a time, replaced whole by a reload (SIGHUP,
+/// `POST /v1/sanctions/reload`), so a screening sees either the old list or the new one.
+pub struct Screening(std::sync::RwLock<Arc<SanctionsList>>);
+
+impl Screening {
+    pub fn new(list: SanctionsList) -> Self {
+        Self(std::sync::RwLock::new(Arc::new(list)))
+    }
+
+    /// The list in force now.
+    pub fn current(&self) -> Arc<SanctionsList> {
+        // A writer cannot panic while holding the lock (it only swaps an Arc), so a poisoned
+        // lock still holds a whole list.
+        match self.0.read() {
+            Ok(list) => list.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts `list` in force and returns the one it replaces.
+    pub fn replace(&self, list: SanctionsList) -> Arc<SanctionsList> {
+        let new = Arc::new(list);
+        match self.0.write() {
+            Ok(mut slot) => std::mem::replace(&mut *slot, new),
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), new),
+        }
+    }
 }
 
 impl AppState {

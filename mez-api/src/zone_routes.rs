@@ -109,7 +109,7 @@ async fn get_attestation(
 }
 
 /// Reads `offset`/`limit` and the named filters from a query string; anything else is refused.
-fn paging(
+pub(crate) fn paging(
     mut query: BTreeMap<String, String>,
     filters: &[&str],
 ) -> Result<(u64, u64, BTreeMap<String, String>), ApiError> {

@@ -14,6 +14,10 @@
 //!   chain verifies.
 //!
 //! On SQLite and on PostgreSQL.
+//!
+//! And SIGHUP: the binary reloads its sanctions list file, re-screens its organizations and
+//! halts one the new list names (on SQLite; the reload itself is tested on both backends in
+//! `tests/tests/policies.rs`).
 
 mod support;
 
@@ -58,7 +62,14 @@ struct Zone {
 
 impl Zone {
     fn start(database_url: &str, data_dir: &Path, token: &str) -> Zone {
+        Zone::start_with(database_url, data_dir, token, &[])
+    }
+
+    fn start_with(database_url: &str, data_dir: &Path, token: &str, env: &[(&str, &str)]) -> Zone {
         let mut command = Command::new(BINARY);
+        for (key, value) in env {
+            command.env(key, value);
+        }
         for variable in [
             "MASS_ORG_INFO_URL",
             "MASS_TREASURY_INFO_URL",
@@ -117,12 +128,16 @@ impl Zone {
     }
 
     fn sigterm(&self) {
+        self.signal("-TERM");
+    }
+
+    fn signal(&self, which: &str) {
         let status = Command::new("kill")
-            .arg("-TERM")
+            .arg(which)
             .arg(self.child.id().to_string())
             .status()
             .expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
+        assert!(status.success(), "kill {which} failed");
     }
 
     /// Waits for the process to exit and returns its status and every line it printed.
@@ -303,6 +318,65 @@ async fn scenario(database_url: String) {
         .await
         .expect("wait");
     assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_sanctions_list_and_halts_a_new_hit() {
+    support::on_sqlite(|database_url: String| async move {
+        let data_dir = TempDir::new();
+        let list = data_dir.path().join("sanctions.yaml");
+        std::fs::write(&list, "entries:\n  - name: Ivan Sanctionedov\n").expect("write the list");
+        let token = format!("sighup-token-{}", uuid::Uuid::new_v4().simple());
+        let list_text = list.to_string_lossy().into_owned();
+        let zone = Zone::start_with(
+            &database_url,
+            data_dir.path(),
+            &token,
+            &[("MEZ_SANCTIONS_FILE", list_text.as_str())],
+        );
+        let client = reqwest::Client::new();
+        let created: Value = client
+            .post(format!("{}/v1/entities", zone.base_url))
+            .bearer_auth(&token)
+            .json(&json!({"entity_type": "llc", "legal_name": "Quetta Copper Works Ltd", "jurisdiction_id": "pk"}))
+            .send()
+            .await
+            .expect("POST")
+            .json()
+            .await
+            .expect("JSON");
+        let entity = created["mass_response"]["id"].as_str().expect("an id").to_owned();
+        std::fs::write(&list, "entries:\n  - name: Ivan Sanctionedov\n  - name: Quetta Copper Works\n")
+            .expect("rewrite the list");
+        zone.signal("-HUP");
+        let deadline = std::time::Instant::now() + HANG_GUARD;
+        loop {
+            let org: Value = client
+                .get(format!("{}{ORG}/organization/{entity}", zone.base_url))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("GET")
+                .json()
+                .await
+                .expect("JSON");
+            if org["status"] == "SUSPENDED" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "not halted after SIGHUP: {org}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        zone.sigterm();
+        let (status, lines) = tokio::task::spawn_blocking(move || zone.wait())
+            .await
+            .expect("wait");
+        assert_eq!(status.code(), Some(0), "the zone exited with {status}");
+        assert!(
+            lines.iter().any(|l| l.contains("sanctions list reloaded")),
+            "no reload line in {lines:?}"
+        );
+    })
+    .await;
 }
 
 /// A directory of the test's own, removed afterwards.

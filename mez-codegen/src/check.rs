@@ -19,6 +19,8 @@ use crate::parse::is_decimal;
 /// Field names the runtime sets on every stored record.
 const RESERVED: &[&str] = &["id", "createdAt", "updatedAt"];
 
+pub mod policy;
+
 pub fn check(spec: &Spec, diags: &mut Diagnostics) {
     let mut services: BTreeMap<&str, &Pos> = BTreeMap::new();
     let mut models: BTreeMap<&str, &Pos> = BTreeMap::new();
@@ -120,6 +122,8 @@ pub fn check(spec: &Spec, diags: &mut Diagnostics) {
     check_route_paths(spec, diags);
     check_default_formats(spec, diags);
     check_v1_paths(spec, diags);
+    policy::check_policies(spec, diags);
+    policy::check_triggers(spec, diags);
 }
 
 /// A declared `response` names a model of the spec, and only hook and static routes declare
@@ -1585,6 +1589,15 @@ pub fn check_rust_names(spec: &Spec, diags: &mut Diagnostics) {
             diags.push(&route.pos, hook_msg(&what, h));
         }
         check_param_idents(&what, &route.params(), &route.pos, diags);
+        // A declared name also becomes a `Route` variant (its PascalCase) and a client method.
+        if route.named && is_plain_ident(&route.name) {
+            if let Err(problem) = usable_fn_name(&route.name) {
+                diags.push(
+                    &route.pos,
+                    format!("{what}: name \"{}\" {problem}", route.name),
+                );
+            }
+        }
         let name = handler_name(service, route);
         if !is_plain_ident(&name) {
             diags.push(

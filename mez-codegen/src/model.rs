@@ -56,6 +56,140 @@ pub struct Service {
     pub orchestrated: Vec<Orchestrated>,
     /// The hand-written Mass operations of `/v1` routes, with the direct routes each calls.
     pub mass_hooks: Vec<MassHook>,
+    /// The zone's policies (at most one file declares them).
+    pub policies: Option<Policies>,
+    pub pos: Pos,
+}
+
+/// The policy engine's data (`policies:`): how many distinct approvals each authorization
+/// requirement needs, and the policies, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct Policies {
+    /// Requirement -> approvals needed (`automatic: 0`, `quorum: 2`, ...).
+    pub approvals: Vec<(String, u64, Pos)>,
+    pub rules: Vec<Policy>,
+    pub pos: Pos,
+}
+
+/// One policy: when a trigger of `trigger` type arrives for a jurisdiction in `scope` (empty:
+/// every one) and `condition` holds over the trigger's data, `action` is produced.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub id: String,
+    pub description: String,
+    pub trigger: String,
+    pub condition: Option<Condition>,
+    pub action: String,
+    /// Higher wins when two policies produce the same action.
+    pub priority: i64,
+    pub scope: Vec<String>,
+    /// `automatic`, `quorum`, `unanimous` or `governance`.
+    pub authorization: String,
+    pub enabled: bool,
+    pub pos: Pos,
+}
+
+/// A condition over a trigger's data (reference 7.3). Fields are dot paths.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// The field is a number >= the value (a decimal, compared exactly).
+    Threshold {
+        field: String,
+        value: String,
+        pos: Pos,
+    },
+    Equals {
+        field: String,
+        value: serde_json::Value,
+        pos: Pos,
+    },
+    NotEquals {
+        field: String,
+        value: serde_json::Value,
+        pos: Pos,
+    },
+    /// The field is a list holding the item.
+    Contains {
+        field: String,
+        item: serde_json::Value,
+        pos: Pos,
+    },
+    /// The field's value is one of the values.
+    In {
+        field: String,
+        values: Vec<serde_json::Value>,
+        pos: Pos,
+    },
+    LessThan {
+        field: String,
+        value: String,
+        pos: Pos,
+    },
+    GreaterThan {
+        field: String,
+        value: String,
+        pos: Pos,
+    },
+    /// The field is truthy (not null, false, 0, or empty).
+    Exists {
+        field: String,
+        pos: Pos,
+    },
+    And(Vec<Condition>, Pos),
+    Or(Vec<Condition>, Pos),
+}
+
+impl Condition {
+    /// The field a leaf predicate reads; `None` for `and`/`or`.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Condition::Threshold { field, .. }
+            | Condition::Equals { field, .. }
+            | Condition::NotEquals { field, .. }
+            | Condition::Contains { field, .. }
+            | Condition::In { field, .. }
+            | Condition::LessThan { field, .. }
+            | Condition::GreaterThan { field, .. }
+            | Condition::Exists { field, .. } => Some(field),
+            Condition::And(..) | Condition::Or(..) => None,
+        }
+    }
+
+    pub fn pos(&self) -> &Pos {
+        match self {
+            Condition::Threshold { pos, .. }
+            | Condition::Equals { pos, .. }
+            | Condition::NotEquals { pos, .. }
+            | Condition::Contains { pos, .. }
+            | Condition::In { pos, .. }
+            | Condition::LessThan { pos, .. }
+            | Condition::GreaterThan { pos, .. }
+            | Condition::Exists { pos, .. }
+            | Condition::And(_, pos)
+            | Condition::Or(_, pos) => pos,
+        }
+    }
+
+    /// Every leaf predicate, depth first.
+    pub fn leaves(&self) -> Vec<&Condition> {
+        match self {
+            Condition::And(items, _) | Condition::Or(items, _) => {
+                items.iter().flat_map(Condition::leaves).collect()
+            }
+            leaf => vec![leaf],
+        }
+    }
+}
+
+/// A trigger a route's write fires (`fires:` on a route): its type, its data (data key ->
+/// source path: `request.X`, `answer.X`, or for a `/v1` hook `outputs.X`), the data key that
+/// names the entity it is about, and the condition (over the data) under which it fires.
+#[derive(Debug, Clone)]
+pub struct Fire {
+    pub trigger: String,
+    pub data: Vec<(String, String)>,
+    pub subject: Option<String>,
+    pub when: Option<Condition>,
     pub pos: Pos,
 }
 
@@ -70,6 +204,9 @@ pub struct MassHook {
     pub doc: Option<String>,
     /// Route names, with the position of each entry.
     pub calls: Vec<(String, Pos)>,
+    /// Named values the hook hands back besides its answer (`outputs.X` in a route's
+    /// `fires` data); the generated view has one setter per name.
+    pub outputs: Vec<String>,
     pub pos: Pos,
 }
 
@@ -148,6 +285,8 @@ pub struct Orchestrated {
     /// Whose evidence decides the evidence-based domains of a write.
     pub subject: Option<Subject>,
     pub audit: Option<OrchestratedAudit>,
+    /// The triggers its write fires.
+    pub fires: Vec<Fire>,
     pub status: u16,
     pub doc: Option<String>,
     /// A valid request (fields and path parameters by name) for the parity suite.
@@ -211,6 +350,9 @@ pub struct Model {
     pub updated_at: bool,
     /// Whether keys beyond the declared fields are accepted and kept.
     pub open: bool,
+    /// The field that links a stored record to the entity (organization) it belongs to
+    /// (`organizationId`; `id` for the organization itself): whose halt stops writes to it.
+    pub entity: Option<String>,
     pub fields: Vec<Field>,
     pub pos: Pos,
 }
@@ -358,6 +500,8 @@ pub struct Route {
     /// one field bounds another), in words: the OpenAPI document names them, since JSON
     /// Schema cannot state them.
     pub hook_rules: Vec<String>,
+    /// The triggers its write fires.
+    pub fires: Vec<Fire>,
     pub pos: Pos,
 }
 

@@ -896,7 +896,113 @@ fn zone_operations() -> Vec<(&'static str, &'static str, Value)> {
     });
     metrics["responses"]["503"] =
         error_response("Metrics are off: another recorder was installed in this process");
+    let text255 = || nullable(text_schema(true, Some(1), Some(255)));
+    let trigger = op(
+        "zone_post_trigger",
+        "Receives a trigger by hand: the policies of spec/policies.yaml produce their actions (stored; automatic ones with an executor run at once).",
+        "/v1/triggers",
+        Query::new(),
+        Some(json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["trigger_type"],
+            "properties": {
+                "trigger_type": {"enum": crate::check::policy::TRIGGER_TYPES},
+                "asset_id": text255(),
+                "jurisdiction": text255(),
+                "data": nullable(json!({"type": "object", "propertyNames": no_nul(), "additionalProperties": schema_ref("TriggerValue")})),
+            },
+        })),
+        schema_ref("TriggerResult"),
+        false,
+        false,
+    );
+    let mut approve = op(
+        "zone_approve_action",
+        "One approval of an action awaiting authorization; the approval that completes its requirement runs it.",
+        "/v1/actions/{id}/approve",
+        Query::new(),
+        Some(json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["approver"],
+            "properties": {"approver": text_schema(true, Some(1), Some(255))},
+        })),
+        schema_ref("Action"),
+        true,
+        false,
+    );
+    approve["responses"]["409"] = error_response(
+        "The action is not awaiting authorization, or this approver already approved it",
+    );
+    let mut reload = op(
+        "zone_reload_sanctions",
+        "Reloads MEZ_SANCTIONS_FILE and re-screens every organization; each new hit has its credentials revoked and fires sanctions_list_update (as SIGHUP does).",
+        "/v1/sanctions/reload",
+        Query::new(),
+        None,
+        schema_ref("ReloadResult"),
+        false,
+        false,
+    );
+    reload["responses"]["409"] =
+        error_response("The list did not load; the old one stays in force");
+    let mut action_filters: Query = paging();
+    action_filters.retain(|(k, ..)| k == "offset" || k == "limit");
+    for k in ["status", "policy_id", "subject"] {
+        action_filters.push((
+            k.to_string(),
+            no_nul(),
+            false,
+            format!("only actions with this {k}"),
+        ));
+    }
     vec![
+        (
+            "/v1/policies",
+            "get",
+            op(
+                "zone_list_policies",
+                "The zone's policies (spec/policies.yaml).",
+                "/v1/policies",
+                Query::new(),
+                None,
+                json!({"type": "array", "items": schema_ref("Policy")}),
+                false,
+                false,
+            ),
+        ),
+        ("/v1/triggers", "post", trigger),
+        (
+            "/v1/actions",
+            "get",
+            op(
+                "zone_list_actions",
+                "The actions policies produced, in the order produced.",
+                "/v1/actions",
+                action_filters,
+                None,
+                json!({"type": "array", "items": schema_ref("Action")}),
+                false,
+                false,
+            ),
+        ),
+        (
+            "/v1/actions/{id}",
+            "get",
+            op(
+                "zone_get_action",
+                "One action, with its approvals and status.",
+                "/v1/actions/{id}",
+                Query::new(),
+                None,
+                schema_ref("Action"),
+                true,
+                false,
+            ),
+        ),
+        ("/v1/actions/{id}/approve", "post", approve),
+        ("/v1/sanctions/reload", "post", reload),
         ("/metrics", "get", metrics),
         ("/v1/credentials/status/{list}", "get", status_list),
         ("/v1/credentials/{id}/status", "post", status_change),
@@ -1092,6 +1198,116 @@ pub fn document(spec: &Spec) -> String {
                 {"type": "array", "items": schema_ref("Json")},
                 {"type": "object", "propertyNames": no_nul(), "additionalProperties": schema_ref("Json")},
             ],
+        }),
+    );
+    let bound = 9_007_199_254_740_992_u64;
+    schemas.insert(
+        "TriggerValue".into(),
+        json!({
+            "description": "Any JSON value without U+0000, whose numbers are at most 2^53 in magnitude (the audit trail holds them exactly).",
+            "anyOf": [
+                {"type": ["null", "boolean"]},
+                {"type": "number", "minimum": -(bound as f64), "maximum": bound},
+                no_nul(),
+                {"type": "array", "items": schema_ref("TriggerValue")},
+                {"type": "object", "propertyNames": no_nul(), "additionalProperties": schema_ref("TriggerValue")},
+            ],
+        }),
+    );
+    let action_status = json!({"enum": ["pending", "awaiting_authorization", "executed", "scheduled", "skipped", "failed"]});
+    schemas.insert(
+        "Policy".into(),
+        json!({
+            "type": "object",
+            "required": ["policy_id", "description", "trigger_type", "action", "priority", "jurisdiction_scope", "authorization_requirement", "enabled", "condition"],
+            "properties": {
+                "policy_id": {"type": "string"},
+                "description": {"type": "string"},
+                "trigger_type": {"enum": crate::check::policy::TRIGGER_TYPES},
+                "action": {"enum": crate::check::policy::ACTIONS},
+                "priority": {"type": "integer"},
+                "jurisdiction_scope": {"type": "array", "items": {"type": "string"}},
+                "authorization_requirement": {"enum": crate::check::policy::AUTHORIZATIONS},
+                "enabled": {"type": "boolean"},
+                "condition": {"type": ["object", "null"]},
+            },
+        }),
+    );
+    schemas.insert(
+        "ActionBrief".into(),
+        json!({
+            "type": "object",
+            "required": ["action_id", "action_type", "policy_id", "status"],
+            "properties": {
+                "action_id": {"type": "string"},
+                "action_type": {"enum": crate::check::policy::ACTIONS},
+                "policy_id": {"type": "string"},
+                "status": action_status.clone(),
+                "detail": {"type": ["string", "null"]},
+            },
+        }),
+    );
+    schemas.insert(
+        "Action".into(),
+        json!({
+            "type": "object",
+            "required": ["action_id", "action_type", "policy_id", "status", "trigger", "authorization_requirement", "approvals_required", "approvals", "attempts", "created_at", "updated_at"],
+            "properties": {
+                "action_id": {"type": "string"},
+                "action_type": {"enum": crate::check::policy::ACTIONS},
+                "policy_id": {"type": "string"},
+                "status": action_status,
+                "detail": {"type": ["string", "null"]},
+                "subject": {"type": ["string", "null"]},
+                "trigger": {"type": "object"},
+                "authorization_requirement": {"enum": crate::check::policy::AUTHORIZATIONS},
+                "approvals_required": {"type": "integer", "minimum": 0},
+                "approvals": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["approver", "approved_at"],
+                    "properties": {"approver": {"type": "string"}, "approved_at": {"type": "string"}},
+                }},
+                "attempts": {"type": "integer", "minimum": 0},
+                "last_error": {"type": ["string", "null"]},
+                "created_at": {"type": "string"},
+                "updated_at": {"type": "string"},
+            },
+        }),
+    );
+    schemas.insert(
+        "TriggerResult".into(),
+        json!({
+            "type": "object",
+            "required": ["trigger_type", "subject", "actions_produced", "actions"],
+            "properties": {
+                "trigger_type": {"enum": crate::check::policy::TRIGGER_TYPES},
+                "subject": {"type": ["string", "null"]},
+                "actions_produced": {"type": "integer", "minimum": 0},
+                "actions": {"type": "array", "items": schema_ref("ActionBrief")},
+            },
+        }),
+    );
+    schemas.insert(
+        "ReloadResult".into(),
+        json!({
+            "type": "object",
+            "required": ["entries", "sources", "rescreened", "new_hits"],
+            "properties": {
+                "entries": {"type": "integer", "minimum": 0},
+                "sources": {"type": "array", "items": {"type": "object"}},
+                "rescreened": {"type": "integer", "minimum": 0},
+                "new_hits": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["entity_id", "listed_as", "credentials_revoked", "actions"],
+                    "properties": {
+                        "entity_id": {"type": "string"},
+                        "name": {"type": ["string", "null"]},
+                        "listed_as": {"type": "array", "items": {"type": "string"}},
+                        "credentials_revoked": {"type": "array", "items": {"type": "string"}},
+                        "actions": {"type": "array", "items": schema_ref("ActionBrief")},
+                    },
+                }},
+            },
         }),
     );
     schemas.insert(

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode, MarkedSequenceNode};
 use marked_yaml::{LoaderOptions, Node, Span};
 
+mod policy;
+
 use crate::diag::{Diagnostics, Pos};
 use crate::model::{
     Bound, Compliance, EvidenceRule, Field, FieldType, Input, JurisdictionSource, MassHook,
@@ -157,8 +159,9 @@ const SERVICE_KEYS: &[&str] = &[
     "compliance",
     "orchestrated",
     "mass_hooks",
+    "policies",
 ];
-const MASS_HOOK_KEYS: &[&str] = &["doc", "calls"];
+const MASS_HOOK_KEYS: &[&str] = &["doc", "calls", "outputs"];
 const COMPLIANCE_KEYS: &[&str] = &[
     "domains",
     "hard_block",
@@ -193,13 +196,14 @@ const ORCHESTRATED_KEYS: &[&str] = &[
     "credential",
     "subject",
     "audit",
+    "fires",
     "status",
     "example",
 ];
 const MASS_KEYS: &[&str] = &["call", "map", "hook"];
 const JURISDICTION_KEYS: &[&str] = &["field", "currency", "entity", "value"];
 const AUDIT_KEYS: &[&str] = &["event", "resource", "action", "metadata"];
-const MODEL_KEYS: &[&str] = &["doc", "store", "timestamps", "open", "fields"];
+const MODEL_KEYS: &[&str] = &["doc", "store", "timestamps", "open", "entity", "fields"];
 const FIELD_KEYS: &[&str] = &[
     "type",
     "required",
@@ -240,6 +244,7 @@ const ROUTE_KEYS: &[&str] = &[
     "example",
     "response",
     "hook_rules",
+    "fires",
 ];
 const OPS: &[&str] = &[
     "create",
@@ -459,6 +464,7 @@ impl Parser<'_> {
             }
         }
 
+        let policies = map.get_node("policies").and_then(|n| self.policies(n));
         Some(Service {
             name,
             context_path,
@@ -469,6 +475,7 @@ impl Parser<'_> {
             compliance,
             orchestrated,
             mass_hooks,
+            policies,
             pos,
         })
     }
@@ -494,10 +501,12 @@ impl Parser<'_> {
             }
             None => self.err(map.span(), format!("{what} is missing \"calls\"")),
         }
+        let outputs = self.string_list(map, "outputs", &what);
         Some(MassHook {
             name,
             doc: self.string(map, "doc", &what),
             calls,
+            outputs,
             pos: self.pos(key.span()),
         })
     }
@@ -784,6 +793,7 @@ impl Parser<'_> {
             credential: self.string(map, "credential", &what),
             subject: self.subject(map, &what),
             audit,
+            fires: self.fires(map, &what),
             doc: self.string(map, "doc", &what),
             example: map.get_node("example").map(to_json),
             pos,
@@ -797,6 +807,7 @@ impl Parser<'_> {
         self.known_keys(map, &what, MODEL_KEYS);
         let store = self.string(map, "store", &what);
         let open = self.bool(map, "open", &what);
+        let entity = self.string(map, "entity", &what);
         let doc = self.string(map, "doc", &what);
         let (mut created_at, mut updated_at) = (store.is_some(), store.is_some());
         if let Some(ts) = map.get_node("timestamps") {
@@ -838,6 +849,7 @@ impl Parser<'_> {
             created_at,
             updated_at,
             open,
+            entity,
             fields,
             pos: self.pos(key.span()),
         })
@@ -1128,6 +1140,7 @@ impl Parser<'_> {
             doc: self.string(map, "doc", &what),
             example: map.get_node("example").map(to_json),
             hook_rules: self.string_list(map, "hook_rules", &what),
+            fires: self.fires(map, &what),
             pos,
         })
     }

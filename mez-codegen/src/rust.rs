@@ -6,6 +6,8 @@
 //! the request and calls the hand-written runtime (`crate::runtime::ops`) or a named hook
 //! (`crate::hooks`). Logic that could live in the runtime lives there, written once.
 
+mod policy;
+
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 use serde_json::Value;
@@ -180,6 +182,7 @@ pub fn surface(spec: &Spec) -> TokenStream {
     let compliance = compliance_static(spec.services.iter().find_map(|s| s.compliance.as_ref()));
     let client = typed_client(spec);
     let v1 = orchestrated(spec);
+    let policies = policy::tables(spec);
 
     quote! {
         use axum::Router;
@@ -220,6 +223,7 @@ pub fn surface(spec: &Spec) -> TokenStream {
 
         #route_enum
         #compliance
+        #policies
         #v1
         #client
 
@@ -491,8 +495,10 @@ fn route_info(spec: &Spec, s: &Service, r: &Route) -> TokenStream {
     let url_env = opt(s.url_env.as_deref());
     let example = opt(r.example.as_ref().map(|e| e.to_string()));
     let name = &r.name;
+    let fires = policy::fires(&r.fires);
     quote! {
         crate::runtime::model::RouteInfo {
+            fires: #fires,
             name: #name,
             service: #service,
             url_env: #url_env,
@@ -865,8 +871,10 @@ fn orchestrated(spec: &Spec) -> TokenStream {
         };
         let status = proc_macro2::Literal::u16_unsuffixed(o.status);
         let example = opt(o.example.as_ref().map(|e| e.to_string()));
+        let fires = policy::fires(&o.fires);
         quote! {
             crate::runtime::model::V1Route {
+                fires: #fires,
                 example: #example,
                 method: #method,
                 path: #path,
@@ -1160,11 +1168,24 @@ fn mass_hooks(spec: &Spec) -> TokenStream {
                 }
             })
         });
+        let outputs = h.outputs.iter().map(|o| {
+            let setter = format_ident!("output_{}", o);
+            let odoc = format!(
+                " Hands back the hook's output `{o}` (`outputs.{o}` in a route's `fires`)."
+            );
+            quote! {
+                #[doc = #odoc]
+                pub fn #setter(&mut self, value: serde_json::Value) {
+                    self.0.outputs.insert(#o.to_string(), value);
+                }
+            }
+        });
         quote! {
             #[doc = #doc]
             pub struct #view<'m, 'a>(pub(super) &'m mut crate::mass::MassCall<'a>);
             impl #view<'_, '_> {
                 #(#methods)*
+                #(#outputs)*
             }
         }
     });

@@ -17,6 +17,7 @@
 
 use std::time::{Duration, Instant};
 
+use mez_tests::bench::{block_on, metric_sum as sum, metrics_text as metrics};
 use mez_tests::{TestDb, TestZone};
 use serde_json::{Value, json};
 
@@ -25,26 +26,6 @@ const CLIENTS: usize = 16;
 const DEADLINE: Duration = Duration::from_secs(180);
 
 /// The sum of every sample line of `metric` (`..._sum`) whose labels contain all of `labels`.
-fn sum(text: &str, metric: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter(|line| line.starts_with(metric) && labels.iter().all(|l| line.contains(l)))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-async fn metrics(zone: &TestZone) -> String {
-    let client = reqwest::Client::new();
-    client
-        .get(zone.url("/metrics"))
-        .bearer_auth(&zone.token)
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text")
-}
-
 /// Runs `requests` from `CLIENTS` tasks; `make(client_index, n)` gives method, path and body.
 async fn load(
     zone: &TestZone,
@@ -202,11 +183,7 @@ async fn run(backend: &str, db: TestDb) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
+    block_on(async {
         run("sqlite", TestDb::sqlite()).await;
         if std::env::var_os("MEZ_TEST_POSTGRES_URL").is_some() {
             run(

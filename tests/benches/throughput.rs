@@ -104,11 +104,7 @@ async fn run(backend: &str, sovereign_db: TestDb, upstream_db: TestDb, proxy_db:
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
+    mez_tests::bench::block_on(async {
         run(
             "sqlite",
             TestDb::sqlite(),

@@ -16,6 +16,7 @@
 //!
 //! The scenarios themselves live in `tests/tests/*.rs`.
 
+pub mod bench;
 pub mod db;
 pub mod in_process;
 pub mod json;

@@ -99,6 +99,7 @@ fn route(method: &str, path: &str) -> &'static RouteInfo {
         hook: None,
         audit: v1.audit.as_ref().map(|a| a.event),
         status: v1.status,
+        fires: v1.fires,
     }))
 }
 

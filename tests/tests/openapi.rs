@@ -55,6 +55,12 @@ async fn sovereign_document_describes_the_zone(db: TestDb) {
             ("GET", "/health/readiness"),
             ("GET", "/openapi.json"),
             ("GET", "/metrics"),
+            ("GET", "/v1/policies"),
+            ("POST", "/v1/triggers"),
+            ("GET", "/v1/actions"),
+            ("GET", "/v1/actions/{id}"),
+            ("POST", "/v1/actions/{id}/approve"),
+            ("POST", "/v1/sanctions/reload"),
         ]);
     let mut expected = 0;
     for (method, path) in routes {

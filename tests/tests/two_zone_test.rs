@@ -516,12 +516,17 @@ async fn every_v1_write_on_the_proxy_lands_on_the_sovereign_zone(db_a: &TestDb, 
         count_rows(
             db_a,
             "records",
-            Some("collection NOT IN ('attestations', 'credential_status')")
+            Some("collection NOT IN ('attestations', 'credential_status', 'policy_actions')")
         )
         .await,
         0,
-        "the proxy zone's store holds attestations and their credentials' status, nothing else"
+        "the proxy zone's store holds attestations, their credentials' status and the actions its policies produced, nothing else"
     );
+    // The payment fired withholding_due on the proxy zone (its policies are its own), and
+    // withholding_due_execute recorded the action there.
+    let actions = zone_a.stored("policy_actions").await;
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions[0]["policyId"], "withholding_due_execute");
     assert_eq!(
         zone_a.stored("credential_status").await.len(),
         WRITES.len(),

@@ -468,6 +468,67 @@ pub async fn set_status_for_resource(
     }
 }
 
+/// The credential ids of an entity: those of attestations linked to it (`entityId`) and
+/// those about the entity itself (`resourceType` `entity`, attestations made before they
+/// carried `entityId`), each once, in the order found.
+pub async fn credentials_of_entity(
+    state: &AppState,
+    entity_id: &str,
+) -> Result<Vec<String>, ApiError> {
+    let mut ids = credentials_of(state, "entity", entity_id).await?;
+    let page = state
+        .db
+        .list(
+            ATTESTATIONS,
+            &Query {
+                equals: vec![("entityId", entity_id)],
+                ..Query::all()
+            },
+        )
+        .await?;
+    for id in page
+        .items
+        .iter()
+        .filter_map(|a| a.get("credentialId").and_then(Value::as_str))
+    {
+        if !ids.iter().any(|i| i == id) {
+            ids.push(id.to_string());
+        }
+    }
+    Ok(ids)
+}
+
+/// The record changes that set `purpose`'s bit to `value` on every credential of an entity
+/// that has a status, for a caller to commit with its own audit event (a policy executor:
+/// halting suspends, resuming lifts the suspension, a new sanctions hit revokes). Returns the
+/// ops and the ids of the credentials they change; a credential already at `value` is left
+/// alone. Un-revoking is refused (409).
+pub async fn entity_status_ops(
+    state: &AppState,
+    entity_id: &str,
+    purpose: Purpose,
+    value: bool,
+    now: &str,
+) -> Result<(Vec<RecordOp>, Vec<String>), ApiError> {
+    let mut ops = Vec::new();
+    let mut changed = Vec::new();
+    for id in credentials_of_entity(state, entity_id).await? {
+        let Some((record, version)) = state.db.get_versioned(STATUS_COLLECTION, &id).await? else {
+            continue;
+        };
+        if let Some(next) = with_bit(&record, purpose, value, now)? {
+            ops.push(RecordOp::Replace {
+                collection: STATUS_COLLECTION.into(),
+                id: id.clone(),
+                record: next,
+                expected_version: version,
+            });
+            changed.push(id);
+        }
+    }
+    Ok((ops, changed))
+}
+
 /// The status of a credential for `POST /v1/credentials/verify`: `None` when the zone does
 /// not judge it (not issued by this zone, or issued before credentials carried
 /// `credentialStatus`); otherwise its bits, or a 404-like `Err` text when this zone holds no

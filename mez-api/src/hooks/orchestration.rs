@@ -13,6 +13,9 @@
 
 use std::collections::BTreeMap;
 
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::required_str;
@@ -118,12 +121,25 @@ pub async fn initiate_payment(
         }))
         .await?;
     let today = time::OffsetDateTime::now_utc();
+    let tax_year = fiscal_year(today.year(), u8::from(today.month()));
+    let this_year =
+        crate::metrics::stage("policy", withheld_in(&mut mass, entity_id, &tax_year)).await?;
+    let withheld = withholding
+        .json
+        .get("withholding_amount")
+        .and_then(Value::as_str)
+        .and_then(|a| Decimal::from_str(a).ok())
+        .unwrap_or_default();
+    // For the withholding_due trigger (spec: the route's `fires`).
+    mass.output_entity_id(json!(entity_id));
+    mass.output_filer_status(json!(filer_status(&withholding.data.ntn_status)));
+    mass.output_cumulative_withholding(json!((this_year + withheld).to_string()));
     mass.create_tax_event(json!({
         "entity_id": entity_id,
         "event_type": "WITHHOLDING_AT_SOURCE",
         "amount": withholding.json.get("withholding_amount").cloned().unwrap_or(json!("0.00")),
         "currency": currency,
-        "tax_year": fiscal_year(today.year(), u8::from(today.month())),
+        "tax_year": tax_year,
         "source_transaction_id": payment.data.id,
         // The rate follows a filer status the mock guessed; the event says so.
         "details": {
@@ -133,6 +149,46 @@ pub async fn initiate_payment(
     }))
     .await?;
     Ok(payment.json)
+}
+
+/// The filer status of a withholding computation (`Filer`, `LateFiler`, `NonFiler`) in the
+/// policy engine's words (`filer`, `late_filer`, `non_filer`).
+fn filer_status(ntn_status: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in ntn_status.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// The tax an entity had withheld at source in a tax year, over its recorded tax events.
+async fn withheld_in(
+    mass: &mut InitiatePayment<'_, '_>,
+    entity_id: &str,
+    tax_year: &str,
+) -> Result<Decimal, ApiError> {
+    const SIZE: usize = 1000;
+    let mut total = Decimal::ZERO;
+    for page in 0.. {
+        let mut query = BTreeMap::new();
+        query.insert("entity_id".to_string(), entity_id.to_string());
+        query.insert("tax_year".to_string(), tax_year.to_string());
+        query.insert("page".to_string(), page.to_string());
+        query.insert("size".to_string(), SIZE.to_string());
+        let events = mass.list_tax_events(query).await?.data;
+        for event in &events {
+            if event.event_type == "WITHHOLDING_AT_SOURCE" {
+                total += Decimal::from_str(&event.amount).unwrap_or_default();
+            }
+        }
+        if events.len() < SIZE {
+            break;
+        }
+    }
+    Ok(total)
 }
 
 /// `POST /v1/identity/verify`: the check the first linked id asks for (CNIC or NTN).

@@ -151,6 +151,8 @@ pub struct RouteInfo {
     pub hook: Option<&'static str>,
     pub audit: Option<&'static str>,
     pub status: u16,
+    /// The triggers a write of the route fires.
+    pub fires: &'static [crate::policy::Fire],
 }
 
 /// One orchestrated `/v1` route, as the spec declares it.
@@ -181,6 +183,8 @@ pub struct V1Route {
     pub subject: Option<Subject>,
     pub audit: Option<V1Audit>,
     pub status: u16,
+    /// The triggers a write of the route fires.
+    pub fires: &'static [crate::policy::Fire],
 }
 
 /// The entity whose evidence a `/v1` write is judged on.

@@ -51,16 +51,29 @@ pub async fn serve(state: &AppState, route: Route, args: CallArgs) -> Result<Res
             }
             return Ok(respond(info.status, value));
         };
+        let route_line = format!("{} {}", info.method, info.path);
+        crate::policy::actions::refuse_if_halted(state, &plan.ops, &route_line).await?;
+        let fired = crate::policy::Fired::plan(
+            info.fires,
+            &json!({ "request": args.body, "answer": value }),
+            None,
+            &now_rfc3339(),
+        );
         let mut ops = std::mem::take(&mut plan.ops);
+        ops.extend(fired.ops());
         if let (Some(id), Some(key)) = (&remembered, &key) {
             ops.push(remember(info, id, key, &request, &value));
         }
-        let unit = WriteUnit {
-            ops,
-            audit: direct_event(state, info, event, &plan, &value),
-        };
+        let mut audit = direct_event(state, info, event, &plan, &value);
+        if let (Some(md), Value::Object(m)) = (fired.metadata(), &mut audit.metadata) {
+            m.insert("policy_triggers".into(), md);
+        }
+        let unit = WriteUnit { ops, audit };
         match retries.commit(state, unit).await {
-            Ok(true) => return Ok(respond(info.status, value)),
+            Ok(true) => {
+                fired.run(state).await;
+                return Ok(respond(info.status, value));
+            }
             Ok(false) => continue,
             Err(err) => break err,
         }

@@ -122,6 +122,7 @@ pub const URL_ENVS: &[&str] = &["MASS_WIDGET_INFO_URL"];
 /// Every direct route of the spec.
 pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "widget_info_post_widget",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
@@ -137,6 +138,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "widget_info_get_widget_id",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
@@ -152,6 +154,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "widget_info_put_widget_id",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
@@ -167,6 +170,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "widget_info_delete_widget_id",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
@@ -182,6 +186,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "widget_info_get_widget",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
@@ -197,6 +202,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "widget_info_post_widget_search",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
@@ -212,6 +218,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "widget_info_get_widget_owner_owner_id",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
@@ -227,6 +234,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "widget_info_post_widget_id_poke",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
@@ -242,6 +250,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        fires: &[],
         name: "widget_info_get_widget_kinds",
         service: "widget-info",
         url_env: Some("MASS_WIDGET_INFO_URL"),
@@ -444,6 +453,55 @@ pub static COMPLIANCE: crate::compliance::ComplianceRules = crate::compliance::C
     currencies: &[],
     evidence: &[],
 };
+/// The zone's policies and the approvals each authorization requirement needs
+/// (`spec/policies.yaml`).
+pub static POLICIES: crate::policy::PolicyTable = crate::policy::PolicyTable {
+    approvals: &[],
+    policies: &[],
+    trigger_types: &[
+        "sanctions_list_update",
+        "license_status_change",
+        "guidance_update",
+        "compliance_deadline",
+        "dispute_filed",
+        "ruling_received",
+        "appeal_period_expired",
+        "enforcement_due",
+        "corridor_state_change",
+        "settlement_anchor_available",
+        "watcher_quorum_reached",
+        "checkpoint_due",
+        "key_rotation_due",
+        "governance_vote_resolved",
+        "tax_year_end",
+        "withholding_due",
+        "entity_dissolution",
+        "pack_updated",
+        "asset_transfer_initiated",
+        "migration_deadline",
+    ],
+    actions: &[
+        "transfer",
+        "mint",
+        "burn",
+        "activate_binding",
+        "deactivate_binding",
+        "migrate_binding",
+        "update_manifest",
+        "amend_governance",
+        "add_governor",
+        "remove_governor",
+        "dividend",
+        "split",
+        "merger",
+        "halt",
+        "resume",
+        "arbitration_enforce",
+    ],
+};
+/// Per collection, the field linking a record to its entity (`id`: the record is the
+/// entity): a halted entity's records take no direct writes.
+pub static ENTITY_LINKS: &[(&str, &str)] = &[];
 /// Every orchestrated `/v1` route of the spec.
 pub static V1_ROUTES: [crate::runtime::model::V1Route; 0] = [];
 /// The orchestrated `/v1` surface.
