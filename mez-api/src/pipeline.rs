@@ -215,9 +215,9 @@ fn evaluate(
     )
 }
 
-/// The id of the entity whose evidence decides the write (the route's spec `subject`), once
-/// the Mass operation has run (`rid`: the resource it made). `None` when the route names no
-/// subject or the request leaves it out.
+/// The id of the entity the write is about, whose evidence decides it (the route's spec
+/// `subject`); `rid` is the resource the Mass operation made, or `""` before it ran. `None`
+/// when the route names no subject or the request leaves it out.
 async fn subject_entity(
     mass: &mut MassCall<'_>,
     route: &V1Route,
@@ -227,24 +227,6 @@ async fn subject_entity(
     Ok(match route.subject {
         None => None,
         Some(Subject::Resource) => Some(rid.to_string()).filter(|id| !id.is_empty()),
-        Some(Subject::Entity(path)) => mapping::resolve_str(src, path).map(str::to_string),
-        Some(Subject::Account(path)) => match mapping::resolve_str(src, path) {
-            Some(account) => facts::account_owner(mass, account).await?,
-            None => None,
-        },
-    })
-}
-
-/// The entity a write is about, as far as it is known before the Mass operation: the one a
-/// request path names, or the owner of the account one names (a write creating the entity
-/// is about no existing one).
-async fn subject_before(
-    mass: &mut MassCall<'_>,
-    route: &V1Route,
-    src: &Value,
-) -> Result<Option<String>, ApiError> {
-    Ok(match route.subject {
-        None | Some(Subject::Resource) => None,
         Some(Subject::Entity(path)) => mapping::resolve_str(src, path).map(str::to_string),
         Some(Subject::Account(path)) => match mapping::resolve_str(src, path) {
             Some(account) => facts::account_owner(mass, account).await?,
@@ -365,7 +347,9 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
     // A halted entity takes no write about it (a policy's `halt`); only the refusal is
     // recorded.
     let started = Instant::now();
-    if let Some(entity) = subject_before(&mut lookups, route, &src).await? {
+    // Before the Mass operation there is no resource yet: a write creating the entity is
+    // about no existing one.
+    if let Some(entity) = subject_entity(&mut lookups, route, &src, "").await? {
         if let Some(halt) = crate::policy::actions::halted(state, &entity).await? {
             let line = format!("{} {}", route.method, route.path);
             return Err(crate::policy::actions::refuse(state, &entity, &halt, &line).await);
@@ -466,7 +450,7 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
         let started = Instant::now();
         let fired = crate::policy::Fired::plan(
             route.fires,
-            &json!({ "request": src, "answer": response, "outputs": mass.outputs }),
+            || json!({ "request": src, "answer": response, "outputs": mass.outputs }),
             Some(&jurisdiction),
             &now,
         );

@@ -396,10 +396,20 @@ pub struct Fired {
 }
 
 impl Fired {
-    /// Plans the triggers of a write: `source` is `{request, answer, outputs}`.
-    pub fn plan(fires: &[Fire], source: &Value, jurisdiction: Option<&str>, now: &str) -> Fired {
+    /// Plans the triggers of a write: `source` gives `{request, answer, outputs}`, and is
+    /// built only when the route fires something (most writes fire nothing, and the source
+    /// copies the request and the answer).
+    pub fn plan(
+        fires: &[Fire],
+        source: impl FnOnce() -> Value,
+        jurisdiction: Option<&str>,
+        now: &str,
+    ) -> Fired {
+        if fires.is_empty() {
+            return Fired::default();
+        }
         Fired {
-            triggers: fired(fires, source, jurisdiction)
+            triggers: fired(fires, &source(), jurisdiction)
                 .into_iter()
                 .map(|t| {
                     let actions = actions::plan(&t, now);

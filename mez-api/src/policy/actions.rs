@@ -106,14 +106,10 @@ fn str_of<'r>(r: &'r Record, key: &str) -> &'r str {
     r.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
-/// An action as the API shows it.
+/// An action as the API shows it: its [`brief`] form and the rest.
 pub fn to_json(action: &Record) -> Value {
-    json!({
-        "action_id": action.get("id"),
-        "action_type": action.get("action"),
-        "policy_id": action.get("policyId"),
-        "status": action.get("status"),
-        "detail": action.get("detail"),
+    let mut shown = brief(action);
+    let rest = json!({
         "subject": action.get("subject"),
         "trigger": action.get("trigger"),
         "authorization_requirement": action.get("authorization"),
@@ -123,7 +119,11 @@ pub fn to_json(action: &Record) -> Value {
         "last_error": action.get("lastError"),
         "created_at": action.get("createdAt"),
         "updated_at": action.get("updatedAt"),
-    })
+    });
+    if let (Value::Object(shown), Value::Object(rest)) = (&mut shown, rest) {
+        shown.extend(rest);
+    }
+    shown
 }
 
 /// The short form the trigger's answer and the firing write's audit event carry.

@@ -55,7 +55,7 @@ pub async fn serve(state: &AppState, route: Route, args: CallArgs) -> Result<Res
         crate::policy::actions::refuse_if_halted(state, &plan.ops, &route_line).await?;
         let fired = crate::policy::Fired::plan(
             info.fires,
-            &json!({ "request": args.body, "answer": value }),
+            || json!({ "request": args.body, "answer": value }),
             None,
             &now_rfc3339(),
         );
