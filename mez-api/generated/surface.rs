@@ -5569,6 +5569,28 @@ pub mod mass_hooks {
         pub fn output_cumulative_withholding(&mut self, value: serde_json::Value) {
             self.0.outputs.insert("cumulative_withholding".to_string(), value);
         }
+        /// Reads the hook's kept state `withholding_totals` (zone collection `hook_initiate_payment_withholding_totals`).
+        pub async fn read_withholding_totals(
+            &mut self,
+            id: &str,
+        ) -> Result<Option<crate::db::Record>, crate::error::ApiError> {
+            self.0.read_kept("hook_initiate_payment_withholding_totals", id).await
+        }
+        /// Adds `amount` to the decimal field `field` of the kept state `withholding_totals` in the request's own commit, or stores `seed` (its `field` already including `amount`) when there is none; concurrent additions never conflict.
+        pub fn add_to_withholding_totals(
+            &mut self,
+            id: &str,
+            (field, amount): (&str, rust_decimal::Decimal),
+            seed: crate::db::Record,
+        ) {
+            self.0
+                .add_kept(
+                    "hook_initiate_payment_withholding_totals",
+                    id,
+                    (field, amount),
+                    seed,
+                );
+        }
     }
     /// The routes `verify_identity` may call: `verify_cnic`, `verify_ntn`.
     pub struct VerifyIdentity<'m, 'a>(pub(super) &'m mut crate::mass::MassCall<'a>);

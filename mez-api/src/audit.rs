@@ -241,6 +241,18 @@ pub enum RecordOp {
     },
     /// Removes a record. If there is none, the unit fails with [`ApiError::NotFound`].
     Delete { collection: String, id: String },
+    /// Adds `amount` to the decimal-string field `field` of a record, or stores `seed` (whose
+    /// `field` already includes `amount`) when there is none yet. It is applied inside the
+    /// commit, holding the record's row, so concurrent adds never conflict and none is lost:
+    /// a running total that a request needs to keep without planning its write again (a proxy
+    /// zone cannot plan again once its upstream has written).
+    Add {
+        collection: String,
+        id: String,
+        field: String,
+        amount: rust_decimal::Decimal,
+        seed: Record,
+    },
 }
 
 /// A write of the zone: its record changes and its audit event, committed all together or

@@ -164,6 +164,17 @@ impl Backend {
         )
     }
 
+    /// Reads one record's body and version inside a write transaction, holding the row
+    /// until it ends (SQLite's write transaction already holds the whole database).
+    pub(crate) fn lock_record_sql(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SELECT body, version FROM records WHERE collection = $1 AND id = $2",
+            Self::Postgres => {
+                "SELECT body, version FROM records WHERE collection = $1 AND id = $2 FOR UPDATE"
+            }
+        }
+    }
+
     /// An SQL expression for the current time, in the column type of `updated_at`.
     fn now(self) -> &'static str {
         match self {
@@ -641,7 +652,7 @@ pub(crate) fn encode(record: &Record) -> Result<String, ApiError> {
     serde_json::to_string(record).map_err(ApiError::internal)
 }
 
-fn decode(body: &str) -> Result<Record, ApiError> {
+pub(crate) fn decode(body: &str) -> Result<Record, ApiError> {
     serde_json::from_str(body)
         .map_err(|err| ApiError::Internal(format!("stored record is not a JSON object: {err}")))
 }

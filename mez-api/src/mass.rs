@@ -34,7 +34,8 @@ pub struct MassCall<'a> {
     /// The records a sovereign zone's Mass operations plan to change.
     pub plan: Plan,
     /// A proxy zone's idempotency keys for its upstream POSTs: this request's key and a
-    /// counter, so each call is safe to retry and distinct from the request's other calls.
+    /// counter of its POSTs, so each call is safe to retry and distinct from the request's
+    /// other calls, and an attempt planned again sends the keys of the first.
     request_key: String,
     calls: usize,
     /// Named values a `/v1` hook hands back besides its answer (`outputs.X` of a route's
@@ -51,6 +52,16 @@ impl<'a> MassCall<'a> {
             calls: 0,
             outputs: serde_json::Map::new(),
         }
+    }
+
+    /// Starts the request's Mass operations again after a commit refused by a concurrent
+    /// change: the plan and outputs are dropped, the idempotency keys are kept, so a proxy
+    /// zone's repeated upstream POSTs carry the keys of the first attempt and the upstream
+    /// answers them without doing the work twice.
+    pub fn again(&mut self) {
+        self.plan = Plan::new();
+        self.outputs = serde_json::Map::new();
+        self.calls = 0;
     }
 
     /// The state this request runs with.
@@ -87,6 +98,35 @@ impl<'a> MassCall<'a> {
         }
     }
 
+    /// A `/v1` hook's kept zone state (the generated `read_X` of its view): read from this
+    /// zone's own store in both modes.
+    pub async fn read_kept(
+        &mut self,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<crate::db::Record>, ApiError> {
+        self.state.db.get(collection, id).await
+    }
+
+    /// Plans an addition to a hook's kept zone state (the generated `add_to_X`), applied in
+    /// the request's own commit in both modes ([`crate::audit::RecordOp::Add`]). It is not
+    /// what the request is about, so it leaves the plan's resource id alone.
+    pub fn add_kept(
+        &mut self,
+        collection: &str,
+        id: &str,
+        (field, amount): (&str, rust_decimal::Decimal),
+        seed: crate::db::Record,
+    ) {
+        self.plan.ops.push(crate::audit::RecordOp::Add {
+            collection: collection.to_string(),
+            id: id.to_string(),
+            field: field.to_string(),
+            amount,
+            seed,
+        });
+    }
+
     async fn raw(&mut self, route: Route, args: CallArgs) -> Result<Value, ApiError> {
         if self.state.config.sovereign {
             return route.plan(self.state, &mut self.plan, args).await;
@@ -99,8 +139,12 @@ impl<'a> MassCall<'a> {
             )
         })?;
         let info = route.info();
-        self.calls += 1;
-        let key = (info.method == "POST").then(|| format!("{}-{}", self.request_key, self.calls));
+        // Only POSTs are counted: an attempt planned again may read more or less than the
+        // first, and its writes must still meet the first attempt's keys.
+        let key = (info.method == "POST").then(|| {
+            self.calls += 1;
+            format!("{}-{}", self.request_key, self.calls)
+        });
         client.call(info, &args, key.as_deref()).await
     }
 }

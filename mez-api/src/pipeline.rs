@@ -361,8 +361,9 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
     // leaves a gap; a position is never handed out twice).
     let slot = crate::credentials::status::allocate(&state.db).await?;
     let mut retries = Retries::default();
+    let mut mass = MassCall::new(state);
     loop {
-        let mut mass = MassCall::new(state);
+        mass.again();
         let response = metrics::stage(
             "mass_operation",
             mass_operation(&mut mass, route, &args, &request),

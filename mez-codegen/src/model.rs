@@ -207,7 +207,19 @@ pub struct MassHook {
     /// Named values the hook hands back besides its answer (`outputs.X` in a route's
     /// `fires` data); the generated view has one setter per name.
     pub outputs: Vec<String>,
+    /// Zone state the hook keeps besides Mass records (`keeps`): each name is a zone-local
+    /// collection ([`MassHook::kept_collection`]) the hook reads with its version and writes in
+    /// the request's own commit, in both modes; the generated view has a reader and a writer.
+    pub keeps: Vec<String>,
     pub pos: Pos,
+}
+
+impl MassHook {
+    /// The collection that holds the hook's kept state `name`: namespaced by the hook, so it
+    /// meets no model's store and no other hook's state.
+    pub fn kept_collection(&self, name: &str) -> String {
+        format!("hook_{}_{name}", self.name)
+    }
 }
 
 /// The compliance facts: domains, hard-block domains, jurisdiction applicability, currencies.

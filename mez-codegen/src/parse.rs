@@ -161,7 +161,7 @@ const SERVICE_KEYS: &[&str] = &[
     "mass_hooks",
     "policies",
 ];
-const MASS_HOOK_KEYS: &[&str] = &["doc", "calls", "outputs"];
+const MASS_HOOK_KEYS: &[&str] = &["doc", "calls", "outputs", "keeps"];
 const COMPLIANCE_KEYS: &[&str] = &[
     "domains",
     "hard_block",
@@ -502,11 +502,13 @@ impl Parser<'_> {
             None => self.err(map.span(), format!("{what} is missing \"calls\"")),
         }
         let outputs = self.string_list(map, "outputs", &what);
+        let keeps = self.string_list(map, "keeps", &what);
         Some(MassHook {
             name,
             doc: self.string(map, "doc", &what),
             calls,
             outputs,
+            keeps,
             pos: self.pos(key.span()),
         })
     }

@@ -1180,12 +1180,43 @@ fn mass_hooks(spec: &Spec) -> TokenStream {
                 }
             }
         });
+        let keeps = h.keeps.iter().map(|k| {
+            let collection = h.kept_collection(k);
+            let reader = format_ident!("read_{}", k);
+            let adder = format_ident!("add_to_{}", k);
+            let rdoc =
+                format!(" Reads the hook's kept state `{k}` (zone collection `{collection}`).");
+            let adoc = format!(
+                " Adds `amount` to the decimal field `field` of the kept state `{k}` in the \
+                 request's own commit, or stores `seed` (its `field` already including `amount`) \
+                 when there is none; concurrent additions never conflict."
+            );
+            quote! {
+                #[doc = #rdoc]
+                pub async fn #reader(
+                    &mut self,
+                    id: &str,
+                ) -> Result<Option<crate::db::Record>, crate::error::ApiError> {
+                    self.0.read_kept(#collection, id).await
+                }
+                #[doc = #adoc]
+                pub fn #adder(
+                    &mut self,
+                    id: &str,
+                    (field, amount): (&str, rust_decimal::Decimal),
+                    seed: crate::db::Record,
+                ) {
+                    self.0.add_kept(#collection, id, (field, amount), seed);
+                }
+            }
+        });
         quote! {
             #[doc = #doc]
             pub struct #view<'m, 'a>(pub(super) &'m mut crate::mass::MassCall<'a>);
             impl #view<'_, '_> {
                 #(#methods)*
                 #(#outputs)*
+                #(#keeps)*
             }
         }
     });

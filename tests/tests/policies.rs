@@ -502,7 +502,83 @@ async fn an_action_left_pending_by_a_stopped_zone_runs_at_the_next_start(db: &Te
     zone.stop().await;
 }
 
+/// Opens a PKR account for `entity`.
+async fn pkr_account(zone: &TestZone, entity: &str) -> String {
+    let (status, account) = zone
+        .post(
+            "/v1/fiscal/accounts",
+            json!({"entity_id": entity, "account_type": "operating", "currency": "PKR"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{account}");
+    id_of(&account)
+}
+
+async fn pay(zone: &TestZone, account: &str, amount: &str) -> Value {
+    let (status, paid) = zone
+        .post(
+            "/v1/fiscal/payments",
+            json!({"from_account_id": account, "amount": amount, "currency": "PKR", "reference": "running total", "ntn": "1234567"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{paid}");
+    paid
+}
+
+async fn a_withholding_total_counts_earlier_tax_events_and_concurrent_payments(db: &TestDb) {
+    let zone = TestZone::start(db, true).await;
+    // The tax year the zone files payments under, from one payment of another entity.
+    let (other, _) = new_entity(&zone, "Calendar Traders Ltd").await;
+    let other_account = pkr_account(&zone, &other).await;
+    pay(&zone, &other_account, "1000.00").await;
+    let (status, taxed) = zone
+        .get(&format!(
+            "/treasury-info/api/v1/tax-events?entity_id={other}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{taxed}");
+    let tax_year = taxed[0]["taxYear"]
+        .as_str()
+        .expect("a tax year")
+        .to_string();
+
+    // Withholding recorded directly before the entity's first payment of the year counts.
+    let (entity, _) = new_entity(&zone, "Running Total Traders Ltd").await;
+    let account = pkr_account(&zone, &entity).await;
+    let (status, recorded) = zone
+        .post(
+            "/treasury-info/api/v1/tax-events",
+            json!({"entity_id": entity, "event_type": "WITHHOLDING_AT_SOURCE", "amount": "100.00",
+                   "currency": "PKR", "tax_year": tax_year}),
+        )
+        .await;
+    assert_eq!(status, 201, "{recorded}");
+    // Eight payments at once: each first payment races to create the total, each later one
+    // to replace it; the losers plan again, so none is lost.
+    let concurrent: Vec<_> = (0..8).map(|_| pay(&zone, &account, "1000.00")).collect();
+    futures_util::future::join_all(concurrent).await;
+    let last = pay(&zone, &account, "1000.00").await;
+
+    let initiated = events(&zone, "fiscal.payment_initiated").await;
+    let fired = initiated
+        .iter()
+        .find(|e| e["resource_id"] == last["mass_response"]["id"])
+        .map(|e| &e["metadata"]["policy_triggers"][0])
+        .expect("the last payment's audit event");
+    // 100 recorded directly, then nine payments withholding 4.5% of 1,000 each.
+    assert_eq!(fired["data"]["cumulative_withholding"], "505.00", "{fired}");
+    let (status, taxed) = zone
+        .get(&format!(
+            "/treasury-info/api/v1/tax-events?entity_id={entity}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{taxed}");
+    assert_eq!(taxed.as_array().map(Vec::len), Some(10), "{taxed}");
+    zone.stop().await;
+}
+
 on_sqlite_and_postgres!(
+    a_withholding_total_counts_earlier_tax_events_and_concurrent_payments,
     an_action_left_pending_by_a_stopped_zone_runs_at_the_next_start,
     a_reload_that_names_an_entity_halts_it_and_revokes_its_credentials,
     the_policies_are_listed_and_unknown_triggers_refused,

@@ -516,12 +516,21 @@ async fn every_v1_write_on_the_proxy_lands_on_the_sovereign_zone(db_a: &TestDb, 
         count_rows(
             db_a,
             "records",
-            Some("collection NOT IN ('attestations', 'credential_status', 'policy_actions')")
+            Some(
+                "collection NOT IN ('attestations', 'credential_status', 'policy_actions', \
+                 'hook_initiate_payment_withholding_totals')"
+            )
         )
         .await,
         0,
-        "the proxy zone's store holds attestations, their credentials' status and the actions its policies produced, nothing else"
+        "the proxy zone's store holds attestations, their credentials' status, the actions \
+         its policies produced and the withholding totals it keeps, nothing else"
     );
+    // The payment's withholding, kept by the proxy zone for its trigger.
+    let totals = zone_a
+        .stored("hook_initiate_payment_withholding_totals")
+        .await;
+    assert_eq!(totals.len(), 1, "{totals:?}");
     // The payment fired withholding_due on the proxy zone (its policies are its own), and
     // withholding_due_execute recorded the action there.
     let actions = zone_a.stored("policy_actions").await;
@@ -658,7 +667,58 @@ async fn a_hard_blocked_write_on_the_proxy_never_reaches_the_upstream(
     zone_b.stop().await;
 }
 
+/// Payments of one entity at once through a proxy zone: they race for the entity's running
+/// withholding total, which the proxy keeps itself, and a loser plans its write again. The
+/// upstream's POSTs are sent again with the first attempt's idempotency keys, so the upstream
+/// records each payment and each tax event exactly once.
+async fn concurrent_payments_through_the_proxy_are_recorded_upstream_once(
+    db_a: &TestDb,
+    db_b: &TestDb,
+) {
+    let zone_b = TestZone::sovereign(db_b).await;
+    let zone_a = start_proxy(db_a, &zone_b).await;
+    let (status, entity) = zone_a
+        .post(
+            "/v1/entities",
+            json!({"entity_type": "llc", "legal_name": "Proxy Payer Ltd", "jurisdiction_id": "pk"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{entity}");
+    let entity = str_at(&entity["mass_response"], "id").to_string();
+    let (status, account) = zone_a
+        .post(
+            "/v1/fiscal/accounts",
+            json!({"entity_id": entity, "account_type": "operating", "currency": "PKR"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{account}");
+    let account = str_at(&account["mass_response"], "id").to_string();
+    let payments: Vec<_> = (0..8)
+        .map(|i| {
+            zone_a.post(
+                "/v1/fiscal/payments",
+                json!({"from_account_id": account, "amount": "1000.00", "currency": "PKR",
+                       "reference": format!("proxy {i}"), "ntn": "1234567"}),
+            )
+        })
+        .collect();
+    for (status, paid) in futures_util::future::join_all(payments).await {
+        assert_eq!(status, 201, "{paid}");
+    }
+    assert_eq!(
+        zone_b.stored("transactions").await.len(),
+        8,
+        "one payment each"
+    );
+    let taxed = zone_b.stored("tax_events").await;
+    assert_eq!(taxed.len(), 8, "one tax event each: {taxed:?}");
+    assert_chain_valid(&zone_a, 10).await;
+    zone_a.stop().await;
+    zone_b.stop().await;
+}
+
 mez_tests::on_sqlite_and_postgres_pairs!(
+    concurrent_payments_through_the_proxy_are_recorded_upstream_once,
     every_v1_write_on_the_proxy_lands_on_the_sovereign_zone,
     a_hard_blocked_write_on_the_proxy_never_reaches_the_upstream,
 );

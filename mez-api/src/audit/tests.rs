@@ -360,6 +360,57 @@ async fn postgres_audit_batch_refuses_units_alone() {
     .await;
 }
 
+fn add(id: &str, amount: &str, seed: &str) -> RecordOp {
+    RecordOp::Add {
+        collection: "totals".into(),
+        id: id.into(),
+        field: "total".into(),
+        amount: amount.parse().expect("a decimal"),
+        seed: record(json!({"id": id, "total": seed})),
+    }
+}
+
+/// An add stores its seed when the record is absent and adds to it after, in one batch and
+/// across batches; a record whose field is no decimal refuses only its own unit.
+async fn adds_seed_then_sum_and_refuse_a_non_decimal(url: String) {
+    let db = Db::connect(&url).await.expect("connect");
+    db.insert("totals", "bad", &record(json!({"id": "bad", "total": 5})))
+        .await
+        .expect("seed");
+    let units = vec![
+        unit(vec![add("t", "1.50", "11.50")], "t"),
+        unit(vec![add("t", "2.25", "unused")], "t"),
+        unit(vec![add("bad", "1", "unused")], "bad"),
+    ];
+    let answers = commit_batch(&db, &units, None).await;
+    assert!(answers[0].is_ok() && answers[1].is_ok(), "{answers:?}");
+    assert!(
+        matches!(answers[2], Err(ApiError::Internal(_))),
+        "{answers:?}"
+    );
+    let answers = commit_batch(&db, &[unit(vec![add("t", "0.25", "unused")], "t")], None).await;
+    assert!(answers[0].is_ok(), "{answers:?}");
+    let total = db.get("totals", "t").await.expect("get").expect("a total");
+    assert_eq!(total["total"], "14.00");
+    let bad = db.get("totals", "bad").await.expect("get").expect("kept");
+    assert_eq!(bad["total"], 5);
+    db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_audit_adds_seed_then_sum() {
+    on_sqlite(adds_seed_then_sum_and_refuse_a_non_decimal).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_audit_adds_seed_then_sum() {
+    on_postgres(
+        "postgres_audit_adds_seed_then_sum",
+        adds_seed_then_sum_and_refuse_a_non_decimal,
+    )
+    .await;
+}
+
 /// A head row for `sequence` and `hash`, signed by `key` over [`head_message`].
 fn signed_head(key: &crate::credentials::ZoneKey, sequence: i64, hash: &str) -> HeadRow {
     use ed25519_dalek::Signer;

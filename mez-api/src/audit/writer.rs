@@ -90,6 +90,13 @@ enum Op {
         collection: String,
         id: String,
     },
+    Add {
+        collection: String,
+        id: String,
+        field: String,
+        amount: rust_decimal::Decimal,
+        seed: String,
+    },
 }
 
 impl Prepared {
@@ -120,6 +127,19 @@ impl Prepared {
                         expected_version,
                     },
                     RecordOp::Delete { collection, id } => Op::Delete { collection, id },
+                    RecordOp::Add {
+                        collection,
+                        id,
+                        field,
+                        amount,
+                        seed,
+                    } => Op::Add {
+                        seed: db::encode(&seed)?,
+                        collection,
+                        id,
+                        field,
+                        amount,
+                    },
                 })
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
@@ -410,6 +430,28 @@ impl From<sqlx::Error> for UnitFailure {
 /// The code is the same for both engines; a macro rather than a generic function because
 /// sqlx's engine-generic bounds for running queries on a transaction are long and obscure,
 /// while this compiles the same plain code once per concrete engine.
+/// The statements a batch binds that depend on the backend.
+struct Sql<'a> {
+    compare_and_swap: &'a str,
+    /// Reads a record's body and version, holding its row until the transaction ends.
+    lock: &'static str,
+}
+
+/// A stored body with `amount` added to its decimal-string field `field`.
+fn added(body: &str, field: &str, amount: rust_decimal::Decimal) -> Result<String, String> {
+    let mut record = db::decode(body).map_err(|err| err.to_string())?;
+    let before = record
+        .get(field)
+        .and_then(Value::as_str)
+        .and_then(|v| v.parse::<rust_decimal::Decimal>().ok())
+        .ok_or_else(|| format!("\"{field}\" is not a decimal string"))?;
+    let sum = before
+        .checked_add(amount)
+        .ok_or_else(|| format!("\"{field}\" would overflow"))?;
+    record.insert(field.to_string(), Value::String(sum.to_string()));
+    db::encode(&record).map_err(|err| err.to_string())
+}
+
 macro_rules! batch_module {
     ($module:ident, $engine:ty, $connection:ty, $backend:expr) => {
         mod $module {
@@ -461,12 +503,16 @@ macro_rules! batch_module {
                     }
                 }
                 let compare_and_swap = backend.compare_and_swap_sql();
+                let sql = Sql {
+                    compare_and_swap: &compare_and_swap,
+                    lock: backend.lock_record_sql(),
+                };
 
                 let mut answers = Vec::with_capacity(units.len());
                 let mut appended = false;
                 for unit in units {
                     control(&mut tx, SAVEPOINT).await?;
-                    let refusal = match apply(&mut tx, &compare_and_swap, unit, &head).await {
+                    let refusal = match apply(&mut tx, &sql, unit, &head).await {
                         Ok(event) => {
                             control(&mut tx, RELEASE_SAVEPOINT).await?;
                             head = Head {
@@ -531,10 +577,61 @@ macro_rules! batch_module {
                     .map_err(|err| Failure::of(&err))
             }
 
+            /// Applies an [`Op::Add`]: the record's row is read and held (PostgreSQL locks it;
+            /// SQLite's write transaction holds the whole file), the sum written back under
+            /// its version, or the seed inserted when there is no row. A row another replica
+            /// inserted or changed in between is read again.
+            async fn add(
+                conn: &mut $connection,
+                sql: &Sql<'_>,
+                (collection, id, field): (&str, &str, &str),
+                amount: rust_decimal::Decimal,
+                seed: &str,
+            ) -> Result<(), UnitFailure> {
+                for _ in 0..3 {
+                    let row = sqlx::query_as::<_, (String, i64)>(sql.lock)
+                        .bind(collection)
+                        .bind(id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    let done = match row {
+                        None => {
+                            sqlx::query(db::INSERT_IF_ABSENT_SQL)
+                                .bind(collection)
+                                .bind(id)
+                                .bind(seed)
+                                .execute(&mut *conn)
+                                .await?
+                        }
+                        Some((body, version)) => {
+                            let body = added(&body, field, amount).map_err(|err| {
+                                UnitFailure::Refused(ApiError::internal(format!(
+                                    "{collection} record {id}: {err}"
+                                )))
+                            })?;
+                            sqlx::query(sql.compare_and_swap)
+                                .bind(body)
+                                .bind(collection)
+                                .bind(id)
+                                .bind(version)
+                                .execute(&mut *conn)
+                                .await?
+                        }
+                    };
+                    if done.rows_affected() > 0 {
+                        return Ok(());
+                    }
+                }
+                Err(UnitFailure::Refused(ApiError::conflict(
+                    ConflictKind::Stale,
+                    format!("{collection} record {id} kept changing while a sum was added to it"),
+                )))
+            }
+
             /// Applies one unit's record changes and appends its event after `head`.
             async fn apply(
                 conn: &mut $connection,
-                compare_and_swap: &str,
+                sql: &Sql<'_>,
                 unit: &Prepared,
                 head: &Head,
             ) -> Result<AuditEvent, UnitFailure> {
@@ -564,7 +661,7 @@ macro_rules! batch_module {
                             body,
                             expected_version,
                         } => {
-                            let done = sqlx::query(compare_and_swap)
+                            let done = sqlx::query(sql.compare_and_swap)
                                 .bind(body)
                                 .bind(collection)
                                 .bind(id)
@@ -580,6 +677,13 @@ macro_rules! batch_module {
                                 )));
                             }
                         }
+                        Op::Add {
+                            collection,
+                            id,
+                            field,
+                            amount,
+                            seed,
+                        } => add(conn, sql, (collection, id, field), *amount, seed).await?,
                         Op::Delete { collection, id } => {
                             let done = sqlx::query(db::DELETE_SQL)
                                 .bind(collection)

@@ -122,18 +122,21 @@ pub async fn initiate_payment(
         .await?;
     let today = time::OffsetDateTime::now_utc();
     let tax_year = fiscal_year(today.year(), u8::from(today.month()));
-    let this_year =
-        crate::metrics::stage("policy", withheld_in(&mut mass, entity_id, &tax_year)).await?;
     let withheld = withholding
         .json
         .get("withholding_amount")
         .and_then(Value::as_str)
         .and_then(|a| Decimal::from_str(a).ok())
         .unwrap_or_default();
+    let cumulative = crate::metrics::stage(
+        "policy",
+        keep_withholding_total(&mut mass, entity_id, &tax_year, withheld),
+    )
+    .await?;
     // For the withholding_due trigger (spec: the route's `fires`).
     mass.output_entity_id(json!(entity_id));
     mass.output_filer_status(json!(filer_status(&withholding.data.ntn_status)));
-    mass.output_cumulative_withholding(json!((this_year + withheld).to_string()));
+    mass.output_cumulative_withholding(json!(cumulative.to_string()));
     mass.create_tax_event(json!({
         "entity_id": entity_id,
         "event_type": "WITHHOLDING_AT_SOURCE",
@@ -162,6 +165,38 @@ fn filer_status(ntn_status: &str) -> String {
         out.push(c.to_ascii_lowercase());
     }
     out
+}
+
+/// The entity's withholding in the tax year with this payment's `withheld` added. The zone
+/// keeps it as a running total (the hook's `withholding_totals`), to which the payment's own
+/// commit adds `withheld`, so a concurrent payment of the same entity neither conflicts nor
+/// is lost (the figure handed to the trigger may miss one still committing, as a sum read
+/// before the commit would). The first payment of an entity in a tax year seeds the total
+/// from the tax events recorded so far (an older zone's, or ones recorded directly).
+async fn keep_withholding_total(
+    mass: &mut InitiatePayment<'_, '_>,
+    entity_id: &str,
+    tax_year: &str,
+    withheld: Decimal,
+) -> Result<Decimal, ApiError> {
+    let key = format!("{entity_id}/{tax_year}");
+    let before = match mass.read_withholding_totals(&key).await? {
+        Some(total) => total
+            .get("total")
+            .and_then(Value::as_str)
+            .and_then(|a| Decimal::from_str(a).ok())
+            .ok_or_else(|| {
+                ApiError::internal(format!("the withholding total {key} holds no amount"))
+            })?,
+        None => withheld_in(mass, entity_id, tax_year).await?,
+    };
+    let cumulative = before + withheld;
+    let mut seed = Record::new();
+    seed.insert("entity_id".into(), json!(entity_id));
+    seed.insert("tax_year".into(), json!(tax_year));
+    seed.insert("total".into(), json!(cumulative.to_string()));
+    mass.add_to_withholding_totals(&key, ("total", withheld), seed);
+    Ok(cumulative)
 }
 
 /// The tax an entity had withheld at source in a tax year, over its recorded tax events.

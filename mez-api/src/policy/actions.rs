@@ -260,7 +260,9 @@ async fn op_entity(state: &AppState, op: &RecordOp) -> Result<Option<String>, Ap
             record,
             ..
         } => (collection, id, Some(record)),
-        RecordOp::Delete { collection, id } => (collection, id, None),
+        RecordOp::Delete { collection, id } | RecordOp::Add { collection, id, .. } => {
+            (collection, id, None)
+        }
     };
     let Some((_, link)) = ENTITY_LINKS.iter().find(|(c, _)| c == collection) else {
         return Ok(None);

@@ -178,7 +178,8 @@ fn op_collection(op: &RecordOp) -> &str {
     match op {
         RecordOp::Insert { collection, .. }
         | RecordOp::Replace { collection, .. }
-        | RecordOp::Delete { collection, .. } => collection,
+        | RecordOp::Delete { collection, .. }
+        | RecordOp::Add { collection, .. } => collection,
     }
 }
 

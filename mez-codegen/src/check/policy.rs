@@ -365,23 +365,43 @@ pub fn check_triggers(spec: &Spec, diags: &mut Diagnostics) {
         check_fires(spec, &route.fires, &what, &src, diags);
     }
     let hooks: Vec<_> = spec.services.iter().flat_map(|s| &s.mass_hooks).collect();
+    let stores: BTreeMap<&str, &str> = spec
+        .services
+        .iter()
+        .flat_map(|s| &s.models)
+        .filter_map(|m| m.store.as_deref().map(|st| (st, m.name.as_str())))
+        .collect();
     for hook in &hooks {
-        let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
-        for o in &hook.outputs {
-            if !is_snake(o) || !o.starts_with(|c: char| c.is_ascii_lowercase()) {
-                diags.push(
-                    &hook.pos,
-                    format!(
-                        "mass hook \"{}\": output \"{o}\" must be a snake_case name",
-                        hook.name
-                    ),
-                );
+        for (kind, names) in [("output", &hook.outputs), ("kept state", &hook.keeps)] {
+            let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
+            for o in names {
+                if !is_snake(o) || !o.starts_with(|c: char| c.is_ascii_lowercase()) {
+                    diags.push(
+                        &hook.pos,
+                        format!(
+                            "mass hook \"{}\": {kind} \"{o}\" must be a snake_case name",
+                            hook.name
+                        ),
+                    );
+                }
+                if seen.insert(o, ()).is_some() {
+                    diags.push(
+                        &hook.pos,
+                        format!(
+                            "mass hook \"{}\": {kind} \"{o}\" is declared twice",
+                            hook.name
+                        ),
+                    );
+                }
             }
-            if seen.insert(o, ()).is_some() {
+        }
+        for k in &hook.keeps {
+            let collection = hook.kept_collection(k);
+            if let Some(model) = stores.get(collection.as_str()) {
                 diags.push(
                     &hook.pos,
                     format!(
-                        "mass hook \"{}\": output \"{o}\" is declared twice",
+                        "mass hook \"{}\": kept state \"{k}\" would be stored in \"{collection}\", which model {model} stores",
                         hook.name
                     ),
                 );
