@@ -100,14 +100,7 @@ async fn the_policies_are_listed_and_unknown_triggers_refused(db: &TestDb) {
 async fn a_high_value_payment_waits_for_two_distinct_approvals(db: &TestDb) {
     let zone = TestZone::start(db, true).await;
     let (entity, _) = new_entity(&zone, "Quorum Traders Ltd").await;
-    let (status, account) = zone
-        .post(
-            "/v1/fiscal/accounts",
-            json!({"entity_id": entity, "account_type": "operating", "currency": "PKR"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{account}");
-    let account = id_of(&account);
+    let account = pkr_account(&zone, &entity).await;
     // A small payment: withholding_due fires, and withholding_due_execute records it.
     let (status, small) = zone
         .post(
@@ -435,13 +428,7 @@ async fn a_reload_that_names_an_entity_halts_it_and_revokes_its_credentials(db: 
         )
         .await;
     assert_eq!(status, 403, "{refused}");
-    let (status, fine) = zone
-        .post(
-            "/v1/fiscal/accounts",
-            json!({"entity_id": clean, "account_type": "operating", "currency": "PKR"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{fine}");
+    pkr_account(&zone, &clean).await;
 
     // A reload of the same list finds no new hit; a list that does not load changes nothing.
     let (status, again) = zone.post_empty("/v1/sanctions/reload").await;
