@@ -650,7 +650,7 @@ pub mod models {
                 required: true,
                 trim: true,
                 min_len: Some(1),
-                max_len: Some(32),
+                id_check: Some(IdCheck::Cnic),
                 ..FieldSpec::BASE
             },
             FieldSpec {
@@ -684,6 +684,7 @@ pub mod models {
                 required: true,
                 min_len: Some(1),
                 max_len: Some(32),
+                id_check: Some(IdCheck::Ntn),
                 ..FieldSpec::BASE
             },
             FieldSpec {
@@ -739,6 +740,7 @@ pub mod models {
                 input: "cnic",
                 ty: FieldType::String,
                 required: true,
+                id_check: Some(IdCheck::Cnic),
                 ..FieldSpec::BASE
             },
             FieldSpec {
@@ -789,6 +791,7 @@ pub mod models {
                 input: "ntn",
                 ty: FieldType::String,
                 required: true,
+                id_check: Some(IdCheck::Ntn),
                 ..FieldSpec::BASE
             },
             FieldSpec {
@@ -1338,6 +1341,7 @@ pub mod models {
                 input: "ntn",
                 ty: FieldType::String,
                 max_len: Some(32),
+                id_check: Some(IdCheck::Ntn),
                 ..FieldSpec::BASE
             },
             FieldSpec {
@@ -1509,7 +1513,7 @@ pub mod models {
                 input: "cnic",
                 ty: FieldType::String,
                 trim: true,
-                max_len: Some(32),
+                id_check: Some(IdCheck::Cnic),
                 ..FieldSpec::BASE
             },
             FieldSpec {
@@ -1518,6 +1522,7 @@ pub mod models {
                 ty: FieldType::String,
                 trim: true,
                 max_len: Some(32),
+                id_check: Some(IdCheck::Ntn),
                 ..FieldSpec::BASE
             },
         ],
@@ -1699,6 +1704,7 @@ pub mod models {
                 input: "ntn",
                 ty: FieldType::String,
                 max_len: Some(32),
+                id_check: Some(IdCheck::Ntn),
                 ..FieldSpec::BASE
             },
         ],
@@ -1757,6 +1763,7 @@ pub mod models {
                 input: "ntn",
                 ty: FieldType::String,
                 max_len: Some(32),
+                id_check: Some(IdCheck::Ntn),
                 ..FieldSpec::BASE
             },
         ],
@@ -1930,7 +1937,7 @@ pub mod models {
                 required: true,
                 trim: true,
                 min_len: Some(1),
-                max_len: Some(32),
+                id_check: Some(IdCheck::Cnic),
                 ..FieldSpec::BASE
             },
             FieldSpec {
@@ -1986,6 +1993,7 @@ pub mod models {
                 trim: true,
                 min_len: Some(1),
                 max_len: Some(32),
+                id_check: Some(IdCheck::Ntn),
                 ..FieldSpec::BASE
             },
             FieldSpec {

@@ -403,6 +403,27 @@ pub struct Field {
     pub pos: Pos,
 }
 
+/// A document-number format a string field must have (the zone checks it after trimming).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdCheck {
+    /// Exactly 13 ASCII digits once separators are dropped.
+    Cnic,
+    /// Exactly 7 ASCII digits; an optional NTN may be empty (no NTN: a non-filer).
+    Ntn,
+}
+
+impl Field {
+    /// The document-number format of a string field named `cnic` or `ntn`: the name is how
+    /// the Mass surface marks a CNIC or an NTN, in requests and answers alike.
+    pub fn id_check(&self) -> Option<IdCheck> {
+        match (self.name.as_str(), &self.ty) {
+            ("cnic", FieldType::String) => Some(IdCheck::Cnic),
+            ("ntn", FieldType::String) => Some(IdCheck::Ntn),
+            _ => None,
+        }
+    }
+}
+
 /// A numeric bound as written in the spec.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bound {

@@ -13,7 +13,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::model::{
-    Bound, Field, FieldType, Input, MassSpec, Method, Model, Op, Orchestrated, Route, Service, Spec,
+    Bound, Field, FieldType, IdCheck, Input, MassSpec, Method, Model, Op, Orchestrated, Route,
+    Service, Spec,
 };
 use crate::rust::{full_path, handler_name, snake};
 
@@ -38,23 +39,40 @@ fn string_schema(f: &Field) -> Value {
     let mut s = text_schema(f.trim, f.min_len, f.max_len);
     // The identity checks: a CNIC holds exactly 13 ASCII digits (separators are free), an
     // NTN is exactly 7 ASCII digits (around white space a trimmed field drops).
-    let check = match f.name.as_str() {
-        "cnic" => Some("^[^0-9\\x00]*(?:[0-9][^0-9\\x00]*){13}$".to_string()),
+    let check = match f.id_check() {
+        Some(IdCheck::Cnic) => Some("^[^0-9\\x00]*(?:[0-9][^0-9\\x00]*){13}$".to_string()),
         // An optional NTN sent empty is no NTN (a non-filer), as the withholding rule reads it.
-        "ntn" if f.trim && !f.required => Some(format!("^[{WS}]*(?:[0-9]{{7}})?[{WS}]*$")),
-        "ntn" if f.trim => Some(format!("^[{WS}]*[0-9]{{7}}[{WS}]*$")),
-        "ntn" if !f.required => Some("^(?:[0-9]{7})?$".to_string()),
-        "ntn" => Some("^[0-9]{7}$".to_string()),
-        _ => None,
+        Some(IdCheck::Ntn) => Some(match (f.trim, f.required) {
+            (true, false) => format!("^[{WS}]*(?:[0-9]{{7}})?[{WS}]*$"),
+            (true, true) => format!("^[{WS}]*[0-9]{{7}}[{WS}]*$"),
+            (false, false) => "^(?:[0-9]{7})?$".to_string(),
+            (false, true) => "^[0-9]{7}$".to_string(),
+        }),
+        None => None,
     };
-    // The check is the schema's own pattern and the length rule its `allOf`: a generator
-    // (schemathesis) draws from `pattern` and filters by `allOf`, and far more strings of
-    // 13 digits are short enough than random short strings hold 13 digits.
+    // The check is the schema's own pattern. A length rule the check does not imply goes in
+    // its `allOf`; a generator (schemathesis) draws from `pattern` and filters by `allOf`,
+    // and filtering fails its health check when few drawn strings pass, so a CNIC declares
+    // no maximum length (13 digits and a trimmed length of at most N is no regular
+    // expression a generator can draw from) and its length rule is then left out.
     if let Some(p) = check {
         let length = std::mem::replace(&mut s["pattern"], json!(p));
-        s["allOf"] = json!([{ "pattern": length }]);
+        if !check_implies_length(f) {
+            s["allOf"] = json!([{ "pattern": length }]);
+        }
     }
     s
+}
+
+/// Whether every string a field's identity check admits also meets its length limits: a
+/// CNIC holds 13 digits, which trimming keeps; an NTN is 7 digits and at most white space.
+fn check_implies_length(f: &Field) -> bool {
+    let digits = if f.id_check() == Some(IdCheck::Cnic) {
+        13
+    } else {
+        7
+    };
+    f.max_len.is_none() && f.min_len.unwrap_or(0) <= digits
 }
 
 fn text_schema(trim: bool, min_len: Option<u64>, max_len: Option<u64>) -> Value {
@@ -185,7 +203,9 @@ fn decimal_at_most(max: &str) -> Option<String> {
 /// A decimal field: a string of the exact plain form, its bounds as patterns a validator
 /// enforces (`allOf`, one pattern each), the bounds also stated for readers.
 fn decimal_schema(f: &Field) -> Value {
-    let mut s = json!({"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"});
+    let digits = crate::parse::decimal::MAX_INTEGER_DIGITS;
+    let plain = format!("^-?0*[0-9]{{1,{digits}}}(\\.[0-9]+)?$");
+    let mut s = json!({"type": "string", "pattern": plain});
     let mut all = Vec::new();
     if let Some(Bound::Decimal(min)) = &f.min {
         s["x-minimum"] = json!(min);

@@ -1159,7 +1159,7 @@ pub fn is_decimal(text: &str) -> bool {
 }
 
 #[path = "../../mez-api/src/runtime/decimal.rs"]
-mod decimal;
+pub(crate) mod decimal;
 
 /// Converts a YAML node to JSON with YAML 1.2 core-schema typing of plain scalars; quoted
 /// scalars are always strings.

@@ -13,8 +13,8 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use crate::model::{
-    Bound, Compliance, EvidenceRule, Field, FieldType, Input, MassSpec, Model, Op, Orchestrated,
-    Route, Service, Spec, Subject,
+    Bound, Compliance, EvidenceRule, Field, FieldType, IdCheck, Input, MassSpec, Model, Op,
+    Orchestrated, Route, Service, Spec, Subject,
 };
 
 /// `entityType` -> `entity_type`; `CapTable` -> `cap_table`.
@@ -343,6 +343,11 @@ fn field_spec(f: &Field) -> TokenStream {
     if f.max.is_some() {
         let b = bound(&f.max);
         extra.push(quote!(max: #b,));
+    }
+    match f.id_check() {
+        Some(IdCheck::Cnic) => extra.push(quote!(id_check: Some(IdCheck::Cnic),)),
+        Some(IdCheck::Ntn) => extra.push(quote!(id_check: Some(IdCheck::Ntn),)),
+        None => {}
     }
     quote! {
         FieldSpec {

@@ -80,6 +80,31 @@ async fn list_items_are_validated_against_their_models(db: &TestDb) {
         "{body}"
     );
 
+    // An owner's CNIC and NTN have the formats the document says (schemathesis found an
+    // owner NTN of "AAA" accepted): 13 digits with free separators, exactly 7 digits; an
+    // empty NTN is none.
+    let (status, body) = zone
+        .post(
+            "/v1/entities",
+            json!({"entity_type": "llc", "legal_name": "Owners Ltd", "jurisdiction_id": "pk",
+                   "beneficial_owners": [
+                       {"name": "Ali Khan", "ownership_percentage": "50", "cnic": "12345-678", "ntn": "AAA"},
+                       {"name": "Sara Ahmed", "ownership_percentage": "50", "cnic": "42101 1111111 2", "ntn": " "}
+                   ]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        fields(&body),
+        ["beneficial_owners[0].cnic", "beneficial_owners[0].ntn"],
+        "{body}"
+    );
+    assert!(
+        body.to_string()
+            .contains("must be exactly 13 digits, got 8"),
+        "{body}"
+    );
+
     // Consent parties: at least one, each with an entity id and a role.
     let (status, body) = zone
         .post(

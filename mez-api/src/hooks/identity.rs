@@ -17,6 +17,7 @@ use super::{new_id, optional_str, required_str};
 use crate::clock::now_rfc3339;
 use crate::db::Record;
 use crate::error::ApiError;
+use crate::runtime::model::IdCheck;
 use crate::runtime::plan::Plan;
 use crate::state::AppState;
 use crate::surface::collections;
@@ -52,31 +53,20 @@ impl FilerStatus {
     }
 }
 
-/// An NTN is exactly seven ASCII digits, taken as given: unlike a CNIC it is not stripped of
-/// separators, matching the Mass surface's direct route.
+/// An NTN is exactly seven ASCII digits, taken as given (see [`IdCheck::Ntn`]).
 pub(super) fn check_ntn(ntn: &str) -> Result<(), ApiError> {
-    if ntn.len() == 7 && ntn.bytes().all(|byte| byte.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(ApiError::field(
-            "ntn",
-            format!("must be exactly 7 digits, got '{ntn}'"),
-        ))
-    }
+    IdCheck::Ntn
+        .check(ntn)
+        .map(drop)
+        .map_err(|message| ApiError::field("ntn", message))
 }
 
 /// The 13 digits of a CNIC, with separators (`12345-1234567-1`) and anything else that is not
-/// an ASCII digit dropped.
+/// an ASCII digit dropped (see [`IdCheck::Cnic`]).
 fn normalize_cnic(raw: &str) -> Result<String, ApiError> {
-    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() == 13 {
-        Ok(digits)
-    } else {
-        Err(ApiError::field(
-            "cnic",
-            format!("must be exactly 13 digits, got {}", digits.len()),
-        ))
-    }
+    IdCheck::Cnic
+        .check(raw)
+        .map_err(|message| ApiError::field("cnic", message))
 }
 
 /// Whether a CNIC's first digit is one of the province codes NADRA issues (1 to 7). The mock

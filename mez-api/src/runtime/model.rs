@@ -54,6 +54,38 @@ pub struct FieldSpec {
     pub max_items: Option<usize>,
     pub min: Option<Bound>,
     pub max: Option<Bound>,
+    /// The document-number format a string must have (the spec's `cnic` and `ntn` fields).
+    pub id_check: Option<IdCheck>,
+}
+
+/// A Pakistani document number's format, checked on the (trimmed) text of a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdCheck {
+    /// A CNIC: exactly 13 ASCII digits once everything else (separators) is dropped.
+    Cnic,
+    /// An NTN: exactly 7 ASCII digits, taken as given (not stripped of separators, as the
+    /// Mass surface's direct route reads it).
+    Ntn,
+}
+
+impl IdCheck {
+    /// The number's normal form (a CNIC's 13 digits, an NTN as given), or why it is not one.
+    pub fn check(self, text: &str) -> Result<String, String> {
+        match self {
+            IdCheck::Cnic => {
+                let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+                if digits.len() == 13 {
+                    Ok(digits)
+                } else {
+                    Err(format!("must be exactly 13 digits, got {}", digits.len()))
+                }
+            }
+            IdCheck::Ntn if text.len() == 7 && text.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(text.to_string())
+            }
+            IdCheck::Ntn => Err(format!("must be exactly 7 digits, got '{text}'")),
+        }
+    }
 }
 
 impl FieldSpec {
@@ -74,6 +106,7 @@ impl FieldSpec {
         max_items: None,
         min: None,
         max: None,
+        id_check: None,
     };
 }
 

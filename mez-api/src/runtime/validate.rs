@@ -22,10 +22,10 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use super::decimal::is_plain_decimal;
+use super::decimal::{MAX_INTEGER_DIGITS, is_plain_decimal};
 use serde_json::{Map, Value};
 
-use super::model::{Bound, FieldSpec, FieldType, ModelSpec};
+use super::model::{Bound, FieldSpec, FieldType, IdCheck, ModelSpec};
 use crate::db::Record;
 use crate::error::{ApiError, FieldError};
 
@@ -146,25 +146,24 @@ fn check_value(field: &FieldSpec, key: &str, value: Value) -> Result<Value, Vec<
             Value::Bool(_) => Ok(value),
             _ => Err(fail("must be true or false".into())),
         },
-        FieldType::Decimal => match &value {
+        FieldType::Decimal => {
             // The text is taken as sent: `" 5"` is not a plain decimal, so it is refused
             // rather than silently trimmed.
-            Value::String(text) => {
-                let ok = is_plain_decimal(text);
-                match Decimal::from_str(text) {
-                    Ok(d) if ok => {
-                        check_bounds_decimal(field, d).map_err(fail)?;
-                        Ok(value)
-                    }
-                    _ => Err(fail(
-                        "must be a decimal number written as a string, such as \"100.00\"".into(),
-                    )),
+            let parsed = match &value {
+                Value::String(text) if is_plain_decimal(text) => Decimal::from_str(text).ok(),
+                _ => None,
+            };
+            match parsed {
+                Some(d) => {
+                    check_bounds_decimal(field, d).map_err(fail)?;
+                    Ok(value)
                 }
+                None => Err(fail(format!(
+                    "must be a decimal number written as a string, such as \"100.00\", with \
+                     at most {MAX_INTEGER_DIGITS} digits before the point"
+                ))),
             }
-            _ => Err(fail(
-                "must be a decimal number written as a string, such as \"100.00\"".into(),
-            )),
-        },
+        }
         FieldType::Uuid => match &value {
             Value::String(s) => match uuid::Uuid::parse_str(s.trim()) {
                 Ok(u) if s.trim().len() == 36 => Ok(Value::String(u.hyphenated().to_string())),
@@ -349,6 +348,15 @@ fn check_string(field: &FieldSpec, key: &str, s: String) -> Result<String, Field
                 format!("must be at least {min} characters (got {n})")
             };
             return Err(FieldError::new(key, message));
+        }
+    }
+    if let Some(check) = field.id_check {
+        // An optional NTN sent empty is no NTN (a non-filer), as the withholding rule reads it.
+        let no_ntn = check == IdCheck::Ntn && s.is_empty() && !field.required;
+        if !no_ntn {
+            check
+                .check(&s)
+                .map_err(|message| FieldError::new(key, message))?;
         }
     }
     Ok(s)
@@ -592,6 +600,33 @@ mod tests {
         let out = validate(&MODEL, json!({"name": "a", "amount_in": "5"}), Mode::Create)
             .expect("plain decimal");
         assert_eq!(out["amount"], json!("5"));
+    }
+
+    #[test]
+    fn decimals_hold_at_most_28_integer_digits_after_leading_zeros() {
+        let most = "9".repeat(MAX_INTEGER_DIGITS);
+        for good in [
+            most.clone(),
+            format!("000{most}.999999999999999999999999999999"),
+            format!("0.{}", "1".repeat(40)),
+        ] {
+            validate(
+                &MODEL,
+                json!({"name": "a", "amount_in": good}),
+                Mode::Create,
+            )
+            .expect("28 integer digits are held");
+        }
+        // 29 digits: the one that passed the document's pattern and failed the parser
+        // (schemathesis), and the largest 96-bit decimal, refused alike by the syntax rule.
+        for bad in [
+            format!("1{most}"),
+            "79228162514264337593543950335".to_string(),
+        ] {
+            let err = validate(&MODEL, json!({"name": "a", "amount_in": bad}), Mode::Create)
+                .expect_err("29 integer digits");
+            assert_eq!(fields_of(err), ["amount_in"]);
+        }
     }
 
     #[test]
