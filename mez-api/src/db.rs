@@ -235,6 +235,9 @@ pub enum DbError {
 pub struct Query<'a> {
     /// Top-level string fields that must equal the given text exactly.
     pub equals: Vec<(&'a str, &'a str)>,
+    /// A top-level string field that must equal one of the given texts; an empty slice
+    /// matches nothing.
+    pub one_of: Option<(&'a str, &'a [&'a str])>,
     /// Only records with one of these ids; an empty slice matches nothing.
     pub ids: Option<&'a [String]>,
     /// A top-level string field that must contain the given text, ignoring case.
@@ -253,6 +256,7 @@ impl Query<'_> {
     pub fn all() -> Self {
         Query {
             equals: Vec::new(),
+            one_of: None,
             ids: None,
             contains: None,
             offset: 0,
@@ -263,18 +267,39 @@ impl Query<'_> {
 }
 
 impl Query<'_> {
+    /// The limit and offset as SQL binds them (signed 64-bit).
+    fn window(&self) -> (i64, i64) {
+        (
+            i64::try_from(self.limit).unwrap_or(i64::MAX),
+            i64::try_from(self.offset).unwrap_or(i64::MAX),
+        )
+    }
+
     /// Whether a filter asks for text that no stored record can hold (U+0000; see the module
-    /// docs), so the answer is empty without asking the database. An id list matches the
-    /// records of its other ids.
+    /// docs), or names no text at all (an empty id or value list), so the answer is empty
+    /// without asking the database. An id list matches the records of its other ids.
     fn matches_nothing(&self) -> bool {
         self.equals.iter().any(|(_, value)| value.contains('\0'))
+            || self
+                .one_of
+                .is_some_and(|(_, values)| values.iter().all(|v| v.contains('\0')))
             || self
                 .contains
                 .is_some_and(|(_, needle)| needle.contains('\0'))
             || self
                 .ids
-                .is_some_and(|ids| !ids.is_empty() && ids.iter().all(|id| id.contains('\0')))
+                .is_some_and(|ids| ids.iter().all(|id| id.contains('\0')))
     }
+}
+
+/// The statement reading one page of the records matching `condition`, which has `binds`
+/// parameters; the limit and offset are the next two.
+fn page_sql(condition: &str, binds: usize) -> String {
+    format!(
+        "SELECT body FROM records WHERE {condition} ORDER BY seq LIMIT ${} OFFSET ${}",
+        binds + 1,
+        binds + 2
+    )
 }
 
 /// One page of a [`Db::list`].
@@ -457,7 +482,7 @@ impl Db {
     /// The count and the page are read in one read-only transaction, so `total` agrees with
     /// the page even while other requests write.
     pub async fn list(&self, collection: &str, query: &Query<'_>) -> Result<Page, ApiError> {
-        if query.ids.is_some_and(|ids| ids.is_empty()) || query.matches_nothing() {
+        if query.matches_nothing() {
             return Ok(Page {
                 items: Vec::new(),
                 total: 0,
@@ -466,13 +491,8 @@ impl Db {
         let backend = self.backend();
         let (condition, binds) = where_clause(backend, collection, query)?;
         let count_sql = format!("SELECT COUNT(*) FROM records WHERE {condition}");
-        let page_sql = format!(
-            "SELECT body FROM records WHERE {condition} ORDER BY seq LIMIT ${} OFFSET ${}",
-            binds.len() + 1,
-            binds.len() + 2
-        );
-        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-        let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+        let page_sql = page_sql(&condition, binds.len());
+        let (limit, offset) = query.window();
         let read = on_pool!(self, pool => async {
             let mut tx = pool.begin().await?;
             // PostgreSQL's default isolation takes a new snapshot per statement; SQLite's
@@ -506,6 +526,26 @@ impl Db {
             items,
             total: u64::try_from(total).map_err(ApiError::internal)?,
         })
+    }
+
+    /// The page of records a [`Db::list`] would return, without counting every match: one
+    /// statement, for callers that need no total (the evidence an evaluation reads).
+    pub async fn find(&self, collection: &str, query: &Query<'_>) -> Result<Vec<Record>, ApiError> {
+        if query.matches_nothing() {
+            return Ok(Vec::new());
+        }
+        let (condition, binds) = where_clause(self.backend(), collection, query)?;
+        let sql = page_sql(&condition, binds.len());
+        let (limit, offset) = query.window();
+        let bodies = on_pool!(self, pool => {
+            let mut page = sqlx::query_scalar::<_, String>(&sql);
+            for value in &binds {
+                page = page.bind(*value);
+            }
+            page.bind(limit).bind(offset).fetch_all(pool).await
+        })
+        .map_err(store_error)?;
+        bodies.iter().map(|body| decode(body)).collect()
     }
 
     /// Reads one record together with its version.
@@ -610,6 +650,19 @@ fn where_clause<'q>(
             "{} AND {}",
             backend.is_string(field),
             backend.contains(&haystack, &needle)
+        ));
+    }
+    if let Some((field, values)) = query.one_of {
+        check_field_name(field)?;
+        let first = binds.len() + 1;
+        // A text holding U+0000 is in no stored record (and PostgreSQL would refuse it).
+        binds.extend(values.iter().copied().filter(|v| !v.contains('\0')));
+        let placeholders: Vec<String> = (first..=binds.len()).map(|n| format!("${n}")).collect();
+        conditions.push(format!(
+            "{} AND {} IN ({})",
+            backend.is_string(field),
+            backend.text_of(field),
+            placeholders.join(", ")
         ));
     }
     if let Some(ids) = query.ids {

@@ -441,6 +441,33 @@ async fn list_filters(db: &Db) {
     };
     assert_eq!(db.list("filters", &empty).await.expect("list").total, 0);
 
+    // One of several values, with the other filters; `find` reads the same page uncounted.
+    let statuses = ["INACTIVE", "ACTIVE", "ACTIVE\u{0}"];
+    let one_of = Query {
+        equals: vec![("org", "x")],
+        one_of: Some(("status", &statuses)),
+        ..Query::all()
+    };
+    let page = db.list("filters", &one_of).await.expect("list");
+    assert_eq!(ids_of(&page), ["o1", "o2"], "o4's status is no string");
+    let found = db.find("filters", &one_of).await.expect("find");
+    assert_eq!(found, page.items);
+    let windowed = Query {
+        offset: 1,
+        limit: 1,
+        ..one_of.clone()
+    };
+    assert_eq!(
+        db.find("filters", &windowed).await.expect("find"),
+        page.items[1..]
+    );
+    let none = Query {
+        one_of: Some(("status", &[])),
+        ..Query::all()
+    };
+    assert_eq!(db.list("filters", &none).await.expect("list").total, 0);
+    assert!(db.find("filters", &none).await.expect("find").is_empty());
+
     // Values are bound, never spliced into SQL, so quotes in them are just text.
     let quoted = Query {
         equals: vec![("status", "ACTIVE' OR '1'='1")],

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::mass::{Found, MassCall};
 use crate::pipeline::ATTESTATIONS;
 
-/// The most identity checks and attestations (of one kind) read for one entity.
+/// The most identity checks, and attestations of each cited kind, read for one entity.
 const MAX_READ: u64 = 1000;
 
 /// The resource types whose attestations evidence entries cite.
@@ -103,19 +103,22 @@ pub async fn gather(mass: &mut MassCall<'_>, entity_id: &str) -> Result<Facts, A
 
     // Only the kinds of attestation the rules cite by resource: an entity's own attestations
     // (one per write about it) would grow the read with every write and decide nothing.
-    let db = &mass.state().db;
-    for resource_type in CITED_ATTESTATIONS {
-        let page = db
-            .list(
-                ATTESTATIONS,
-                &Query {
-                    equals: vec![("entityId", entity_id), ("resourceType", resource_type)],
-                    limit: MAX_READ,
-                    ..Query::all()
-                },
-            )
-            .await?;
-        facts.attestations.extend(page.items.iter().map(|a| {
+    let attestations = mass
+        .state()
+        .db
+        .find(
+            ATTESTATIONS,
+            &Query {
+                equals: vec![("entityId", entity_id)],
+                one_of: Some(("resourceType", &CITED_ATTESTATIONS)),
+                limit: MAX_READ * CITED_ATTESTATIONS.len() as u64,
+                ..Query::all()
+            },
+        )
+        .await?;
+    facts.attestations = attestations
+        .iter()
+        .map(|a| {
             let text = |key: &str| {
                 a.get(key)
                     .and_then(Value::as_str)
@@ -129,8 +132,8 @@ pub async fn gather(mass: &mut MassCall<'_>, entity_id: &str) -> Result<Facts, A
                 resource_id: text("resourceId"),
                 issued_at: text("issuedAt"),
             }
-        }));
-    }
+        })
+        .collect();
     Ok(facts)
 }
 

@@ -293,13 +293,14 @@ pub async fn list(
     unknown_params(&query)?;
     let q = Query {
         equals: values.iter().map(|(f, v)| (*f, v.as_str())).collect(),
+        one_of: None,
         ids: ids.as_deref(),
         contains: None,
         offset: page.saturating_mul(size),
         limit: size,
     };
-    let found = plan.list(&state.db, model.collection()?, &q).await?;
-    Ok(array(found.items))
+    let found = plan.find(&state.db, model.collection()?, &q).await?;
+    Ok(array(found))
 }
 
 /// Lists records whose fields equal the path parameters.
@@ -314,13 +315,14 @@ pub async fn list_by(
     unknown_params(&query)?;
     let q = Query {
         equals: pairs.to_vec(),
+        one_of: None,
         ids: None,
         contains: None,
         offset: page.saturating_mul(size),
         limit: size,
     };
-    let found = plan.list(&state.db, model.collection()?, &q).await?;
-    Ok(array(found.items))
+    let found = plan.find(&state.db, model.collection()?, &q).await?;
+    Ok(array(found))
 }
 
 /// The first (earliest stored) record whose fields equal the path parameters.
@@ -332,13 +334,14 @@ pub async fn get_by(
 ) -> Result<Value, ApiError> {
     let q = Query {
         equals: pairs.to_vec(),
+        one_of: None,
         ids: None,
         contains: None,
         offset: 0,
         limit: 1,
     };
-    let found = plan.list(&state.db, model.collection()?, &q).await?;
-    match found.items.into_iter().next() {
+    let found = plan.find(&state.db, model.collection()?, &q).await?;
+    match found.into_iter().next() {
         Some(record) => Ok(Value::Object(record)),
         None => {
             let what: Vec<String> = pairs.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -422,6 +425,7 @@ pub async fn search(
     let (page, size) = page_and_size(&req, DEFAULT_SEARCH_SIZE);
     let q = Query {
         equals: Vec::new(),
+        one_of: None,
         ids: None,
         contains: (!text.is_empty()).then_some((field, text)),
         offset: page.saturating_mul(size),

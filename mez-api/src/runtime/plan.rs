@@ -10,7 +10,7 @@
 use crate::audit::RecordOp;
 use serde_json::Value;
 
-use crate::db::{Db, Page, Query, Record};
+use crate::db::{Db, Query, Record};
 use crate::error::ApiError;
 
 /// The record changes of one request, in order.
@@ -98,34 +98,35 @@ impl Plan {
         }
     }
 
-    /// Lists records as this request would see them after its own planned changes: the
-    /// stored matches, with planned replacements in their place (dropped when they no longer
-    /// match) and planned deletions left out, then, while the page has room, the planned
-    /// records that match and are not on the page yet (inserts, and stored records a
-    /// replacement makes match), in plan order. `total` is exact whenever the plan's changed
-    /// records all fall on the page, which is the case for the few records one request plans.
-    pub async fn list(
+    /// Finds records as this request would see them after its own planned changes: the
+    /// stored page ([`Db::find`], one statement, uncounted), with planned replacements in
+    /// their place (dropped when they no longer match) and planned deletions left out, then,
+    /// while the page has room, the planned records that match and are not on the page yet
+    /// (inserts, and stored records a replacement makes match), in plan order.
+    pub async fn find(
         &self,
         db: &Db,
         collection: &str,
         query: &Query<'_>,
-    ) -> Result<Page, ApiError> {
-        let stored = db.list(collection, query).await?;
+    ) -> Result<Vec<Record>, ApiError> {
+        let stored = db.find(collection, query).await?;
         if !self.ops.iter().any(|op| op_collection(op) == collection) {
             return Ok(stored);
         }
-        let mut total = stored.total;
-        let mut items = Vec::with_capacity(stored.items.len());
-        for record in stored.items {
+        let mut items = Vec::with_capacity(stored.len());
+        for record in stored {
             let id = record_id(&record).to_string();
             match self.planned(collection, &id) {
                 None => items.push(record),
                 Some(Some(planned)) if matches(planned, query) => items.push(planned.clone()),
-                Some(_) => total = total.saturating_sub(1),
+                Some(_) => {}
             }
         }
         let mut seen = std::collections::BTreeSet::new();
         for op in &self.ops {
+            if (items.len() as u64) >= query.limit {
+                break;
+            }
             let (RecordOp::Insert {
                 collection: c, id, ..
             }
@@ -149,12 +150,9 @@ impl Plan {
             {
                 continue;
             }
-            total += 1;
-            if (items.len() as u64) < query.limit {
-                items.push(latest.clone());
-            }
+            items.push(latest.clone());
         }
-        Ok(Page { items, total })
+        Ok(items)
     }
 
     /// Reads a stored record with its version, for a later [`Plan::replace`]. A record this
@@ -217,8 +215,8 @@ mod tests {
         }
     }
 
-    fn ids(page: &Page) -> Vec<&str> {
-        page.items.iter().map(record_id).collect()
+    fn ids(page: &[Record]) -> Vec<&str> {
+        page.iter().map(record_id).collect()
     }
 
     fn by_owner(owner: &str) -> Query<'_> {
@@ -239,7 +237,7 @@ mod tests {
         let mut plan = Plan::new();
         // Nothing planned for the collection: the stored page as it is.
         assert_eq!(
-            ids(&plan.list(&db, "things", &by_owner("o1")).await.unwrap()),
+            ids(&plan.find(&db, "things", &by_owner("o1")).await.unwrap()),
             ["a", "b"]
         );
         plan.insert("things", "d", record(json!({"id": "d", "owner": "o1"})));
@@ -247,16 +245,14 @@ mod tests {
         plan.replace("things", "b", record(json!({"id": "b", "owner": "o2"})), 1);
         plan.delete("things", "a");
         plan.insert("others", "f", record(json!({"id": "f", "owner": "o1"})));
-        let page = plan.list(&db, "things", &by_owner("o1")).await.unwrap();
+        let page = plan.find(&db, "things", &by_owner("o1")).await.unwrap();
         assert_eq!(ids(&page), ["d"]);
-        assert_eq!(page.total, 1);
-        let page = plan.list(&db, "things", &by_owner("o2")).await.unwrap();
+        let page = plan.find(&db, "things", &by_owner("o2")).await.unwrap();
         // Stored matches first, then what the plan makes match, in plan order.
         assert_eq!(ids(&page), ["c", "e", "b"]);
-        assert_eq!(page.total, 3);
-        // The page size holds; the total still counts the planned insert.
+        // The page size holds.
         let page = plan
-            .list(
+            .find(
                 &db,
                 "things",
                 &Query {
@@ -267,14 +263,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ids(&page), ["c", "e"]);
-        assert_eq!(page.total, 3);
         // An insert replaced later in the plan is listed in its latest state.
         plan.replace("things", "d", record(json!({"id": "d", "owner": "o3"})), 1);
         assert!(
-            plan.list(&db, "things", &by_owner("o1"))
+            plan.find(&db, "things", &by_owner("o1"))
                 .await
                 .unwrap()
-                .items
                 .is_empty()
         );
         db.close().await;
