@@ -11,7 +11,7 @@
 //! against a fresh database (SQLite, or PostgreSQL when `MEZ_GENERATED_SUITES_BACKEND` says
 //! so), and asserts the answer and that nothing was written.
 
-use mez_api::runtime::model::{Bound, FieldSpec, FieldType, ModelSpec, RouteInfo};
+use mez_api::runtime::model::{Bound, FieldSpec, FieldType, IdCheck, ModelSpec, RouteInfo};
 use serde_json::{Map, Value, json};
 
 use crate::TestDb;
@@ -116,7 +116,12 @@ pub fn sample(field: &FieldSpec) -> Value {
         s
     };
     match field.ty {
-        FieldType::String => json!(text("sample")),
+        // A document number has its format (a province-coded CNIC, a 7-digit NTN).
+        FieldType::String => match field.id_check {
+            Some(IdCheck::Cnic) => json!("42101-1234567-1"),
+            Some(IdCheck::Ntn) => json!("1234567"),
+            None => json!(text("sample")),
+        },
         FieldType::Integer => match (field.min, field.max) {
             (Some(Bound::Int(min)), _) => json!(min.max(1).min(match field.max {
                 Some(Bound::Int(max)) => max,
