@@ -29,6 +29,7 @@
 //! weighting of common names. It is a screening floor with measured behaviour, not a
 //! screening product; a zone that must do more puts a dedicated service behind this interface.
 
+mod buckets;
 mod formats;
 pub mod matcher;
 pub mod normalize;

@@ -27,15 +27,27 @@
 //! - *substance*: the pairs of full tokens (not initials) cover at least half of the listed
 //!   spelling's weight (`Ivan S.` does not hit `Ivan Sanctionedov`, `I. Sanctionedov` does).
 //!
-//! **Index.** Every full token of every spelling is indexed under its skeleton and, from 4
-//! letters, under each skeleton with one letter deleted (a deletion neighbourhood, as in
-//! SymSpell): two skeletons one edit apart always share one of these keys. A screened name
-//! looks up its tokens' keys, so exactly the spellings that can have an anchor are
-//! candidates; a cheap upper bound on each candidate's score and substance then skips most
-//! of them before the pairs are scored. The index finds the same best match as scoring every
-//! spelling (a test checks this).
+//! **Index.** Every full token of every spelling is indexed under its skeleton's deletion
+//! neighbourhood (as in SymSpell): the skeleton, from 4 letters each skeleton with one letter
+//! deleted, and from 6 letters each with two deleted, stored as 64-bit hashes. Two skeletons
+//! within the edit budget above always share one of these keys, so a screened name's keys
+//! find every word of the list any of its words can pair with; two adjacent words of each
+//! spelling are also indexed written as one, and the name's adjacent words are looked up
+//! joined. Each occurrence is *strong* when its slot alone weighs enough for the substance
+//! rule, *weak* otherwise. Since a word of the name pairs with one slot at most, a spelling
+//! reached only at weak slots of one word of the name can never hit: the weak occurrences of
+//! the name's commonest word (a shared first name) are not visited at all, only spellings
+//! some other word reaches. An upper bound of each candidate's score then skips most of the
+//! rest before the pairs are scored. The index finds the same best match as scoring every
+//! spelling (two tests check this: on the corpus, and on a generated list with shared first
+//! names and every kind of variation).
 
 use std::collections::HashMap;
+use std::hash::Hasher;
+
+use rustc_hash::FxHasher;
+
+use super::buckets::Buckets;
 
 use super::normalize;
 
@@ -224,79 +236,12 @@ fn split_words(split: &[Tok], whole: &[Tok], mut found: impl FnMut(usize, usize)
             let joined = a.skel.len() + b.skel.len();
             // Joining can make a doubled letter: `al` + `lah` against `alah`.
             if (w.skel.len() == joined || w.skel.len() + 1 == joined)
-                && normalize::skeleton(&format!("{}{}", a.text, b.text)) == *w.skel
+                && joined_skeleton(a, b).is_some_and(|j| *j == *w.skel)
             {
                 found(i, j);
             }
         }
     }
-}
-
-/// An upper bound of [`score`] for a candidate, and whether the substance rule can still
-/// hold, from which of its slots the index found (`found`: bit `j` for slot `j`).
-fn could_reach(probe: &[Tok], variant: &Variant, found: u64, threshold: f32) -> bool {
-    let mut substance = 0.0f32;
-    let mut covered_e = 0.0f32;
-    for (j, e) in variant.tokens.iter().enumerate() {
-        let slot_found = found & (1u64 << j) != 0;
-        if e.is_initial() {
-            if probe
-                .iter()
-                .any(|p| p.text.as_bytes().first() == e.text.as_bytes().first())
-            {
-                covered_e += e.weight;
-            }
-            continue;
-        }
-        // A full token pairs with a full token: found by the index (one edit or less), or two
-        // edits apart, which needs 6 letters and a length within 2.
-        // Or a word split in two on one side: lengths that add up (a doubled letter may
-        // collapse where the halves join).
-        let len = e.text.len();
-        let adds_up = |sum: usize| adds_up_to(len, sum);
-        let split_in_probe = probe
-            .windows(2)
-            .any(|w| adds_up(w[0].text.len() + w[1].text.len()));
-        let split_in_entry = [j.checked_sub(1), Some(j + 1)]
-            .into_iter()
-            .flatten()
-            .filter_map(|k| variant.tokens.get(k))
-            .any(|other| {
-                probe
-                    .iter()
-                    .any(|p| adds_up_to(p.text.len(), len + other.text.len()))
-            });
-        let full = slot_found
-            || split_in_probe
-            || split_in_entry
-            || (e.skel.len() >= 6
-                && probe.iter().any(|p| {
-                    p.skel.len() >= 6
-                        && p.skel.len().abs_diff(e.skel.len()) <= 2
-                        && may_be_within(p, e, 2)
-                }));
-        if full {
-            substance += e.weight;
-            covered_e += e.weight;
-        } else if probe
-            .iter()
-            .any(|p| p.is_initial() && p.text.as_bytes().first() == e.text.as_bytes().first())
-        {
-            covered_e += INITIAL_SIM * e.weight;
-        }
-    }
-    if substance < SUBSTANCE * variant.weight {
-        return false;
-    }
-    // The screened name's coverage is at most 1 (an initial of the list can pair with a
-    // long word of the name, so nothing tighter holds in general).
-    let bound = ENTRY_SHARE * covered_e / variant.weight + (1.0 - ENTRY_SHARE);
-    bound + 1e-4 >= threshold
-}
-
-/// Whether a word of `whole` letters can be two words of `sum` letters joined.
-fn adds_up_to(whole: usize, sum: usize) -> bool {
-    sum == whole || sum == whole + 1
 }
 
 /// The best match found: which spelling, and its score.
@@ -306,36 +251,69 @@ pub struct Best {
     pub score: f32,
 }
 
+/// Where a vocabulary word occurs: (spelling, slot), split by whether the slot alone can meet
+/// the substance rule of its spelling (*strong*) or not (*weak*).
+#[derive(Debug, Clone, Default)]
+struct Postings {
+    strong: Vec<(u32, u8)>,
+    weak: Vec<(u32, u8)>,
+}
+
+/// No vocabulary id: an initial, which the index does not hold.
+const NO_WORD: u32 = u32::MAX;
+
 /// Every spelling of a list, indexed for screening.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
     variants: Vec<Variant>,
-    /// Skeleton, or skeleton with one letter deleted → vocabulary ids.
-    keys: HashMap<Box<str>, Vec<u32>>,
-    /// Vocabulary id → (spelling, slot) occurrences.
-    postings: Vec<Vec<(u32, u8)>>,
+    /// The vocabulary id of each slot of each spelling ([`NO_WORD`] for an initial).
+    slots: Vec<Vec<u32>>,
+    /// Skeleton → vocabulary id.
+    vocabulary: HashMap<Box<str>, u32>,
+    /// Hash of a key of the deletion neighbourhood ([`neighbourhood`]) → vocabulary ids.
+    keys: Buckets<u32>,
+    /// Vocabulary id → where it occurs.
+    postings: Vec<Postings>,
+    /// Hash of the skeleton of two adjacent full words of a spelling written as one
+    /// (`abdel kader` → `abdelkader`) → (spelling, first slot).
+    joined: Buckets<(u32, u8)>,
 }
 
 impl Index {
     /// Indexes the spellings; `entry` of each is its entry's index in the list.
     pub fn build(spellings: impl IntoIterator<Item = (usize, String)>) -> Index {
-        let mut vocabulary: HashMap<Box<str>, u32> = HashMap::new();
         let mut index = Index::default();
+        let mut joined: Vec<(u64, (u32, u8))> = Vec::new();
         for (entry, spelling) in spellings {
             let tokens = prepare(&spelling);
-            let weight = tokens.iter().map(|t| t.weight).sum();
+            let weight: f32 = tokens.iter().map(|t| t.weight).sum();
             let at = index.variants.len() as u32;
+            let mut slots = Vec::with_capacity(tokens.len());
             for (slot, token) in tokens.iter().enumerate() {
                 if token.is_initial() {
+                    slots.push(NO_WORD);
                     continue;
                 }
-                let next = vocabulary.len() as u32;
-                let id = *vocabulary.entry(token.skel.clone()).or_insert(next);
+                let next = index.vocabulary.len() as u32;
+                let id = *index.vocabulary.entry(token.skel.clone()).or_insert(next);
                 if id == next {
-                    index.postings.push(Vec::new());
+                    index.postings.push(Postings::default());
                 }
-                index.postings[id as usize].push((at, slot as u8));
+                let postings = &mut index.postings[id as usize];
+                // The same comparison as the substance rule of `score`.
+                if token.weight < SUBSTANCE * weight {
+                    postings.weak.push((at, slot as u8));
+                } else {
+                    postings.strong.push((at, slot as u8));
+                }
+                slots.push(id);
             }
+            for (slot, pair) in tokens.windows(2).enumerate() {
+                if let Some(skel) = joined_skeleton(&pair[0], &pair[1]) {
+                    joined.push((hash_key(skel.as_bytes()), (at, slot as u8)));
+                }
+            }
+            index.slots.push(slots);
             index.variants.push(Variant {
                 entry,
                 spelling: spelling.into_boxed_str(),
@@ -343,14 +321,17 @@ impl Index {
                 weight,
             });
         }
-        for (skel, id) in vocabulary {
-            for key in neighbourhood(&skel) {
-                let ids = index.keys.entry(key.into_boxed_str()).or_default();
-                if ids.last() != Some(&id) {
-                    ids.push(id);
-                }
+        let vocabulary = &index.vocabulary;
+        index.keys = Buckets::build(|add| {
+            for (skel, id) in vocabulary {
+                neighbourhood(skel, |key| add(key, *id));
             }
-        }
+        });
+        index.joined = Buckets::build(|add| {
+            for (hash, at) in &joined {
+                add(*hash, *at);
+            }
+        });
         index
     }
 
@@ -359,34 +340,96 @@ impl Index {
         &self.variants
     }
 
+    /// The vocabulary ids within a full token's edit budget of `token`: every word whose
+    /// neighbourhood shares a key with the token's (sorted, without repeats).
+    fn words_near(&self, token: &Tok) -> Vec<u32> {
+        let mut words = Vec::new();
+        neighbourhood(&token.skel, |key| self.keys.get(key, |id| words.push(id)));
+        words.sort_unstable();
+        words.dedup();
+        words
+    }
+
     /// The best-scoring spelling at or above `threshold`; ties go to the earlier spelling.
+    ///
+    /// The candidates are the spellings with a slot some full token of the name can pair with
+    /// (found by the deletion neighbourhoods), or a pair of slots one token of the name joins,
+    /// or a slot two adjacent tokens of the name join. One word of the name pairs with one
+    /// slot at most, so a spelling that only the *commonest* of the name's words reaches, at a
+    /// weak slot, can never meet the substance rule: those are not even visited (a name
+    /// sharing the first name `Ivan` with 1,700 spellings visits none of them for it).
     pub fn best(&self, probe: &[Tok], threshold: f32) -> Option<Best> {
-        let mut vocab: Vec<u32> = Vec::new();
-        for token in probe.iter().filter(|t| !t.is_initial()) {
-            for key in neighbourhood(&token.skel) {
-                if let Some(ids) = self.keys.get(key.as_str()) {
-                    vocab.extend_from_slice(ids);
+        let near: Vec<Vec<u32>> = probe
+            .iter()
+            .map(|t| {
+                if t.is_initial() {
+                    Vec::new()
+                } else {
+                    self.words_near(t)
+                }
+            })
+            .collect();
+        let weak_count = |words: &[u32]| -> usize {
+            words
+                .iter()
+                .map(|id| self.postings[*id as usize].weak.len())
+                .sum()
+        };
+        let commonest = near
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, words)| weak_count(words))
+            .map(|(at, _)| at);
+        let mut found: Vec<(u32, u64)> = Vec::new();
+        let mut visit = |postings: &[(u32, u8)]| {
+            found.extend(postings.iter().map(|(v, slot)| (*v, 1u64 << slot)));
+        };
+        for (at, words) in near.iter().enumerate() {
+            for id in words {
+                let postings = &self.postings[*id as usize];
+                visit(&postings.strong);
+                if Some(at) != commonest {
+                    visit(&postings.weak);
                 }
             }
         }
-        vocab.sort_unstable();
-        vocab.dedup();
-        let mut occurrences: Vec<(u32, u8)> = vocab
-            .iter()
-            .flat_map(|id| self.postings[*id as usize].iter().copied())
-            .collect();
-        occurrences.sort_unstable();
+        // Two adjacent words of the name written as one in the list.
+        for pair in probe.windows(2) {
+            let Some(joined) = joined_skeleton(&pair[0], &pair[1]) else {
+                continue;
+            };
+            if let Some(id) = self.vocabulary.get(joined.as_str()) {
+                let postings = &self.postings[*id as usize];
+                visit(&postings.strong);
+                visit(&postings.weak);
+            }
+        }
+        // One word of the name written as two in the list.
+        for token in probe.iter().filter(|t| !t.is_initial()) {
+            self.joined
+                .get(hash_key(token.skel.as_bytes()), |(v, slot)| {
+                    found.push((v, 0b11u64 << slot));
+                });
+        }
+        found.sort_unstable_by_key(|(v, _)| *v);
+        let commonest_words = commonest.and_then(|at| near.get(at)).map_or(&[][..], |w| w);
         let mut best: Option<Best> = None;
         let mut at = 0;
-        while at < occurrences.len() {
-            let variant = occurrences[at].0;
-            let mut found = 0u64;
-            while at < occurrences.len() && occurrences[at].0 == variant {
-                found |= 1u64 << occurrences[at].1;
+        while at < found.len() {
+            let variant = found[at].0;
+            let mut mask = 0u64;
+            while at < found.len() && found[at].0 == variant {
+                mask |= found[at].1;
                 at += 1;
             }
             let spelling = &self.variants[variant as usize];
-            if !could_reach(probe, spelling, found, threshold) {
+            // The commonest word's slots count too, now that the spelling is a candidate.
+            for (slot, id) in self.slots[variant as usize].iter().enumerate() {
+                if *id != NO_WORD && commonest_words.binary_search(id).is_ok() {
+                    mask |= 1u64 << slot;
+                }
+            }
+            if !could_reach(probe, spelling, mask, threshold) {
                 continue;
             }
             if let Some(score) = score(probe, spelling) {
@@ -416,20 +459,81 @@ impl Index {
     }
 }
 
-/// The index keys of a skeleton: itself and, from 4 letters, each one-letter deletion.
-fn neighbourhood(skel: &str) -> Vec<String> {
-    let mut keys = vec![skel.to_string()];
-    if skel.len() >= 4 {
-        for at in 0..skel.len() {
-            let mut key = String::with_capacity(skel.len() - 1);
-            key.push_str(&skel[..at]);
-            key.push_str(&skel[at + 1..]);
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
+/// Whether a spelling can still meet the substance rule and reach `threshold`, given the
+/// slots of `mask` (those a full word of the name can pair with): an upper bound of what
+/// [`score`] counts, in which every initial of the spelling pairs in full, every other word
+/// pairs with an initial of the name where their first letters agree, and the name's own
+/// coverage is 1.
+fn could_reach(probe: &[Tok], variant: &Variant, mask: u64, threshold: f32) -> bool {
+    let (mut reachable, mut covered) = (0.0f32, 0.0f32);
+    for (slot, token) in variant.tokens.iter().enumerate() {
+        if token.is_initial() {
+            covered += token.weight;
+        } else if mask & (1u64 << slot) != 0 {
+            reachable += token.weight;
+        } else if probe
+            .iter()
+            .any(|p| p.is_initial() && p.text.as_bytes().first() == token.text.as_bytes().first())
+        {
+            covered += INITIAL_SIM * token.weight;
         }
     }
-    keys
+    let bound = ENTRY_SHARE * (reachable + covered) / variant.weight + (1.0 - ENTRY_SHARE);
+    reachable >= SUBSTANCE * variant.weight && bound + 1e-4 >= threshold
+}
+
+/// The 64-bit hash the index files a key under.
+fn hash_key(key: &[u8]) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(key);
+    hasher.write_usize(key.len());
+    // A final mix (MurmurHash3's), since the buckets are chosen by the top bits.
+    let mut hash = hasher.finish();
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^ (hash >> 33)
+}
+
+/// The skeleton of two adjacent full tokens written as one word, as [`split_words`] compares
+/// it; `None` when either is an initial.
+fn joined_skeleton(a: &Tok, b: &Tok) -> Option<String> {
+    if a.is_initial() || b.is_initial() {
+        return None;
+    }
+    Some(normalize::skeleton(&format!("{}{}", a.text, b.text)))
+}
+
+/// Calls `key` with the hash of each key of a skeleton's deletion neighbourhood: the
+/// skeleton itself; from 4 letters, each skeleton with one letter deleted; from 6 letters,
+/// also each with two letters deleted. Two skeletons within the edit budget of
+/// [`token_sim`] (optimal string alignment: 1 edit from 4 letters, 2 from 6) share a key,
+/// since a substitution, a transposition and an insertion each cost at most one deletion
+/// on each side. A key may be reported twice.
+fn neighbourhood(skel: &str, mut key: impl FnMut(u64)) {
+    let bytes = skel.as_bytes();
+    // One contiguous buffer per key: equal keys must hash equal however they were cut.
+    let mut buffer: Vec<u8> = Vec::with_capacity(bytes.len());
+    let mut hash = |parts: [&[u8]; 3]| {
+        buffer.clear();
+        for part in parts {
+            buffer.extend_from_slice(part);
+        }
+        hash_key(&buffer)
+    };
+    key(hash([bytes, &[], &[]]));
+    let n = bytes.len();
+    if n < 4 {
+        return;
+    }
+    for i in 0..n {
+        key(hash([&bytes[..i], &bytes[i + 1..], &[]]));
+        if n < 6 {
+            continue;
+        }
+        for j in i + 1..n {
+            key(hash([&bytes[..i], &bytes[i + 1..j], &bytes[j + 1..]]));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -477,14 +581,130 @@ mod tests {
     }
 
     #[test]
-    fn neighbourhoods_share_a_key_one_edit_apart() {
+    fn neighbourhoods_share_a_key_within_the_edit_budget() {
+        let keys = |skel: &str| {
+            let mut keys = Vec::new();
+            neighbourhood(skel, |k| keys.push(k));
+            keys
+        };
         for (a, b) in [
             ("sanctionedov", "sanctionedv"),
+            ("sanctionedov", "sanctoinedow"),
+            ("sanctionedov", "sactionedovv"),
             ("ivan", "ivna"),
             ("omar", "umar"),
+            ("aab", "aab"),
         ] {
-            let left = neighbourhood(a);
-            assert!(neighbourhood(b).iter().any(|k| left.contains(k)), "{a} {b}");
+            let left = keys(a);
+            assert!(keys(b).iter().any(|k| left.contains(k)), "{a} {b}");
         }
+    }
+
+    /// A small deterministic generator (xorshift), for the generated list below.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 11) as usize
+        }
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[self.next() % items.len()]
+        }
+        fn word(&mut self, syllables: usize) -> String {
+            const SYLLABLES: &[&str] = &[
+                "ka", "ri", "mo", "ta", "sel", "nov", "ber", "dan", "ish", "lo", "vich", "ra",
+                "zen", "tor", "mak", "pol", "ush", "gar", "bek", "lin", "sha", "dor",
+            ];
+            (0..syllables).map(|_| self.pick(SYLLABLES)).collect()
+        }
+        /// `word` with `edits` random substitutions, deletions, insertions or transpositions.
+        fn typo(&mut self, word: &str, edits: usize) -> String {
+            let mut bytes = word.as_bytes().to_vec();
+            for _ in 0..edits {
+                if bytes.len() < 2 {
+                    break;
+                }
+                let at = self.next() % (bytes.len() - 1);
+                let letter = b'a' + (self.next() % 26) as u8;
+                match self.next() % 4 {
+                    0 => bytes[at] = letter,
+                    1 => {
+                        bytes.remove(at);
+                    }
+                    2 => bytes.insert(at, letter),
+                    _ => bytes.swap(at, at + 1),
+                }
+            }
+            String::from_utf8(bytes).unwrap()
+        }
+    }
+
+    /// On a generated list shaped like real ones (first names shared by many spellings,
+    /// multi-word names, companies), the index finds the very match a full scan finds for
+    /// names made from listed ones by every kind of variation the matcher allows, and for
+    /// names that are not listed.
+    #[test]
+    fn the_index_agrees_with_a_full_scan_on_a_generated_list() {
+        const FIRST: &[&str] = &[
+            "mohammed", "ivan", "ali", "omar", "olga", "wei", "li", "abdel", "maria", "yusuf",
+        ];
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut spellings = Vec::new();
+        for at in 0..1500 {
+            let name = match at % 5 {
+                0 => format!("{} {}", rng.word(3), rng.word(2)),
+                1 => format!("{} {} {}", rng.pick(FIRST), rng.word(1), rng.word(3)),
+                2 => format!("{} {}", rng.pick(FIRST), rng.word(2)),
+                3 => format!("{}. {}", &rng.pick(FIRST)[..1], rng.word(3)),
+                _ => format!("{} {}", rng.pick(FIRST), rng.word(3)),
+            };
+            spellings.push(name);
+        }
+        let index = Index::build(spellings.iter().cloned().enumerate());
+        let mut probes = Vec::new();
+        for _ in 0..360 {
+            let listed = spellings[rng.next() % spellings.len()].clone();
+            let words: Vec<&str> = listed.split(' ').collect();
+            let probe = match rng.next() % 9 {
+                0 => listed.clone(),
+                1 => words.iter().rev().cloned().collect::<Vec<_>>().join(" "),
+                2 | 3 => {
+                    let mut typed = Vec::new();
+                    for word in &words {
+                        let edits = 1 + rng.next() % 2;
+                        typed.push(rng.typo(word, edits));
+                    }
+                    typed.join(" ")
+                }
+                4 => words.concat(),
+                5 => format!("{} {}", words[0], words[1..].concat()),
+                6 => format!("{} {listed}", rng.pick(FIRST)),
+                7 => format!("{}. {}", &words[0][..1], words[1..].join(" ")),
+                _ => {
+                    let syllables = 2 + rng.next() % 2;
+                    format!("{} {}", rng.pick(FIRST), rng.word(syllables))
+                }
+            };
+            probes.push(probe);
+        }
+        let mut hits = 0;
+        for probe in &probes {
+            let tokens = prepare(probe);
+            for threshold in [0.5, 0.8, 0.88] {
+                let fast = index.best(&tokens, threshold);
+                let scan = index.best_by_scan(&tokens, threshold);
+                assert_eq!(
+                    fast.map(|b| (b.variant, b.score)),
+                    scan.map(|b| (b.variant, b.score)),
+                    "{probe:?} at {threshold}"
+                );
+                hits += usize::from(fast.is_some());
+            }
+        }
+        // The probes exercise both answers.
+        assert!(hits > 300 && hits < 1000, "{hits}");
     }
 }
