@@ -177,9 +177,10 @@ async fn check_zone_identity(db: &Db, key: &ZoneKey) -> Result<(), StartupError>
 ///    reuses connections never has one closed under it.
 /// 5. `/health/liveness`, `/health/readiness`, `/openapi.json` and `/docs` answer here, without a token, so that load
 ///    balancers and orchestrators can probe a zone they hold no secret for.
-/// 6. bearer auth: everything else (`/metrics` too), including paths that match no route. Authentication
-///    comes before routing on purpose, so that an unauthenticated caller gets 401 for every
-///    path and cannot map which routes exist.
+/// 6. auth ([`auth::require_principal`]): everything else (`/metrics` too), including paths
+///    that match no route. The bearer token resolves to a [`auth::Principal`] (else 401), its
+///    role is checked (403), and the principal goes on as a request extension. Authentication comes before routing on purpose, so that an
+///    unauthenticated caller gets 401 for every path and cannot map which routes exist.
 /// 7. body limit: the configured maximum, enforced where the body is read, which the JSON
 ///    extractor reports as the JSON 413.
 /// 8. routing: the Mass surface (sovereign mode only), then a JSON 404 for unknown paths and
@@ -193,6 +194,7 @@ pub fn app(state: AppState) -> Router {
         .merge(surface::v1_router())
         .merge(zone_routes::router())
         .merge(policy::routes::router())
+        .merge(auth::keys::router())
         .route("/metrics", get(metrics::render));
     if state.config.sovereign {
         routes = routes.merge(surface::direct_router());
@@ -204,7 +206,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(from_fn_with_state(state.clone(), auth::require_bearer));
+        .layer(from_fn_with_state(state.clone(), auth::require_principal));
 
     Router::new()
         .route("/health/liveness", get(liveness))
@@ -268,6 +270,7 @@ pub async fn serve(
         tracing::info!("shutting down: no new connections; finishing open requests");
     };
     let upkeep = metrics::spawn_upkeep();
+
     let recovering = state.clone();
     tokio::spawn(async move { policy::actions::recover(&recovering).await });
     let served = axum::serve(connection::ZoneListener::new(listener), app(state))

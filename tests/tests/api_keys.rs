@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: BUSL-1.1
+//! Who is calling (issue 11, first slice): API keys created through `/v1/keys` and the
+//! `mez-api keys` command, used, listed without secrets and revoked (refused at once, on a
+//! second replica sharing the database too); the coarse role checks (a regulator reads only,
+//! `/v1/keys` is the zone administrator's). Every scenario runs on SQLite and PostgreSQL.
+
+use mez_api::db::Db;
+use mez_tests::json::{assert_error, error_fields};
+use mez_tests::{Auth, DataDir, RawResponse, TestDb, TestZone};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// A request with this bearer token.
+async fn send(
+    zone: &TestZone,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> RawResponse {
+    let request = zone.raw(method, path).auth(Auth::Bearer(token.to_owned()));
+    match body {
+        Some(body) => request.json(&body).send().await,
+        None => request.send().await,
+    }
+}
+
+/// Creates a key through `POST /v1/keys` with `admin`'s token and checks the answer's shape.
+async fn create_key(zone: &TestZone, admin: &str, body: Value) -> Value {
+    let answer = send(zone, admin, Method::POST, "/v1/keys", Some(body.clone())).await;
+    assert_eq!(answer.status, 201, "{body}: {}", answer.text());
+    let key = answer.json();
+    let id = key["id"].as_str().expect("an id").to_owned();
+    let secret = key["secret"].as_str().expect("a secret");
+    let random = secret
+        .strip_prefix(&format!("mez_{id}_"))
+        .unwrap_or_else(|| panic!("the secret is mez_<id>_<secret>: {secret}"));
+    assert_eq!(random.len(), 64, "256 bits as hex: {secret}");
+    assert!(random.bytes().all(|b| b.is_ascii_hexdigit()), "{secret}");
+    assert_eq!(key["role"], body["role"]);
+    assert_eq!(
+        key["entity_id"],
+        body.get("entity_id").cloned().unwrap_or(Value::Null)
+    );
+    assert_eq!(
+        key["name"],
+        body.get("name").cloned().unwrap_or(Value::Null)
+    );
+    assert!(key["created_at"].is_string(), "{key}");
+    key
+}
+
+fn secret(key: &Value) -> String {
+    key["secret"].as_str().expect("a secret").to_owned()
+}
+
+async fn keys_of_every_role_are_created_used_listed_and_revoked(db: &TestDb) {
+    let zone = TestZone::sovereign(db).await;
+    let bootstrap = zone.token.clone();
+    let admin = create_key(
+        &zone,
+        &bootstrap,
+        json!({"role": "zone_admin", "name": "ops"}),
+    )
+    .await;
+    let admin_token = secret(&admin);
+    // A key of the zone_admin role manages keys itself.
+    let regulator = create_key(&zone, &admin_token, json!({"role": "regulator"})).await;
+    let operator = create_key(
+        &zone,
+        &admin_token,
+        json!({"role": "entity_operator", "entity_id": "entity-a", "name": "A's operator"}),
+    )
+    .await;
+
+    // Bad requests: the zone's 422, every field named.
+    for (body, fields) in [
+        (json!({"role": "entity_operator"}), vec!["entity_id"]),
+        (
+            json!({"role": "regulator", "entity_id": "entity-a"}),
+            vec!["entity_id"],
+        ),
+        (json!({"role": "root"}), vec!["role"]),
+        (json!({"name": "no role"}), vec!["role"]),
+        (
+            json!({"role": "regulator", "secret": "mine"}),
+            vec!["secret"],
+        ),
+    ] {
+        let answer = send(
+            &zone,
+            &bootstrap,
+            Method::POST,
+            "/v1/keys",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(answer.status, 422, "{body}: {}", answer.text());
+        assert_error(&answer.json(), "VALIDATION_ERROR");
+        assert_eq!(error_fields(&answer.json()), fields, "{body}");
+    }
+
+    // The list shows every key and no secret.
+    let answer = send(&zone, &admin_token, Method::GET, "/v1/keys", None).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let listed = answer.json();
+    let listed = listed.as_array().expect("an array");
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    for key in listed {
+        assert!(key.get("secret").is_none(), "{key}");
+        assert_eq!(key["revoked_at"], Value::Null);
+    }
+    let text = answer.text();
+    for key in [&admin, &regulator, &operator] {
+        let secret = secret(key);
+        let random = secret.rsplit('_').next().expect("a secret part");
+        assert!(!text.contains(random), "a listing shows a secret");
+    }
+    let operator_listed = listed
+        .iter()
+        .find(|key| key["id"] == operator["id"])
+        .expect("the operator's key is listed");
+    assert_eq!(operator_listed["entity_id"], "entity-a");
+    assert_eq!(operator_listed["name"], "A's operator");
+
+    // A regulator reads everything and writes nothing; the refusal names its role.
+    let regulator_token = secret(&regulator);
+    for path in [
+        "/v1/policies",
+        "/v1/audit/events",
+        "/v1/attestations",
+        "/v1/audit/verify",
+    ] {
+        let answer = send(&zone, &regulator_token, Method::GET, path, None).await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text());
+    }
+    let answer = send(
+        &zone,
+        &regulator_token,
+        Method::POST,
+        "/v1/triggers",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(answer.status, 403, "{}", answer.text());
+    let message = assert_error(&answer.json(), "FORBIDDEN");
+    assert!(message.contains("regulator"), "{message}");
+
+    // Nobody but a zone administrator manages keys.
+    let operator_token = secret(&operator);
+    for token in [&regulator_token, &operator_token] {
+        for (method, path, body) in [
+            (Method::GET, "/v1/keys".to_string(), None),
+            (
+                Method::POST,
+                "/v1/keys".to_string(),
+                Some(json!({"role": "zone_admin"})),
+            ),
+            (
+                Method::DELETE,
+                format!("/v1/keys/{}", admin["id"].as_str().unwrap_or_default()),
+                None,
+            ),
+        ] {
+            let answer = send(&zone, token, method.clone(), &path, body).await;
+            assert_eq!(answer.status, 403, "{method} {path}: {}", answer.text());
+            let message = assert_error(&answer.json(), "FORBIDDEN");
+            assert!(message.contains("zone_admin"), "{message}");
+        }
+    }
+    // An entity operator is refused nothing else in this slice: its write reaches the route
+    // (here, a validation failure) and its reads are answered.
+    let answer = send(
+        &zone,
+        &operator_token,
+        Method::POST,
+        "/v1/triggers",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(answer.status, 422, "{}", answer.text());
+    let answer = send(
+        &zone,
+        &operator_token,
+        Method::GET,
+        "/v1/audit/events",
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+
+    // Revoked: refused on the very next request; the list says when.
+    let regulator_id = regulator["id"].as_str().expect("an id");
+    let answer = send(
+        &zone,
+        &admin_token,
+        Method::DELETE,
+        &format!("/v1/keys/{regulator_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let revoked = answer.json();
+    assert!(revoked["revoked_at"].is_string(), "{revoked}");
+    assert!(revoked.get("secret").is_none(), "{revoked}");
+    let answer = send(&zone, &regulator_token, Method::GET, "/v1/policies", None).await;
+    assert_eq!(answer.status, 401, "{}", answer.text());
+    assert_error(&answer.json(), "UNAUTHORIZED");
+    let answer = send(&zone, &admin_token, Method::GET, "/v1/keys", None).await;
+    let listed = answer.json();
+    let revoked_listed = listed
+        .as_array()
+        .and_then(|keys| keys.iter().find(|key| key["id"] == regulator["id"]))
+        .expect("a revoked key is still listed");
+    assert_eq!(revoked_listed["revoked_at"], revoked["revoked_at"]);
+
+    // An unknown key is a 404; a token that only looks like a key, or a key with another
+    // key's secret, is a 401.
+    let answer = send(
+        &zone,
+        &admin_token,
+        Method::DELETE,
+        "/v1/keys/0123456789abcdef",
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 404, "{}", answer.text());
+    assert_error(&answer.json(), "NOT_FOUND");
+    let operator_random = operator_token.rsplit('_').next().unwrap_or_default();
+    let forged = format!(
+        "mez_{}_{operator_random}",
+        admin["id"].as_str().unwrap_or_default()
+    );
+    for token in [forged.as_str(), "mez_abc_def", "mez_"] {
+        let answer = send(&zone, token, Method::GET, "/v1/policies", None).await;
+        assert_eq!(answer.status, 401, "{token}: {}", answer.text());
+    }
+    // AUTH_TOKEN stays the bootstrap administrator.
+    let answer = send(&zone, &bootstrap, Method::GET, "/v1/keys", None).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    zone.stop().await;
+}
+
+async fn the_cli_manages_keys_on_the_zones_database(db: &TestDb) {
+    let zone = TestZone::sovereign(db).await;
+    let store = Db::connect(db.url()).await.expect("the zone's database");
+    let cli = |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let store = store.clone();
+        async move { mez_api::auth::keys::run_cli(&store, &args).await }
+    };
+    let mut made = Vec::new();
+    for args in [
+        &["create", "--role", "zone_admin"][..],
+        &["create", "--role", "regulator", "--name", "the regulator"],
+        &[
+            "create",
+            "--role",
+            "entity_operator",
+            "--entity",
+            "entity-b",
+        ],
+    ] {
+        let printed = cli(args).await.expect("created");
+        let key: Value = serde_json::from_str(&printed).expect("JSON");
+        assert!(
+            key["secret"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("mez_")),
+            "{key}"
+        );
+        made.push(key);
+    }
+    assert_eq!(made[2]["entity_id"], "entity-b");
+    assert_eq!(made[1]["name"], "the regulator");
+    // Each key works on the running zone, with its role.
+    let answer = send(&zone, &secret(&made[0]), Method::GET, "/v1/keys", None).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let answer = send(&zone, &secret(&made[1]), Method::GET, "/v1/policies", None).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let answer = send(&zone, &secret(&made[2]), Method::GET, "/v1/keys", None).await;
+    assert_eq!(answer.status, 403, "{}", answer.text());
+
+    let listed: Value = serde_json::from_str(&cli(&["list"]).await.expect("list")).expect("JSON");
+    assert_eq!(listed.as_array().map(Vec::len), Some(3), "{listed}");
+    assert!(
+        listed
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|k| k.get("secret").is_none())
+    );
+
+    let id = made[1]["id"].as_str().expect("an id");
+    let revoked: Value =
+        serde_json::from_str(&cli(&["revoke", id]).await.expect("revoked")).expect("JSON");
+    assert!(revoked["revoked_at"].is_string(), "{revoked}");
+    let answer = send(&zone, &secret(&made[1]), Method::GET, "/v1/policies", None).await;
+    assert_eq!(answer.status, 401, "{}", answer.text());
+
+    for bad in [
+        &["create", "--role", "entity_operator"][..],
+        &["create", "--role", "regulator", "--entity", "x"],
+        &["create"],
+        &["revoke"],
+        &["rotate"],
+    ] {
+        assert!(cli(bad).await.is_err(), "{bad:?}");
+    }
+    assert!(
+        cli(&["revoke", "0123abcd"]).await.is_err(),
+        "an unknown key"
+    );
+    store.close().await;
+    zone.stop().await;
+}
+
+async fn revocation_on_one_replica_is_seen_by_another_at_once(db: &TestDb) {
+    // Two replicas of one zone: the same database and the same key (data directory).
+    let data_dir = DataDir::new();
+    let a = TestZone::start_in(db, true, &data_dir).await;
+    let b = TestZone::start_in(db, true, &data_dir).await;
+    let key = create_key(&a, &a.token, json!({"role": "regulator"})).await;
+    let token = secret(&key);
+    let answer = send(&b, &token, Method::GET, "/v1/policies", None).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let id = key["id"].as_str().expect("an id");
+    let answer = send(
+        &a,
+        &a.token,
+        Method::DELETE,
+        &format!("/v1/keys/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let answer = send(&b, &token, Method::GET, "/v1/policies", None).await;
+    assert_eq!(
+        answer.status,
+        401,
+        "replica B still accepted a revoked key: {}",
+        answer.text()
+    );
+    let answer = send(&a, &token, Method::GET, "/v1/policies", None).await;
+    assert_eq!(answer.status, 401, "{}", answer.text());
+    a.stop().await;
+    b.stop().await;
+}
+
+mez_tests::on_sqlite_and_postgres!(
+    keys_of_every_role_are_created_used_listed_and_revoked,
+    the_cli_manages_keys_on_the_zones_database,
+    revocation_on_one_replica_is_seen_by_another_at_once,
+);
