@@ -8,7 +8,9 @@
 //!
 //! - the zone's `AUTH_TOKEN`: the bootstrap [`Role::ZoneAdmin`], actor `bootstrap`;
 //! - an API key `mez_<id>_<secret>` ([`keys`]), looked up in the database on every request, so
-//!   a revoked key is refused at once by every replica sharing the database; actor `key:<id>`.
+//!   a revoked key is refused at once by every replica sharing the database; actor `key:<id>`;
+//! - when `MEZ_JWT_JWKS_FILE`, `MEZ_JWT_ISSUER` and `MEZ_JWT_AUDIENCE` are set, a JWT signed by
+//!   a key of that JWKS ([`jwt`]); actor `jwt:<sub>`.
 //!
 //! Anything else is answered with the one JSON error shape, status 401, and a
 //! `WWW-Authenticate` header naming the scheme (RFC 6750). The resolved [`Principal`] travels
@@ -18,6 +20,7 @@
 //! release: a regulator reads only, `/v1/keys` is the zone administrator's, and an entity
 //! operator is not yet confined to its own entity (the next step of issue 11).
 
+pub mod jwt;
 pub mod keys;
 
 use axum::extract::{Request, State};
@@ -75,7 +78,7 @@ impl Role {
 /// Who is calling: the identity the bearer token resolved to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
-    /// `bootstrap` or `key:<id>`: what audit events will name.
+    /// `bootstrap`, `key:<id>` or `jwt:<sub>`: what audit events will name.
     pub actor: String,
     pub role: Role,
     /// The entity an entity operator acts for; `None` for the other roles.
@@ -125,13 +128,19 @@ pub async fn require_principal(
 /// The principal a presented token stands for, or `None` when it stands for nobody.
 ///
 /// The bootstrap token is compared first, in constant time. A token of the key format is
-/// looked up in the database.
+/// looked up in the database; a token of the JWT format (three dot-separated parts) is
+/// verified when JWTs are configured.
 async fn resolve(state: &AppState, token: &[u8]) -> Result<Option<Principal>, ApiError> {
     if token_matches(token, state.auth_token.as_bytes()) {
         return Ok(Some(Principal::bootstrap()));
     }
     if token.starts_with(keys::PREFIX.as_bytes()) {
         return keys::authenticate(&state.db, token).await;
+    }
+    if let Some(verifier) = &state.jwt {
+        if let Ok(text) = std::str::from_utf8(token) {
+            return Ok(verifier.verify(text));
+        }
     }
     Ok(None)
 }

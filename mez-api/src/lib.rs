@@ -80,6 +80,8 @@ pub enum StartupError {
     ZoneIdentity { zone_did: String, head_did: String },
     #[error("zone identity: cannot read the audit chain's head: {0}")]
     AuditHead(String),
+    #[error("JWT keys: {0}")]
+    Jwks(#[from] auth::jwt::JwksError),
     #[error("sanctions list: {0}")]
     Sanctions(crate::compliance::SanctionsError),
     #[error("could not listen on {addr}: {source}")]
@@ -115,6 +117,10 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
             Arc::from(token)
         }
     };
+    let jwt = match &config.jwt {
+        Some(jwt) => Some(Arc::new(auth::jwt::JwtVerifier::load(jwt)?)),
+        None => None,
+    };
     let sanctions = SanctionsList::load(&config.sanctions_files)
         .map_err(StartupError::Sanctions)?
         .with_threshold(config.sanctions_threshold);
@@ -133,6 +139,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
         auth_token,
         zone_key,
         sanctions: Arc::new(state::Screening::new(sanctions)),
+        jwt,
         shutting_down: Arc::new(AtomicBool::new(false)),
     })
 }

@@ -560,7 +560,7 @@ fn error_statuses(responses: &mut Map<String, Value>, can: Can) {
     );
     add(
         401,
-        "Missing, wrong or revoked bearer token (AUTH_TOKEN or an API key)",
+        "Missing, wrong or revoked bearer token (AUTH_TOKEN, an API key, or a JWT)",
     );
     if can.compliance {
         add(

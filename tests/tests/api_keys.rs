@@ -2,8 +2,14 @@
 //! Who is calling (issue 11, first slice): API keys created through `/v1/keys` and the
 //! `mez-api keys` command, used, listed without secrets and revoked (refused at once, on a
 //! second replica sharing the database too); the coarse role checks (a regulator reads only,
-//! `/v1/keys` is the zone administrator's). Every scenario runs on SQLite and PostgreSQL.
+//! `/v1/keys` is the zone administrator's); JWTs from an identity provider whose JWKS the test
+//! writes. Every scenario runs on SQLite and PostgreSQL.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signer, SigningKey};
+use mez_api::auth::jwt::JwtConfig;
+use mez_api::config::Config;
 use mez_api::db::Db;
 use mez_tests::json::{assert_error, error_fields};
 use mez_tests::{Auth, DataDir, RawResponse, TestDb, TestZone};
@@ -347,8 +353,135 @@ async fn revocation_on_one_replica_is_seen_by_another_at_once(db: &TestDb) {
     b.stop().await;
 }
 
+const ISSUER: &str = "https://idp.example";
+const AUDIENCE: &str = "mez-test-zone";
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A compact JWS signed with `key`, written here rather than by the zone's library.
+fn jwt(key: &SigningKey, header: &Value, claims: &Value) -> String {
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    format!("{input}.{}", b64(&key.sign(input.as_bytes()).to_bytes()))
+}
+
+fn unix_now() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map(|d| d.as_secs() as i64).unwrap_or_default()
+}
+
+async fn jwts_of_the_configured_provider_are_accepted_and_no_others(db: &TestDb) {
+    let idp = SigningKey::from_bytes(&rand_bytes());
+    let stranger = SigningKey::from_bytes(&rand_bytes());
+    let data_dir = DataDir::new();
+    let jwks = data_dir.path().join("jwks.json");
+    let set = json!({"keys": [{
+        "kty": "OKP", "crv": "Ed25519", "kid": "idp-1", "use": "sig", "alg": "EdDSA",
+        "x": b64(idp.verifying_key().as_bytes()),
+    }]});
+    std::fs::write(&jwks, set.to_string()).expect("write the JWKS");
+    let token = format!("test-token-{}", uuid::Uuid::new_v4().simple());
+    let mut config = Config::for_tests(db.url(), true, &token);
+    config.data_dir = data_dir.path().to_path_buf();
+    config.jwt = Some(JwtConfig {
+        jwks_file: jwks,
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+    });
+    let zone = TestZone::start_with_config(config).await;
+
+    let header = json!({"alg": "EdDSA", "typ": "JWT", "kid": "idp-1"});
+    let claims = |role: &str| {
+        json!({"sub": "alice@idp", "iss": ISSUER, "aud": AUDIENCE, "exp": unix_now() + 600,
+               "nbf": unix_now() - 10, "mez_role": role})
+    };
+    let valid = jwt(&idp, &header, &claims("regulator"));
+    let answer = send(&zone, &valid, Method::GET, "/v1/policies", None).await;
+    assert_eq!(answer.status, 200, "a valid JWT: {}", answer.text());
+    // The role comes from mez_role.
+    let answer = send(&zone, &valid, Method::POST, "/v1/triggers", Some(json!({}))).await;
+    assert_eq!(answer.status, 403, "{}", answer.text());
+    let mut operator = claims("entity_operator");
+    operator["mez_entity_id"] = json!("entity-a");
+    let operator = jwt(&idp, &header, &operator);
+    assert_eq!(
+        send(&zone, &operator, Method::GET, "/v1/keys", None)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        send(&zone, &operator, Method::GET, "/v1/policies", None)
+            .await
+            .status,
+        200
+    );
+    let admin = jwt(&idp, &header, &claims("zone_admin"));
+    assert_eq!(
+        send(&zone, &admin, Method::GET, "/v1/keys", None)
+            .await
+            .status,
+        200
+    );
+
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut c = claims("zone_admin");
+        change(&mut c);
+        jwt(&idp, &header, &c)
+    };
+    let refused = [
+        ("expired", with(&|c| c["exp"] = json!(unix_now() - 3600))),
+        (
+            "not yet valid",
+            with(&|c| c["nbf"] = json!(unix_now() + 3600)),
+        ),
+        (
+            "wrong issuer",
+            with(&|c| c["iss"] = json!("https://other-idp.example")),
+        ),
+        (
+            "wrong audience",
+            with(&|c| c["aud"] = json!("another-zone")),
+        ),
+        ("wrong key", jwt(&stranger, &header, &claims("zone_admin"))),
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(json!({"alg": "none", "typ": "JWT"}).to_string().as_bytes()),
+                b64(claims("zone_admin").to_string().as_bytes())
+            ),
+        ),
+    ];
+    for (what, token) in refused {
+        let answer = send(&zone, &token, Method::GET, "/v1/policies", None).await;
+        assert_eq!(answer.status, 401, "{what}: {}", answer.text());
+        assert_error(&answer.json(), "UNAUTHORIZED");
+    }
+    zone.stop().await;
+}
+
+fn rand_bytes() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    for (i, byte) in uuid::Uuid::new_v4()
+        .as_bytes()
+        .iter()
+        .chain(uuid::Uuid::new_v4().as_bytes())
+        .enumerate()
+    {
+        bytes[i] = *byte;
+    }
+    bytes
+}
+
 mez_tests::on_sqlite_and_postgres!(
     keys_of_every_role_are_created_used_listed_and_revoked,
     the_cli_manages_keys_on_the_zones_database,
     revocation_on_one_replica_is_seen_by_another_at_once,
+    jwts_of_the_configured_provider_are_accepted_and_no_others,
 );
