@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BUSL-1.1
-//! Who is calling, and whether they may: authentication, the principal and coarse role checks,
-//! for every route except the health probes and public documents.
+//! Who is calling, and whether they may: authentication, the principal, coarse role checks and
+//! the per-principal rate limit, for every route except the health probes and public documents.
 //!
 //! A zone never runs open: when no `AUTH_TOKEN` is configured, start-up generates one (see
 //! [`generate_token`]). Every request must carry `Authorization: Bearer <token>`, and the token
@@ -16,12 +16,14 @@
 //! `WWW-Authenticate` header naming the scheme (RFC 6750). The resolved [`Principal`] travels
 //! with the request as an extension, for the handlers and, later, the audit events.
 //!
-//! Then the role check ([`authorize`]: 403 naming the role). Role checks are coarse in this
+//! Then, in this order: the rate limit (`MEZ_RATE_LIMIT`, per actor: 429 with `Retry-After`),
+//! and the role check ([`authorize`]: 403 naming the role). Role checks are coarse in this
 //! release: a regulator reads only, `/v1/keys` is the zone administrator's, and an entity
 //! operator is not yet confined to its own entity (the next step of issue 11).
 
 pub mod jwt;
 pub mod keys;
+pub mod rate_limit;
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
@@ -96,8 +98,8 @@ impl Principal {
     }
 }
 
-/// The middleware: resolves the bearer token to a [`Principal`] (else 401), applies the role
-/// check (403), and passes the request on with the principal as an
+/// The middleware: resolves the bearer token to a [`Principal`] (else 401), applies the rate
+/// limit (429) and the role check (403), and passes the request on with the principal as an
 /// extension.
 ///
 /// Install with `axum::middleware::from_fn_with_state(state, require_principal)`.
@@ -118,6 +120,11 @@ pub async fn require_principal(
         Ok(None) => return unauthorized(),
         Err(err) => return err.into_response(),
     };
+    if let Some(limiter) = &state.rate_limiter {
+        if let Err(refusal) = limiter.check(&principal.actor) {
+            return refusal.into_response();
+        }
+    }
     if let Err(err) = authorize(&principal, request.method(), request.uri().path()) {
         return err.into_response();
     }

@@ -15,6 +15,7 @@
 //! | `MEZ_JWT_JWKS_FILE`  | JWKS file of the identity provider whose JWTs are accepted (with the next two) | JWTs refused |
 //! | `MEZ_JWT_ISSUER`     | the `iss` those JWTs must carry          | (required with the file)      |
 //! | `MEZ_JWT_AUDIENCE`   | the `aud` those JWTs must carry          | (required with the file)      |
+//! | `MEZ_RATE_LIMIT`     | requests per second per principal: `N`, `N/s`, `N/s,burst=B` (burst defaults to N) | no limit |
 //!
 //! An empty value counts as unset for every variable, because compose files and shells often
 //! export an optional variable with nothing in it. A value that is set but cannot be read is
@@ -60,6 +61,8 @@ pub struct Config {
     /// `MEZ_JWT_JWKS_FILE`, `MEZ_JWT_ISSUER`, `MEZ_JWT_AUDIENCE`: the identity provider whose
     /// JWTs the zone accepts; `None` (all three unset): JWTs are refused.
     pub jwt: Option<crate::auth::jwt::JwtConfig>,
+    /// `MEZ_RATE_LIMIT`: the per-principal request rate; `None`: no limit.
+    pub rate_limit: Option<crate::auth::rate_limit::RateLimit>,
 }
 
 /// Where a proxy zone sends its Mass operations.
@@ -142,8 +145,18 @@ impl Config {
             get("MEZ_JWT_ISSUER"),
             get("MEZ_JWT_AUDIENCE"),
         )?;
+        let rate_limit = get("MEZ_RATE_LIMIT")
+            .map(|value| {
+                crate::auth::rate_limit::RateLimit::parse(&value).map_err(|problem| ConfigError {
+                    variable: "MEZ_RATE_LIMIT",
+                    value: value.clone(),
+                    problem,
+                })
+            })
+            .transpose()?;
         Ok(Config {
             jwt,
+            rate_limit,
             public_url,
             upstream,
             signing_key_hex,
@@ -178,6 +191,7 @@ impl Config {
             sanctions_files: Vec::new(),
             sanctions_threshold: crate::compliance::sanctions::DEFAULT_THRESHOLD,
             jwt: None,
+            rate_limit: None,
             upstream: UpstreamConfig {
                 timeout: UpstreamConfig::DEFAULT_TIMEOUT,
                 connect_timeout: UpstreamConfig::DEFAULT_CONNECT_TIMEOUT,
@@ -223,6 +237,7 @@ impl fmt::Debug for Config {
             .field("sanctions_files", &self.sanctions_files)
             .field("sanctions_threshold", &self.sanctions_threshold)
             .field("jwt", &self.jwt)
+            .field("rate_limit", &self.rate_limit)
             .field("upstream_urls", &self.upstream.urls)
             .field(
                 "upstream_token",
@@ -569,6 +584,21 @@ mod tests {
         let err = config(&[("MEZ_JWT_JWKS_FILE", "j.json"), ("MEZ_JWT_AUDIENCE", "a")])
             .expect_err("partial");
         assert_eq!(err.variable, "MEZ_JWT_JWKS_FILE");
+    }
+
+    #[test]
+    fn rate_limit_is_read_and_checked() {
+        assert_eq!(config(&[]).expect("defaults").rate_limit, None);
+        let c = config(&[("MEZ_RATE_LIMIT", "10/s,burst=20")]).expect("valid");
+        let limit = c.rate_limit.expect("configured");
+        assert_eq!((limit.per_second.get(), limit.burst.get()), (10, 20));
+        let c = config(&[("MEZ_RATE_LIMIT", "3")]).expect("valid");
+        let limit = c.rate_limit.expect("configured");
+        assert_eq!((limit.per_second.get(), limit.burst.get()), (3, 3));
+        for bad in ["0", "fast", "10/h"] {
+            let err = config(&[("MEZ_RATE_LIMIT", bad)]).expect_err(bad);
+            assert_eq!(err.variable, "MEZ_RATE_LIMIT");
+        }
     }
 
     #[test]

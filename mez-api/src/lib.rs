@@ -121,6 +121,9 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
         Some(jwt) => Some(Arc::new(auth::jwt::JwtVerifier::load(jwt)?)),
         None => None,
     };
+    let rate_limiter = config
+        .rate_limit
+        .map(|limit| Arc::new(auth::rate_limit::Limiter::new(limit)));
     let sanctions = SanctionsList::load(&config.sanctions_files)
         .map_err(StartupError::Sanctions)?
         .with_threshold(config.sanctions_threshold);
@@ -140,6 +143,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
         zone_key,
         sanctions: Arc::new(state::Screening::new(sanctions)),
         jwt,
+        rate_limiter,
         shutting_down: Arc::new(AtomicBool::new(false)),
     })
 }
@@ -185,8 +189,9 @@ async fn check_zone_identity(db: &Db, key: &ZoneKey) -> Result<(), StartupError>
 /// 5. `/health/liveness`, `/health/readiness`, `/openapi.json` and `/docs` answer here, without a token, so that load
 ///    balancers and orchestrators can probe a zone they hold no secret for.
 /// 6. auth ([`auth::require_principal`]): everything else (`/metrics` too), including paths
-///    that match no route. The bearer token resolves to a [`auth::Principal`] (else 401), its
-///    role is checked (403), and the principal goes on as a request extension. Authentication comes before routing on purpose, so that an
+///    that match no route. The bearer token resolves to a [`auth::Principal`] (else 401), the
+///    principal's rate limit applies (429), then its role (403), and the principal goes on as
+///    a request extension. Authentication comes before routing on purpose, so that an
 ///    unauthenticated caller gets 401 for every path and cannot map which routes exist.
 /// 7. body limit: the configured maximum, enforced where the body is read, which the JSON
 ///    extractor reports as the JSON 413.
@@ -277,13 +282,24 @@ pub async fn serve(
         tracing::info!("shutting down: no new connections; finishing open requests");
     };
     let upkeep = metrics::spawn_upkeep();
-
+    let forgetting = state.rate_limiter.clone().map(|limiter| {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                limiter.forget_idle();
+            }
+        })
+    });
     let recovering = state.clone();
     tokio::spawn(async move { policy::actions::recover(&recovering).await });
     let served = axum::serve(connection::ZoneListener::new(listener), app(state))
         .with_graceful_shutdown(draining)
         .await;
     upkeep.abort();
+    if let Some(task) = forgetting {
+        task.abort();
+    }
     served
 }
 

@@ -588,6 +588,10 @@ fn error_statuses(responses: &mut Map<String, Value>, can: Can) {
         "Validation failed: every offending field is listed in `details`",
     );
     add(
+        429,
+        "The caller's rate limit (MEZ_RATE_LIMIT) is used up; Retry-After says when to try again",
+    );
+    add(
         500,
         "Internal error (the cause is logged with a reference id)",
     );

@@ -3,12 +3,13 @@
 //! `mez-api keys` command, used, listed without secrets and revoked (refused at once, on a
 //! second replica sharing the database too); the coarse role checks (a regulator reads only,
 //! `/v1/keys` is the zone administrator's); JWTs from an identity provider whose JWKS the test
-//! writes. Every scenario runs on SQLite and PostgreSQL.
+//! writes; and the per-principal rate limit. Every scenario runs on SQLite and PostgreSQL.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer, SigningKey};
 use mez_api::auth::jwt::JwtConfig;
+use mez_api::auth::rate_limit::RateLimit;
 use mez_api::config::Config;
 use mez_api::db::Db;
 use mez_tests::json::{assert_error, error_fields};
@@ -479,9 +480,73 @@ fn rand_bytes() -> [u8; 32] {
     bytes
 }
 
+async fn the_rate_limit_is_per_principal(db: &TestDb) {
+    let data_dir = DataDir::new();
+    let token = format!("test-token-{}", uuid::Uuid::new_v4().simple());
+    let mut config = Config::for_tests(db.url(), true, &token);
+    config.data_dir = data_dir.path().to_path_buf();
+    config.rate_limit = Some(RateLimit::parse("1/s,burst=2").expect("a rate"));
+    let zone = TestZone::start_with_config(config).await;
+    // Keys made through the store, so that making them spends no budget.
+    let store = Db::connect(db.url()).await.expect("the zone's database");
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let printed = mez_api::auth::keys::run_cli(
+            &store,
+            &[
+                "create".to_string(),
+                "--role".to_string(),
+                "regulator".to_string(),
+            ],
+        )
+        .await
+        .expect("created");
+        let key: Value = serde_json::from_str(&printed).expect("JSON");
+        tokens.push(secret(&key));
+    }
+    store.close().await;
+
+    let client = reqwest::Client::new();
+    let get = |token: &str| {
+        client
+            .get(zone.url("/v1/policies"))
+            .bearer_auth(token)
+            .send()
+    };
+    for _ in 0..2 {
+        let answer = get(&tokens[0]).await.expect("answered");
+        assert_eq!(answer.status(), 200);
+    }
+    let answer = get(&tokens[0]).await.expect("answered");
+    assert_eq!(answer.status(), 429);
+    let retry_after: u64 = answer
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After of whole seconds");
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    let body: Value = answer.json().await.expect("JSON");
+    assert_error(&body, "RATE_LIMITED");
+    // Another key, and the bootstrap token, have budgets of their own.
+    assert_eq!(get(&tokens[1]).await.expect("answered").status(), 200);
+    assert_eq!(get(&zone.token).await.expect("answered").status(), 200);
+    // Health probes are never limited.
+    for _ in 0..5 {
+        let answer = client
+            .get(zone.url("/health/liveness"))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(answer.status(), 200);
+    }
+    zone.stop().await;
+}
+
 mez_tests::on_sqlite_and_postgres!(
     keys_of_every_role_are_created_used_listed_and_revoked,
     the_cli_manages_keys_on_the_zones_database,
     revocation_on_one_replica_is_seen_by_another_at_once,
     jwts_of_the_configured_provider_are_accepted_and_no_others,
+    the_rate_limit_is_per_principal,
 );
