@@ -1,14 +1,33 @@
 // SPDX-License-Identifier: BUSL-1.1
-//! Bearer-token authentication for every route except the health probes.
+//! Who is calling, and whether they may: authentication, the principal, coarse role checks and
+//! the per-principal rate limit, for every route except the health probes and public documents.
 //!
 //! A zone never runs open: when no `AUTH_TOKEN` is configured, start-up generates one (see
-//! [`generate_token`]). Every request must carry `Authorization: Bearer <token>`; anything
-//! else is answered with the one JSON error shape, status 401, and a `WWW-Authenticate`
-//! header naming the scheme (RFC 6750).
+//! [`generate_token`]). Every request must carry `Authorization: Bearer <token>`, and the token
+//! must be one of:
+//!
+//! - the zone's `AUTH_TOKEN`: the bootstrap [`Role::ZoneAdmin`], actor `bootstrap`;
+//! - an API key `mez_<id>_<secret>` ([`keys`]), looked up in the database on every request, so
+//!   a revoked key is refused at once by every replica sharing the database; actor `key:<id>`;
+//! - when `MEZ_JWT_JWKS_FILE`, `MEZ_JWT_ISSUER` and `MEZ_JWT_AUDIENCE` are set, a JWT signed by
+//!   a key of that JWKS ([`jwt`]); actor `jwt:<sub>`.
+//!
+//! Anything else is answered with the one JSON error shape, status 401, and a
+//! `WWW-Authenticate` header naming the scheme (RFC 6750). The resolved [`Principal`] travels
+//! with the request as an extension, for the handlers and, later, the audit events.
+//!
+//! Then, in this order: the rate limit (`MEZ_RATE_LIMIT`, per actor: 429 with `Retry-After`),
+//! and the role check ([`authorize`]: 403 naming the role). Role checks are coarse in this
+//! release: a regulator reads only, `/v1/keys` is the zone administrator's, and an entity
+//! operator is not yet confined to its own entity (the next step of issue 11).
+
+pub mod jwt;
+pub mod keys;
+pub mod rate_limit;
 
 use axum::extract::{Request, State};
-use axum::http::HeaderValue;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
@@ -17,22 +36,142 @@ use subtle::ConstantTimeEq;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The middleware: passes the request on when its bearer token is the zone's, else 401.
+/// What a caller may do, coarsely.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Everything, `/v1/keys` included. The bootstrap `AUTH_TOKEN` has this role.
+    ZoneAdmin,
+    /// Every read (GET, HEAD), no write.
+    Regulator,
+    /// The operator of one entity. Not yet confined to it: see the module docs.
+    EntityOperator,
+}
+
+impl Role {
+    /// Every role, in the order the documents list them.
+    pub const ALL: [Role; 3] = [Role::ZoneAdmin, Role::Regulator, Role::EntityOperator];
+
+    /// The role's name, as keys, JWT claims and answers spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::ZoneAdmin => "zone_admin",
+            Role::Regulator => "regulator",
+            Role::EntityOperator => "entity_operator",
+        }
+    }
+
+    /// The role of that name.
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == name)
+    }
+
+    /// Whether the role is bound to one entity: an entity operator is, and must name it;
+    /// no other role may name one.
+    pub fn check_entity(self, entity_id: Option<&str>) -> Result<(), &'static str> {
+        match (self, entity_id) {
+            (Role::EntityOperator, None) => Err("is required for the entity_operator role"),
+            (Role::EntityOperator, Some(_)) => Ok(()),
+            (_, Some(_)) => Err("is only for the entity_operator role"),
+            (_, None) => Ok(()),
+        }
+    }
+}
+
+/// Who is calling: the identity the bearer token resolved to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// `bootstrap`, `key:<id>` or `jwt:<sub>`: what audit events will name.
+    pub actor: String,
+    pub role: Role,
+    /// The entity an entity operator acts for; `None` for the other roles.
+    pub entity_id: Option<String>,
+}
+
+impl Principal {
+    /// The holder of the zone's `AUTH_TOKEN`.
+    pub fn bootstrap() -> Principal {
+        Principal {
+            actor: "bootstrap".into(),
+            role: Role::ZoneAdmin,
+            entity_id: None,
+        }
+    }
+}
+
+/// The middleware: resolves the bearer token to a [`Principal`] (else 401), applies the rate
+/// limit (429) and the role check (403), and passes the request on with the principal as an
+/// extension.
 ///
-/// Install with `axum::middleware::from_fn_with_state(state, require_bearer)`.
-pub async fn require_bearer(
+/// Install with `axum::middleware::from_fn_with_state(state, require_principal)`.
+pub async fn require_principal(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let presented = request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|value| bearer_token(value.as_bytes()));
-    match presented {
-        Some(token) if token_matches(token, state.auth_token.as_bytes()) => next.run(request).await,
-        _ => unauthorized(),
+    let Some(token) = presented else {
+        return unauthorized();
+    };
+    let principal = match resolve(&state, token).await {
+        Ok(Some(principal)) => principal,
+        Ok(None) => return unauthorized(),
+        Err(err) => return err.into_response(),
+    };
+    if let Some(limiter) = &state.rate_limiter {
+        if let Err(refusal) = limiter.check(&principal.actor) {
+            return refusal.into_response();
+        }
     }
+    if let Err(err) = authorize(&principal, request.method(), request.uri().path()) {
+        return err.into_response();
+    }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+/// The principal a presented token stands for, or `None` when it stands for nobody.
+///
+/// The bootstrap token is compared first, in constant time. A token of the key format is
+/// looked up in the database; a token of the JWT format (three dot-separated parts) is
+/// verified when JWTs are configured.
+async fn resolve(state: &AppState, token: &[u8]) -> Result<Option<Principal>, ApiError> {
+    if token_matches(token, state.auth_token.as_bytes()) {
+        return Ok(Some(Principal::bootstrap()));
+    }
+    if token.starts_with(keys::PREFIX.as_bytes()) {
+        return keys::authenticate(&state.db, token).await;
+    }
+    if let Some(verifier) = &state.jwt {
+        if let Ok(text) = std::str::from_utf8(token) {
+            return Ok(verifier.verify(text));
+        }
+    }
+    Ok(None)
+}
+
+/// The coarse role check: whether `principal` may send `method` to `path`.
+///
+/// - `/v1/keys` and everything under it: the zone administrator's only;
+/// - a regulator: GET and HEAD only;
+/// - an entity operator: everything else, not yet confined to its own entity.
+pub fn authorize(principal: &Principal, method: &Method, path: &str) -> Result<(), ApiError> {
+    let role = principal.role;
+    let keys_route = path == "/v1/keys" || path.starts_with("/v1/keys/");
+    if keys_route && role != Role::ZoneAdmin {
+        return Err(ApiError::Forbidden(format!(
+            "the {} role may not manage API keys (zone_admin only)",
+            role.as_str()
+        )));
+    }
+    if role == Role::Regulator && !(method == Method::GET || method == Method::HEAD) {
+        return Err(ApiError::Forbidden(format!(
+            "the regulator role may only read (GET, HEAD), not {method}"
+        )));
+    }
+    Ok(())
 }
 
 /// Extracts the token from an `Authorization` header value of the form `Bearer <token>`.
@@ -84,6 +223,85 @@ fn unauthorized() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn principal(role: Role) -> Principal {
+        Principal {
+            actor: "key:abc".into(),
+            role,
+            entity_id: (role == Role::EntityOperator).then(|| "ent-1".to_string()),
+        }
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("admin"), None);
+        assert_eq!(Role::parse("Zone_Admin"), None);
+    }
+
+    #[test]
+    fn only_an_entity_operator_names_an_entity() {
+        assert!(Role::EntityOperator.check_entity(Some("e")).is_ok());
+        assert!(Role::EntityOperator.check_entity(None).is_err());
+        assert!(Role::ZoneAdmin.check_entity(Some("e")).is_err());
+        assert!(Role::Regulator.check_entity(Some("e")).is_err());
+        assert!(Role::Regulator.check_entity(None).is_ok());
+    }
+
+    #[test]
+    fn zone_admin_may_do_everything() {
+        let admin = Principal::bootstrap();
+        for method in [Method::GET, Method::POST, Method::DELETE, Method::PUT] {
+            assert!(authorize(&admin, &method, "/v1/keys").is_ok());
+            assert!(authorize(&admin, &method, "/v1/keys/abc").is_ok());
+            assert!(authorize(&admin, &method, "/v1/entities").is_ok());
+        }
+    }
+
+    #[test]
+    fn regulator_reads_only_and_is_told_its_role() {
+        let regulator = principal(Role::Regulator);
+        assert!(authorize(&regulator, &Method::GET, "/v1/audit/events").is_ok());
+        assert!(authorize(&regulator, &Method::HEAD, "/v1/attestations").is_ok());
+        for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
+            let err = authorize(&regulator, &method, "/v1/entities").expect_err("a write");
+            assert_eq!(err.status_code(), 403);
+            assert!(err.to_string().contains("regulator"), "{err}");
+        }
+    }
+
+    #[test]
+    fn keys_routes_are_the_zone_admins_only() {
+        for role in [Role::Regulator, Role::EntityOperator] {
+            for (method, path) in [
+                (Method::GET, "/v1/keys"),
+                (Method::POST, "/v1/keys"),
+                (Method::DELETE, "/v1/keys/abc"),
+            ] {
+                let err = authorize(&principal(role), &method, path).expect_err(path);
+                assert_eq!(err.status_code(), 403);
+                assert!(err.to_string().contains(role.as_str()), "{err}");
+            }
+        }
+        // A path that only starts with the same letters is not a keys route.
+        assert!(
+            authorize(
+                &principal(Role::EntityOperator),
+                &Method::GET,
+                "/v1/keysmith"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn entity_operator_is_refused_nothing_else_yet() {
+        let operator = principal(Role::EntityOperator);
+        assert!(authorize(&operator, &Method::POST, "/v1/entities").is_ok());
+        assert!(authorize(&operator, &Method::GET, "/v1/audit/events").is_ok());
+    }
 
     #[test]
     fn equal_tokens_match() {

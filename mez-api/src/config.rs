@@ -12,6 +12,10 @@
 //! | `MEZ_PUBLIC_URL`     | the zone's public base URL (status list URLs in credentials) | `http://<MEZ_BIND>` |
 //! | `MEZ_SANCTIONS_FILE` | comma-separated sanctions list files     | the built-in sample           |
 //! | `MEZ_SANCTIONS_THRESHOLD` | score a screened name needs to hit (0, 1] | 0.88              |
+//! | `MEZ_JWT_JWKS_FILE`  | JWKS file of the identity provider whose JWTs are accepted (with the next two) | JWTs refused |
+//! | `MEZ_JWT_ISSUER`     | the `iss` those JWTs must carry          | (required with the file)      |
+//! | `MEZ_JWT_AUDIENCE`   | the `aud` those JWTs must carry          | (required with the file)      |
+//! | `MEZ_RATE_LIMIT`     | requests per second per principal: `N`, `N/s`, `N/s,burst=B` (burst defaults to N) | no limit |
 //!
 //! An empty value counts as unset for every variable, because compose files and shells often
 //! export an optional variable with nothing in it. A value that is set but cannot be read is
@@ -54,6 +58,11 @@ pub struct Config {
     pub sanctions_threshold: f64,
     /// The upstream Mass API of a proxy zone.
     pub upstream: UpstreamConfig,
+    /// `MEZ_JWT_JWKS_FILE`, `MEZ_JWT_ISSUER`, `MEZ_JWT_AUDIENCE`: the identity provider whose
+    /// JWTs the zone accepts; `None` (all three unset): JWTs are refused.
+    pub jwt: Option<crate::auth::jwt::JwtConfig>,
+    /// `MEZ_RATE_LIMIT`: the per-principal request rate; `None`: no limit.
+    pub rate_limit: Option<crate::auth::rate_limit::RateLimit>,
 }
 
 /// Where a proxy zone sends its Mass operations.
@@ -131,7 +140,23 @@ impl Config {
         let public_url = get("MEZ_PUBLIC_URL")
             .map(|value| parse_public_url(&value))
             .transpose()?;
+        let jwt = parse_jwt(
+            get("MEZ_JWT_JWKS_FILE"),
+            get("MEZ_JWT_ISSUER"),
+            get("MEZ_JWT_AUDIENCE"),
+        )?;
+        let rate_limit = get("MEZ_RATE_LIMIT")
+            .map(|value| {
+                crate::auth::rate_limit::RateLimit::parse(&value).map_err(|problem| ConfigError {
+                    variable: "MEZ_RATE_LIMIT",
+                    value: value.clone(),
+                    problem,
+                })
+            })
+            .transpose()?;
         Ok(Config {
+            jwt,
+            rate_limit,
             public_url,
             upstream,
             signing_key_hex,
@@ -165,6 +190,8 @@ impl Config {
             signing_key_hex: None,
             sanctions_files: Vec::new(),
             sanctions_threshold: crate::compliance::sanctions::DEFAULT_THRESHOLD,
+            jwt: None,
+            rate_limit: None,
             upstream: UpstreamConfig {
                 timeout: UpstreamConfig::DEFAULT_TIMEOUT,
                 connect_timeout: UpstreamConfig::DEFAULT_CONNECT_TIMEOUT,
@@ -209,6 +236,8 @@ impl fmt::Debug for Config {
             )
             .field("sanctions_files", &self.sanctions_files)
             .field("sanctions_threshold", &self.sanctions_threshold)
+            .field("jwt", &self.jwt)
+            .field("rate_limit", &self.rate_limit)
             .field("upstream_urls", &self.upstream.urls)
             .field(
                 "upstream_token",
@@ -231,6 +260,39 @@ fn upstream_urls(
             Some((name.to_string(), value.trim_end_matches('/').to_string()))
         })
         .collect()
+}
+
+/// The three JWT variables: all set, or none (a partial set is a mistake, not "JWTs off").
+fn parse_jwt(
+    jwks_file: Option<String>,
+    issuer: Option<String>,
+    audience: Option<String>,
+) -> Result<Option<crate::auth::jwt::JwtConfig>, ConfigError> {
+    match (jwks_file, issuer, audience) {
+        (None, None, None) => Ok(None),
+        (Some(file), Some(issuer), Some(audience)) => Ok(Some(crate::auth::jwt::JwtConfig {
+            jwks_file: PathBuf::from(file),
+            issuer,
+            audience,
+        })),
+        (file, issuer, audience) => {
+            let (variable, value) = [
+                ("MEZ_JWT_JWKS_FILE", &file),
+                ("MEZ_JWT_ISSUER", &issuer),
+                ("MEZ_JWT_AUDIENCE", &audience),
+            ]
+            .into_iter()
+            .find_map(|(name, value)| value.as_ref().map(|v| (name, v.clone())))
+            .unwrap_or(("MEZ_JWT_JWKS_FILE", String::new()));
+            Err(ConfigError {
+                variable,
+                value,
+                problem: "is set, but JWTs need all three of MEZ_JWT_JWKS_FILE, \
+                          MEZ_JWT_ISSUER and MEZ_JWT_AUDIENCE"
+                    .into(),
+            })
+        }
+    }
 }
 
 /// An absolute `http://` or `https://` URL with a host, no query or fragment; the trailing
@@ -501,6 +563,42 @@ mod tests {
         }
         let err = config(&[("MEZ_SANCTIONS_FILE", "a.yaml,,b.yaml")]).expect_err("empty item");
         assert_eq!(err.variable, "MEZ_SANCTIONS_FILE");
+    }
+
+    #[test]
+    fn jwt_variables_are_read_together_or_not_at_all() {
+        assert_eq!(config(&[]).expect("defaults").jwt, None);
+        let c = config(&[
+            ("MEZ_JWT_JWKS_FILE", "/etc/mez/jwks.json"),
+            ("MEZ_JWT_ISSUER", "https://idp.example"),
+            ("MEZ_JWT_AUDIENCE", "mez"),
+        ])
+        .expect("valid");
+        let jwt = c.jwt.expect("configured");
+        assert_eq!(jwt.jwks_file, PathBuf::from("/etc/mez/jwks.json"));
+        assert_eq!(jwt.issuer, "https://idp.example");
+        assert_eq!(jwt.audience, "mez");
+        let err = config(&[("MEZ_JWT_ISSUER", "https://idp.example")]).expect_err("partial");
+        assert_eq!(err.variable, "MEZ_JWT_ISSUER");
+        assert!(err.problem.contains("MEZ_JWT_AUDIENCE"), "{err}");
+        let err = config(&[("MEZ_JWT_JWKS_FILE", "j.json"), ("MEZ_JWT_AUDIENCE", "a")])
+            .expect_err("partial");
+        assert_eq!(err.variable, "MEZ_JWT_JWKS_FILE");
+    }
+
+    #[test]
+    fn rate_limit_is_read_and_checked() {
+        assert_eq!(config(&[]).expect("defaults").rate_limit, None);
+        let c = config(&[("MEZ_RATE_LIMIT", "10/s,burst=20")]).expect("valid");
+        let limit = c.rate_limit.expect("configured");
+        assert_eq!((limit.per_second.get(), limit.burst.get()), (10, 20));
+        let c = config(&[("MEZ_RATE_LIMIT", "3")]).expect("valid");
+        let limit = c.rate_limit.expect("configured");
+        assert_eq!((limit.per_second.get(), limit.burst.get()), (3, 3));
+        for bad in ["0", "fast", "10/h"] {
+            let err = config(&[("MEZ_RATE_LIMIT", bad)]).expect_err(bad);
+            assert_eq!(err.variable, "MEZ_RATE_LIMIT");
+        }
     }
 
     #[test]

@@ -79,6 +79,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{message}")]
     Conflict { kind: ConflictKind, message: String },
+    /// The caller's rate limit (`MEZ_RATE_LIMIT`) is used up for now.
+    #[error("rate limit exceeded; retry after {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("{0}")]
     ServiceUnavailable(String),
     #[error("{0}")]
@@ -144,6 +147,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -166,6 +170,7 @@ impl ApiError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Conflict { .. } => "CONFLICT",
+            Self::TooManyRequests { .. } => "RATE_LIMITED",
             Self::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
             Self::BadGateway(_) => "UPSTREAM_ERROR",
             Self::GatewayTimeout(_) => "UPSTREAM_TIMEOUT",
@@ -200,7 +205,14 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
-        (status, axum::Json(json!({ "error": error }))).into_response()
+        let mut response = (status, axum::Json(json!({ "error": error }))).into_response();
+        if let Self::TooManyRequests { retry_after_secs } = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
+        }
+        response
     }
 }
 

@@ -80,6 +80,8 @@ pub enum StartupError {
     ZoneIdentity { zone_did: String, head_did: String },
     #[error("zone identity: cannot read the audit chain's head: {0}")]
     AuditHead(String),
+    #[error("JWT keys: {0}")]
+    Jwks(#[from] auth::jwt::JwksError),
     #[error("sanctions list: {0}")]
     Sanctions(crate::compliance::SanctionsError),
     #[error("could not listen on {addr}: {source}")]
@@ -115,6 +117,13 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
             Arc::from(token)
         }
     };
+    let jwt = match &config.jwt {
+        Some(jwt) => Some(Arc::new(auth::jwt::JwtVerifier::load(jwt)?)),
+        None => None,
+    };
+    let rate_limiter = config
+        .rate_limit
+        .map(|limit| Arc::new(auth::rate_limit::Limiter::new(limit)));
     let sanctions = SanctionsList::load(&config.sanctions_files)
         .map_err(StartupError::Sanctions)?
         .with_threshold(config.sanctions_threshold);
@@ -133,6 +142,8 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
         auth_token,
         zone_key,
         sanctions: Arc::new(state::Screening::new(sanctions)),
+        jwt,
+        rate_limiter,
         shutting_down: Arc::new(AtomicBool::new(false)),
     })
 }
@@ -177,9 +188,11 @@ async fn check_zone_identity(db: &Db, key: &ZoneKey) -> Result<(), StartupError>
 ///    reuses connections never has one closed under it.
 /// 5. `/health/liveness`, `/health/readiness`, `/openapi.json` and `/docs` answer here, without a token, so that load
 ///    balancers and orchestrators can probe a zone they hold no secret for.
-/// 6. bearer auth: everything else (`/metrics` too), including paths that match no route. Authentication
-///    comes before routing on purpose, so that an unauthenticated caller gets 401 for every
-///    path and cannot map which routes exist.
+/// 6. auth ([`auth::require_principal`]): everything else (`/metrics` too), including paths
+///    that match no route. The bearer token resolves to a [`auth::Principal`] (else 401), the
+///    principal's rate limit applies (429), then its role (403), and the principal goes on as
+///    a request extension. Authentication comes before routing on purpose, so that an
+///    unauthenticated caller gets 401 for every path and cannot map which routes exist.
 /// 7. body limit: the configured maximum, enforced where the body is read, which the JSON
 ///    extractor reports as the JSON 413.
 /// 8. routing: the Mass surface (sovereign mode only), then a JSON 404 for unknown paths and
@@ -193,6 +206,7 @@ pub fn app(state: AppState) -> Router {
         .merge(surface::v1_router())
         .merge(zone_routes::router())
         .merge(policy::routes::router())
+        .merge(auth::keys::router())
         .route("/metrics", get(metrics::render));
     if state.config.sovereign {
         routes = routes.merge(surface::direct_router());
@@ -204,7 +218,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(from_fn_with_state(state.clone(), auth::require_bearer));
+        .layer(from_fn_with_state(state.clone(), auth::require_principal));
 
     Router::new()
         .route("/health/liveness", get(liveness))
@@ -268,12 +282,24 @@ pub async fn serve(
         tracing::info!("shutting down: no new connections; finishing open requests");
     };
     let upkeep = metrics::spawn_upkeep();
+    let forgetting = state.rate_limiter.clone().map(|limiter| {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                limiter.forget_idle();
+            }
+        })
+    });
     let recovering = state.clone();
     tokio::spawn(async move { policy::actions::recover(&recovering).await });
     let served = axum::serve(connection::ZoneListener::new(listener), app(state))
         .with_graceful_shutdown(draining)
         .await;
     upkeep.abort();
+    if let Some(task) = forgetting {
+        task.abort();
+    }
     served
 }
 

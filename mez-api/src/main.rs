@@ -8,6 +8,10 @@
 //! is printed as one line and the process exits non-zero.
 //!
 //! Logs go to stdout as text, or as one JSON object per line with `MEZ_LOG_FORMAT=json`.
+//!
+//! `mez-api keys create|list|revoke ...` manages the zone's API keys instead of serving
+//! ([`mez_api::auth::keys::run_cli`]): it opens the database the server would (the same
+//! environment), prints its answer as JSON on stdout and exits.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -28,6 +32,17 @@ const FLUSH_LIMIT: Duration = Duration::from_secs(2);
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some((command, rest)) = args.split_first() {
+        if command == "keys" {
+            return keys_command(rest).await;
+        }
+        eprintln!(
+            "mez-api: unknown command {command:?}\n\n{}",
+            mez_api::auth::keys::USAGE
+        );
+        return ExitCode::FAILURE;
+    }
     init_tracing();
     let (listener, state) = match start().await {
         Ok(started) => started,
@@ -79,6 +94,37 @@ async fn main() -> ExitCode {
         }
         Err(err) => {
             eprintln!("mez-api: the server failed: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `mez-api keys ...`: on the database the configuration names, without serving. Nothing is
+/// logged, so that stdout holds only the answer.
+async fn keys_command(args: &[String]) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("mez-api keys: configuration: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let db = match mez_api::db::Db::connect(&config.database_url).await {
+        Ok(db) => db,
+        Err(err) => {
+            eprintln!("mez-api keys: database: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = mez_api::auth::keys::run_cli(&db, args).await;
+    db.close().await;
+    match outcome {
+        Ok(answer) => {
+            println!("{answer}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("mez-api keys: {err}");
             ExitCode::FAILURE
         }
     }

@@ -35,6 +35,11 @@ pub struct AppState {
     /// The upstream Mass API of a proxy zone (`None` when no `MASS_*_URL` is set, and never
     /// used by a sovereign zone, which does not call itself).
     pub mass_client: Option<Arc<MassClient>>,
+    /// The verifier of JWT bearer tokens, when `MEZ_JWT_*` configure an identity provider.
+    pub jwt: Option<Arc<crate::auth::jwt::JwtVerifier>>,
+    /// The per-principal rate limiter, when `MEZ_RATE_LIMIT` is set. Its budgets are this
+    /// process's own (a limit on load, not a record; see `auth::rate_limit`).
+    pub rate_limiter: Option<Arc<crate::auth::rate_limit::Limiter>>,
     /// Set once a graceful shutdown has begun: from then on the readiness probe answers 503,
     /// so load balancers stop sending new work while open requests finish.
     pub shutting_down: Arc<AtomicBool>,

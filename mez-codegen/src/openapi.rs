@@ -558,11 +558,19 @@ fn error_statuses(responses: &mut Map<String, Value>, can: Can) {
         400,
         "Malformed request: JSON that does not parse, or a path that is not UTF-8",
     );
-    add(401, "Missing or wrong bearer token");
+    add(
+        401,
+        "Missing, wrong or revoked bearer token (AUTH_TOKEN, an API key, or a JWT)",
+    );
     if can.compliance {
         add(
             403,
-            "Blocked by a hard-block compliance domain (named in the message)",
+            "Blocked by a hard-block compliance domain (named in the message), or the caller's role may not do this (named in the message)",
+        );
+    } else {
+        add(
+            403,
+            "The caller's role may not do this (named in the message): a regulator only reads",
         );
     }
     if can.found {
@@ -578,6 +586,10 @@ fn error_statuses(responses: &mut Map<String, Value>, can: Can) {
     add(
         422,
         "Validation failed: every offending field is listed in `details`",
+    );
+    add(
+        429,
+        "The caller's rate limit (MEZ_RATE_LIMIT) is used up; Retry-After says when to try again",
     );
     add(
         500,
@@ -977,7 +989,69 @@ fn zone_operations() -> Vec<(&'static str, &'static str, Value)> {
             format!("only actions with this {k}"),
         ));
     }
+    let zone_admin_only = |mut o: Value| {
+        o["responses"]["403"] =
+            error_response("The caller's role is not zone_admin (named in the message)");
+        o
+    };
+    let mut create_key = zone_admin_only(op(
+        "zone_create_key",
+        "Creates an API key and shows its secret, once (mez_<id>_<secret>; only its SHA-256 is stored). zone_admin only.",
+        "/v1/keys",
+        Query::new(),
+        Some(json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["role"],
+            "properties": {
+                "role": {"enum": ["zone_admin", "regulator", "entity_operator"]},
+                "entity_id": nullable(text_schema(true, Some(1), Some(255))),
+                "name": nullable(text_schema(true, Some(1), Some(255))),
+            },
+            "description": "entity_id is required for entity_operator and refused for the other roles.",
+        })),
+        schema_ref("CreatedApiKey"),
+        false,
+        false,
+    ));
+    if let Some(ok) = create_key["responses"]
+        .as_object_mut()
+        .and_then(|responses| responses.remove("200"))
+    {
+        let mut created = ok;
+        created["description"] = json!("Created");
+        create_key["responses"]["201"] = created;
+    }
     vec![
+        ("/v1/keys", "post", create_key),
+        (
+            "/v1/keys",
+            "get",
+            zone_admin_only(op(
+                "zone_list_keys",
+                "Every API key, revoked ones too, oldest first; never a secret. zone_admin only.",
+                "/v1/keys",
+                Query::new(),
+                None,
+                json!({"type": "array", "items": schema_ref("ApiKey")}),
+                false,
+                false,
+            )),
+        ),
+        (
+            "/v1/keys/{id}",
+            "delete",
+            zone_admin_only(op(
+                "zone_revoke_key",
+                "Revokes an API key: every replica sharing the database refuses it (401) from its next request. Revoking a revoked key changes nothing. zone_admin only.",
+                "/v1/keys/{id}",
+                Query::new(),
+                None,
+                schema_ref("ApiKey"),
+                true,
+                false,
+            )),
+        ),
         (
             "/v1/policies",
             "get",
@@ -1352,6 +1426,39 @@ pub fn document(spec: &Spec) -> String {
                 "suspended": {"type": ["boolean", "null"]},
                 "reason": {"type": ["string", "null"], "maxLength": 1000, "pattern": "^[^\\x00]*$"},
             },
+        }),
+    );
+    let key_properties = || {
+        json!({
+            "id": {"type": "string"},
+            "role": {"enum": ["zone_admin", "regulator", "entity_operator"]},
+            "entity_id": {"type": ["string", "null"]},
+            "name": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+        })
+    };
+    let mut api_key = key_properties();
+    api_key["revoked_at"] = json!({"type": ["string", "null"], "format": "date-time"});
+    schemas.insert(
+        "ApiKey".into(),
+        json!({
+            "type": "object",
+            "required": ["id", "role", "entity_id", "name", "created_at", "revoked_at"],
+            "properties": api_key,
+        }),
+    );
+    let mut created_key = key_properties();
+    created_key["secret"] = json!({
+        "type": "string",
+        "pattern": "^mez_[0-9a-f]{32}_[0-9a-f]{64}$",
+        "description": "The bearer token; shown only in this answer.",
+    });
+    schemas.insert(
+        "CreatedApiKey".into(),
+        json!({
+            "type": "object",
+            "required": ["id", "secret", "role", "entity_id", "name", "created_at"],
+            "properties": created_key,
         }),
     );
     schemas.insert(

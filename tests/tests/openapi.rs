@@ -61,6 +61,9 @@ async fn sovereign_document_describes_the_zone(db: TestDb) {
             ("GET", "/v1/actions/{id}"),
             ("POST", "/v1/actions/{id}/approve"),
             ("POST", "/v1/sanctions/reload"),
+            ("GET", "/v1/keys"),
+            ("POST", "/v1/keys"),
+            ("DELETE", "/v1/keys/{id}"),
         ]);
     let mut expected = 0;
     for (method, path) in routes {
