@@ -999,15 +999,31 @@ fn zone_operations() -> Vec<(&'static str, &'static str, Value)> {
         "Creates an API key and shows its secret, once (mez_<id>_<secret>; only its SHA-256 is stored). zone_admin only.",
         "/v1/keys",
         Query::new(),
+        // Two shapes, so that the document states the rule the zone applies: an
+        // entity_operator names its entity, the other roles name none.
         Some(json!({
-            "type": "object",
-            "additionalProperties": false,
-            "required": ["role"],
-            "properties": {
-                "role": {"enum": ["zone_admin", "regulator", "entity_operator"]},
-                "entity_id": nullable(text_schema(true, Some(1), Some(255))),
-                "name": nullable(text_schema(true, Some(1), Some(255))),
-            },
+            "oneOf": [
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["role"],
+                    "properties": {
+                        "role": {"enum": ["zone_admin", "regulator"]},
+                        "entity_id": {"type": "null"},
+                        "name": nullable(text_schema(true, Some(1), Some(255))),
+                    },
+                },
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["role", "entity_id"],
+                    "properties": {
+                        "role": {"const": "entity_operator"},
+                        "entity_id": text_schema(true, Some(1), Some(255)),
+                        "name": nullable(text_schema(true, Some(1), Some(255))),
+                    },
+                },
+            ],
             "description": "entity_id is required for entity_operator and refused for the other roles.",
         })),
         schema_ref("CreatedApiKey"),
