@@ -292,11 +292,24 @@ impl Query<'_> {
     }
 }
 
-/// The statement reading one page of the records matching `condition`, which has `binds`
-/// parameters; the limit and offset are the next two.
-fn page_sql(condition: &str, binds: usize) -> String {
+/// The statement reading one page of the records matching `query`'s `condition`, which has
+/// `binds` parameters; the limit and offset are the next two.
+///
+/// On SQLite a query with field filters orders by `+seq`, which keeps the planner from
+/// walking the collection in `seq` order (the `(collection, seq)` index) and evaluating the
+/// JSON filter on every record until the page is full: with no statistics it prefers that
+/// walk, which made an evidence read of one entity's attestations parse every attestation
+/// of the zone (62 ms against 0.06 ms at 20,000 attestations). With `+seq` it takes the
+/// expression index the filter matches (`records_entity_id_idx`, ...) and sorts the few
+/// matches. PostgreSQL plans from its statistics and keeps the plain order.
+fn page_sql(backend: Backend, query: &Query<'_>, condition: &str, binds: usize) -> String {
+    let filtered = !query.equals.is_empty() || query.one_of.is_some();
+    let order = match backend {
+        Backend::Sqlite if filtered => "+seq",
+        _ => "seq",
+    };
     format!(
-        "SELECT body FROM records WHERE {condition} ORDER BY seq LIMIT ${} OFFSET ${}",
+        "SELECT body FROM records WHERE {condition} ORDER BY {order} LIMIT ${} OFFSET ${}",
         binds + 1,
         binds + 2
     )
@@ -491,7 +504,7 @@ impl Db {
         let backend = self.backend();
         let (condition, binds) = where_clause(backend, collection, query)?;
         let count_sql = format!("SELECT COUNT(*) FROM records WHERE {condition}");
-        let page_sql = page_sql(&condition, binds.len());
+        let page_sql = page_sql(backend, query, &condition, binds.len());
         let (limit, offset) = query.window();
         let read = on_pool!(self, pool => async {
             let mut tx = pool.begin().await?;
@@ -535,7 +548,7 @@ impl Db {
             return Ok(Vec::new());
         }
         let (condition, binds) = where_clause(self.backend(), collection, query)?;
-        let sql = page_sql(&condition, binds.len());
+        let sql = page_sql(self.backend(), query, &condition, binds.len());
         let (limit, offset) = query.window();
         let bodies = on_pool!(self, pool => {
             let mut page = sqlx::query_scalar::<_, String>(&sql);
