@@ -565,16 +565,19 @@ fn error_statuses(responses: &mut Map<String, Value>, can: Can) {
     if can.compliance {
         add(
             403,
-            "Blocked by a hard-block compliance domain (named in the message), or the caller's role may not do this (named in the message)",
+            "Blocked by a hard-block compliance domain (named in the message), or the caller's role may not do this (named in the message): a regulator only reads, an entity_operator creates no entity and uses no zone administration route",
         );
     } else {
         add(
             403,
-            "The caller's role may not do this (named in the message): a regulator only reads",
+            "The caller's role may not do this (named in the message): a regulator only reads, an entity_operator uses no zone administration route",
         );
     }
     if can.found {
-        add(404, "No such record");
+        add(
+            404,
+            "No such record, or (for an entity_operator) a record or entity outside the caller's entity, answered alike so that existence is not disclosed",
+        );
     }
     if can.write {
         add(409, "Conflicting state");
