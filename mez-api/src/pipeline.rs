@@ -42,6 +42,7 @@ pub const ATTESTATIONS: &str = "attestations";
 
 /// Serves one `/v1` route.
 pub async fn run(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Response, ApiError> {
+    scope::admit(route.access, &format!("{} {}", route.method, route.path))?;
     if route.method == "GET" {
         let mut mass = MassCall::new(state);
         let value = mass_operation(&mut mass, route, &args, &Map::new()).await?;

@@ -624,6 +624,7 @@ fn direct_operation(spec: &Spec, s: &Service, r: &Route) -> Value {
         }]),
     );
     op.insert("x-mez-surface".into(), json!("direct"));
+    op.insert("x-mez-access".into(), json!(r.access(spec).name()));
     if let Some(doc) = &r.doc {
         op.insert("summary".into(), json!(doc));
     }
@@ -759,6 +760,7 @@ fn v1_operation(spec: &Spec, o: &Orchestrated) -> Value {
     );
     op.insert("tags".into(), json!(["v1"]));
     op.insert("x-mez-surface".into(), json!("v1"));
+    op.insert("x-mez-access".into(), json!(o.access().name()));
     if let Some(doc) = &o.doc {
         op.insert("summary".into(), json!(doc));
     }

@@ -11,6 +11,7 @@
 //!   the existence of another entity's records is not disclosed;
 //! - a list or search is filtered in the query itself by the link field ([`list_filter`]),
 //!   so pages and totals agree with what the operator may see;
+//! - a route the spec declares `access: zone` is refused (403, [`admit`]);
 //! - before a write commits, every record change it planned is checked ([`check_ops`]): a
 //!   record of another entity is a 404, a record that names no entity (or a new entity) a
 //!   403, since nothing the operator may change is identified by it.
@@ -28,6 +29,7 @@ use serde_json::Value;
 use crate::audit::RecordOp;
 use crate::db::Record;
 use crate::error::ApiError;
+use crate::runtime::model::Access;
 use crate::state::AppState;
 use crate::surface::ENTITY_LINKS;
 
@@ -81,6 +83,18 @@ pub fn decide(entity: &str, collection: &str, record: &Record) -> Decision {
         Some(owner) if owner == entity => Decision::Allowed,
         Some(_) => Decision::OtherEntity,
         None => Decision::NoEntity,
+    }
+}
+
+/// Whether the current request may use a route of `access` (the spec's declaration): a
+/// confined caller is refused a zone administration route (403); the other routes run
+/// confined.
+pub fn admit(access: Access, route: &str) -> Result<(), ApiError> {
+    match (access, current()) {
+        (Access::Zone, Some(_)) => Err(ApiError::Forbidden(format!(
+            "the entity_operator role may not use {route}, a zone administration route"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -200,6 +214,20 @@ mod tests {
         assert_eq!(decide("B", "organizations", &org), Decision::OtherEntity);
         // A collection no entity owns is never refused by scope.
         assert_eq!(decide("A", "idempotency_keys", &none), Decision::Allowed);
+    }
+
+    #[tokio::test]
+    async fn a_zone_route_is_refused_to_a_confined_caller_only() {
+        let route = "POST /zone/thing";
+        assert!(admit(Access::Zone, route).is_ok());
+        within(Some("A".into()), async {
+            let err = admit(Access::Zone, route).expect_err("a zone route");
+            assert_eq!(err.status_code(), 403);
+            assert!(err.to_string().contains("entity_operator"), "{err}");
+            assert!(admit(Access::Entity, route).is_ok());
+            assert!(admit(Access::Public, route).is_ok());
+        })
+        .await;
     }
 
     #[tokio::test]

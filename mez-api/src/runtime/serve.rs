@@ -20,6 +20,7 @@ use crate::surface::Route;
 /// (planning again from fresh reads when a concurrent writer got there first), and answers.
 pub async fn serve(state: &AppState, route: Route, args: CallArgs) -> Result<Response, ApiError> {
     let info = route.info();
+    crate::auth::scope::admit(info.access, &format!("{} {}", info.method, info.path))?;
     // A create taking its input from the query names its key there (`idempotencyKey`).
     let key = args.idempotency_key.clone().or_else(|| {
         info.query_input
