@@ -2779,6 +2779,7 @@ pub const URL_ENVS: &[&str] = &[
 /// Every direct route of the spec.
 pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "consent_info_post_consents",
         service: "consent-info",
@@ -2795,6 +2796,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[
             crate::policy::Fire {
                 trigger: "governance_vote_resolved",
@@ -2829,6 +2831,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[
             crate::policy::Fire {
                 trigger: "governance_vote_resolved",
@@ -2863,6 +2866,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "consent_info_get_consents_organization_organization_id",
         service: "consent-info",
@@ -2879,6 +2883,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "consent_info_get_consents_id",
         service: "consent-info",
@@ -2895,6 +2900,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "consent_info_delete_consents_id",
         service: "consent-info",
@@ -2911,6 +2917,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "consent_info_post_cap_tables",
         service: "consent-info",
@@ -2929,6 +2936,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "get_cap_table_by_organization",
         service: "consent-info",
@@ -2945,6 +2953,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "consent_info_get_cap_tables_id",
         service: "consent-info",
@@ -2961,6 +2970,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "consent_info_get_share_classes_organization_organization_id",
         service: "consent-info",
@@ -2977,6 +2987,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "consent_info_get_shareholders_organization_organization_id",
         service: "consent-info",
@@ -2993,6 +3004,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "list_identities",
         service: "consent-info",
@@ -3009,6 +3021,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "consent_info_get_identities_id",
         service: "consent-info",
@@ -3025,6 +3038,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "investment_info_post_investment",
         service: "investment-info",
@@ -3041,6 +3055,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "investment_info_get_investment_id",
         service: "investment-info",
@@ -3057,6 +3072,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "organization_info_post_organization_create",
         service: "organization-info",
@@ -3073,6 +3089,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "organization_info_post_organization_search",
         service: "organization-info",
@@ -3089,6 +3106,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Public,
         fires: &[],
         name: "organization_info_get_organization_supported_jurisdictions",
         service: "organization-info",
@@ -3105,6 +3123,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "get_organization",
         service: "organization-info",
@@ -3121,6 +3140,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[
             crate::policy::Fire {
                 trigger: "entity_dissolution",
@@ -3153,6 +3173,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "organization_info_delete_organization_id",
         service: "organization-info",
@@ -3169,6 +3190,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "list_organizations",
         service: "organization-info",
@@ -3185,6 +3207,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "organization_info_post_membership_member",
         service: "organization-info",
@@ -3201,6 +3224,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "organization_info_get_membership_member_id",
         service: "organization-info",
@@ -3217,6 +3241,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "organization_info_put_membership_member_id",
         service: "organization-info",
@@ -3233,6 +3258,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "organization_info_delete_membership_member_id",
         service: "organization-info",
@@ -3249,6 +3275,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "organization_info_get_membership_organization_id_members",
         service: "organization-info",
@@ -3265,6 +3292,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "organization_info_post_board_director",
         service: "organization-info",
@@ -3281,6 +3309,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "organization_info_get_board_director_id",
         service: "organization-info",
@@ -3297,6 +3326,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "organization_info_put_board_director_id",
         service: "organization-info",
@@ -3313,6 +3343,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "organization_info_delete_board_director_id",
         service: "organization-info",
@@ -3329,6 +3360,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "organization_info_get_board_organization_id",
         service: "organization-info",
@@ -3345,6 +3377,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "verify_cnic",
         service: "organization-info",
@@ -3361,6 +3394,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "verify_ntn",
         service: "organization-info",
@@ -3377,6 +3411,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "templating_engine_post_template_sign",
         service: "templating-engine",
@@ -3393,6 +3428,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Public,
         fires: &[],
         name: "templating_engine_get_template_available",
         service: "templating-engine",
@@ -3409,6 +3445,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Public,
         fires: &[],
         name: "templating_engine_get_template_id",
         service: "templating-engine",
@@ -3425,6 +3462,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "templating_engine_get_submission_id",
         service: "templating-engine",
@@ -3441,6 +3479,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "create_treasury",
         service: "treasury-info",
@@ -3457,6 +3496,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "treasury_info_get_treasury_id",
         service: "treasury-info",
@@ -3473,6 +3513,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "get_treasury_by_entity",
         service: "treasury-info",
@@ -3489,6 +3530,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "create_account",
         service: "treasury-info",
@@ -3507,6 +3549,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "get_account",
         service: "treasury-info",
@@ -3523,6 +3566,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "create_payment",
         service: "treasury-info",
@@ -3541,6 +3585,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "treasury_info_get_transaction_id",
         service: "treasury-info",
@@ -3557,6 +3602,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "create_tax_event",
         service: "treasury-info",
@@ -3575,6 +3621,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "list_tax_events",
         service: "treasury-info",
@@ -3591,6 +3638,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "compute_withholding",
         service: "treasury-info",
@@ -3609,6 +3657,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 49] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Public,
         fires: &[],
         name: "zone_get_health",
         service: "zone",
@@ -4993,6 +5042,7 @@ pub static ENTITY_LINKS: &[(&str, &str)] = &[
 /// Every orchestrated `/v1` route of the spec.
 pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
     crate::runtime::model::V1Route {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         example: Some("{}"),
         method: "GET",
@@ -5020,6 +5070,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         example: Some(
             "{\"entity_type\":\"llc\",\"legal_name\":\"Parity Trading Ltd\",\"jurisdiction_id\":\"pk\",\"beneficial_owners\":[{\"name\":\"Ali Khan\",\"ownership_percentage\":\"60\"}]}",
@@ -5056,6 +5107,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         example: Some("{\"id\":\"$entity\"}"),
         method: "GET",
@@ -5083,6 +5135,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         example: Some(
             "{\"id\":\"$entity\",\"legal_name\":\"Parity Trading Renamed Ltd\",\"tags\":[\"renamed\"]}",
@@ -5119,6 +5172,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         example: Some(
             "{\"entity_id\":\"$entity\",\"share_classes\":[{\"name\":\"Common\",\"authorized_shares\":1000000,\"issued_shares\":250000,\"par_value\":\"1.00\",\"voting_rights\":true}]}",
@@ -5155,6 +5209,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         example: Some("{\"id\":\"$cap_table\"}"),
         method: "GET",
@@ -5182,6 +5237,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         example: Some(
             "{\"entity_id\":\"$entity\",\"account_type\":\"operating\",\"currency\":\"PKR\"}",
@@ -5213,6 +5269,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        access: crate::runtime::model::Access::Entity,
         fires: &[
             crate::policy::Fire {
                 trigger: "withholding_due",
@@ -5262,6 +5319,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         example: Some(
             "{\"identity_type\":\"individual\",\"linked_ids\":[{\"id_type\":\"CNIC\",\"id_value\":\"12345-1234567-1\"}],\"full_name\":\"Ali Khan\",\"entity_id\":\"$entity\"}",
@@ -5293,6 +5351,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         example: Some("{\"id\":\"$identity\"}"),
         method: "GET",
@@ -5320,6 +5379,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         example: Some(
             "{\"cnic\":\"12345-1234567-1\",\"full_name\":\"Ali Khan\",\"entity_id\":\"$entity\"}",
@@ -5356,6 +5416,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         example: Some(
             "{\"ntn\":\"1234567\",\"entity_name\":\"Parity Trading Ltd\",\"entity_id\":\"$entity\"}",
@@ -5392,6 +5453,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 200,
     },
     crate::runtime::model::V1Route {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         example: Some(
             "{\"consent_type\":\"EQUITY_OFFER\",\"description\":\"Seed round\",\"parties\":[{\"entity_id\":\"$entity\",\"role\":\"issuer\"}],\"num_votes_required\":1}",
@@ -5428,6 +5490,7 @@ pub static V1_ROUTES: [crate::runtime::model::V1Route; 14] = [
         status: 201,
     },
     crate::runtime::model::V1Route {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         example: Some("{\"id\":\"$consent\"}"),
         method: "GET",

@@ -17,13 +17,15 @@
 //! with the request as an extension, for the handlers and, later, the audit events.
 //!
 //! Then, in this order: the rate limit (`MEZ_RATE_LIMIT`, per actor: 429 with `Retry-After`),
-//! and the role check ([`authorize`]: 403 naming the role). Role checks are coarse in this
-//! release: a regulator reads only, `/v1/keys` is the zone administrator's, and an entity
-//! operator is not yet confined to its own entity (the next step of issue 11).
+//! and the role check ([`authorize`]: 403 naming the role): a regulator reads only, zone
+//! administration is the zone administrator's. An entity operator's request then runs
+//! confined to its entity ([`scope`]): another entity's records are 404s, lists hold only its
+//! own.
 
 pub mod jwt;
 pub mod keys;
 pub mod rate_limit;
+pub mod scope;
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
@@ -43,7 +45,7 @@ pub enum Role {
     ZoneAdmin,
     /// Every read (GET, HEAD), no write.
     Regulator,
-    /// The operator of one entity. Not yet confined to it: see the module docs.
+    /// The operator of one entity, confined to it ([`scope`]).
     EntityOperator,
 }
 
@@ -128,8 +130,9 @@ pub async fn require_principal(
     if let Err(err) = authorize(&principal, request.method(), request.uri().path()) {
         return err.into_response();
     }
+    let entity = principal.entity_id.clone();
     request.extensions_mut().insert(principal);
-    next.run(request).await
+    scope::within(entity, next.run(request)).await
 }
 
 /// The principal a presented token stands for, or `None` when it stands for nobody.
@@ -152,11 +155,23 @@ async fn resolve(state: &AppState, token: &[u8]) -> Result<Option<Principal>, Ap
     Ok(None)
 }
 
+/// The zone-wide routes an entity operator may not use: zone administration (triggers,
+/// approvals, the sanctions list) and the zone-wide reads that are not filtered by entity yet
+/// (attestations, the audit trail, actions), as path prefixes.
+const ZONE_ONLY: &[&str] = &[
+    "/v1/triggers",
+    "/v1/sanctions/",
+    "/v1/actions",
+    "/v1/attestations",
+    "/v1/audit/",
+];
+
 /// The coarse role check: whether `principal` may send `method` to `path`.
 ///
 /// - `/v1/keys` and everything under it: the zone administrator's only;
 /// - a regulator: GET and HEAD only;
-/// - an entity operator: everything else, not yet confined to its own entity.
+/// - an entity operator: not the zone-wide routes of [`ZONE_ONLY`] (403); everything else
+///   runs confined to its entity ([`scope`]), where another entity's records are 404s.
 pub fn authorize(principal: &Principal, method: &Method, path: &str) -> Result<(), ApiError> {
     let role = principal.role;
     let keys_route = path == "/v1/keys" || path.starts_with("/v1/keys/");
@@ -165,6 +180,13 @@ pub fn authorize(principal: &Principal, method: &Method, path: &str) -> Result<(
             "the {} role may not manage API keys (zone_admin only)",
             role.as_str()
         )));
+    }
+    if role == Role::EntityOperator && ZONE_ONLY.iter().any(|p| path.starts_with(p)) {
+        return Err(ApiError::Forbidden(
+            "the entity_operator role may not use this zone-wide route \
+             (zone_admin or, for reads, regulator)"
+                .into(),
+        ));
     }
     if role == Role::Regulator && !(method == Method::GET || method == Method::HEAD) {
         return Err(ApiError::Forbidden(format!(
@@ -297,10 +319,24 @@ mod tests {
     }
 
     #[test]
-    fn entity_operator_is_refused_nothing_else_yet() {
+    fn entity_operator_is_refused_zone_administration_and_zone_wide_reads() {
         let operator = principal(Role::EntityOperator);
-        assert!(authorize(&operator, &Method::POST, "/v1/entities").is_ok());
-        assert!(authorize(&operator, &Method::GET, "/v1/audit/events").is_ok());
+        for (method, path) in [
+            (Method::POST, "/v1/triggers"),
+            (Method::POST, "/v1/sanctions/reload"),
+            (Method::POST, "/v1/actions/a1/approve"),
+            (Method::GET, "/v1/actions"),
+            (Method::GET, "/v1/audit/events"),
+            (Method::GET, "/v1/audit/verify"),
+            (Method::GET, "/v1/attestations"),
+        ] {
+            let err = authorize(&operator, &method, path).expect_err(path);
+            assert_eq!(err.status_code(), 403, "{path}");
+        }
+        // Its entity's routes and the zone's public information pass on, to be scoped.
+        assert!(authorize(&operator, &Method::POST, "/v1/ownership/cap-tables").is_ok());
+        assert!(authorize(&operator, &Method::GET, "/v1/policies").is_ok());
+        assert!(authorize(&operator, &Method::POST, "/v1/credentials/verify").is_ok());
     }
 
     #[test]

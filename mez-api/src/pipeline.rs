@@ -18,6 +18,7 @@ mod facts;
 use serde_json::{Map, Value, json};
 
 use crate::audit::{AuditDraft, RecordOp, WriteUnit};
+use crate::auth::scope;
 use crate::clock::now_rfc3339;
 use crate::compliance::{self, ComplianceSummary};
 use crate::db::Record;
@@ -41,6 +42,7 @@ pub const ATTESTATIONS: &str = "attestations";
 
 /// Serves one `/v1` route.
 pub async fn run(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Response, ApiError> {
+    scope::admit(route.access, &format!("{} {}", route.method, route.path))?;
     if route.method == "GET" {
         let mut mass = MassCall::new(state);
         let value = mass_operation(&mut mass, route, &args, &Map::new()).await?;
@@ -310,7 +312,22 @@ fn metadata(
     Value::Object(md)
 }
 
+/// Serves a `/v1` write. A confined caller (an entity operator) may write only about its own
+/// entity: the route's subject must be it (else 404, as an entity that does not exist), and
+/// every record change the Mass operation plans must be its entity's
+/// ([`scope::check_ops`]). The pipeline's own lookups (jurisdiction, screening, evidence)
+/// are the zone's and run unconfined.
 async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Response, ApiError> {
+    let confined = scope::current();
+    scope::unscoped(write_as(state, route, args, confined.as_deref())).await
+}
+
+async fn write_as(
+    state: &AppState,
+    route: &V1Route,
+    args: CallArgs,
+    confined: Option<&str>,
+) -> Result<Response, ApiError> {
     let model = route
         .request
         .ok_or_else(|| ApiError::internal("a /v1 write without a request model"))?;
@@ -324,6 +341,14 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
     metrics::record_stage("validate", started);
     let request = request?;
     let src = source(route, &args, &request);
+    if let Some(entity) = confined {
+        let mut lookups = MassCall::new(state);
+        if let Some(subject) = subject_entity(&mut lookups, route, &src, "").await? {
+            if subject != entity {
+                return Err(scope::entity_not_found(&subject));
+            }
+        }
+    }
     let audit = route
         .audit
         .as_ref()
@@ -369,6 +394,9 @@ async fn write(state: &AppState, route: &V1Route, args: CallArgs) -> Result<Resp
             mass_operation(&mut mass, route, &args, &request),
         )
         .await?;
+        if let Some(entity) = confined {
+            scope::check_ops(state, entity, &mass.plan.ops).await?;
+        }
         let rid = resource_id(route, &response, &mass.plan);
 
         // Post-operation: the names the Mass operation stored are screened too (it may have

@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use crate::diag::{Diagnostics, Pos};
 use crate::model::{
-    Bound, Compliance, EvidenceRule, Field, FieldType, Input, MassSpec, Model, Op, Orchestrated,
-    Route, Service, Spec, Subject,
+    Access, Bound, Compliance, EvidenceRule, Field, FieldType, Input, MassSpec, Model, Op,
+    Orchestrated, Route, Service, Spec, Subject,
 };
 use crate::parse::is_decimal;
 
@@ -523,6 +523,52 @@ fn check_route(spec: &Spec, service: &Service, route: &Route, diags: &mut Diagno
     check_route_params(route, model, &what, diags);
     check_route_op(spec, service, route, model, &what, diags);
     check_hook_rules(route, &what, diags);
+    check_route_access(route, model, &what, diags);
+}
+
+/// A route's declared `access`: `public` only for reads of no entity's records (another
+/// entity's records would be shown to an entity operator); `entity` only where the records
+/// the route reads or writes say whose they are. (The defaults meet these rules.)
+fn check_route_access(route: &Route, model: Option<&Model>, what: &str, diags: &mut Diagnostics) {
+    let stored = model.filter(|m| m.store.is_some());
+    let Some(declared) = route.access else {
+        return;
+    };
+    match declared {
+        Access::Public if route.op.writes(route.method) => diags.push(
+            &route.pos,
+            format!(
+                "{what}: access \"public\" is for reads; a write is an entity's (\"entity\") \
+                 or the zone's (\"zone\")"
+            ),
+        ),
+        Access::Public => {
+            if let Some(m) = stored.filter(|m| m.entity.is_some()) {
+                diags.push(
+                    &route.pos,
+                    format!(
+                        "{what}: access \"public\" would show every entity's \"{}\" records to \
+                         an entity operator (use \"entity\")",
+                        m.name
+                    ),
+                );
+            }
+        }
+        Access::Entity => {
+            if let Some(m) = stored.filter(|m| m.entity.is_none()) {
+                diags.push(
+                    &route.pos,
+                    format!(
+                        "{what}: access \"entity\" needs model \"{}\" to declare its \
+                         \"entity\" link (the field that ties a record to its entity), or the \
+                         route to declare access \"zone\"",
+                        m.name
+                    ),
+                );
+            }
+        }
+        Access::Zone => {}
+    }
 }
 
 /// `hook_rules` state what a hook checks, so only a route with a hook declares them, and each
@@ -1148,6 +1194,15 @@ pub fn check_orchestrated(spec: &Spec, compliance: Option<&Compliance>, diags: &
                 );
             }
             check_orchestrated_route(spec, compliance, o, &what, diags);
+            if o.access() == Access::Public && o.method.is_write() {
+                diags.push(
+                    &o.pos,
+                    format!(
+                        "{what}: access \"public\" is for reads; a write is an entity's \
+                         (\"entity\") or the zone's (\"zone\")"
+                    ),
+                );
+            }
         }
     }
 }

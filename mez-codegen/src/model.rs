@@ -299,6 +299,9 @@ pub struct Orchestrated {
     pub audit: Option<OrchestratedAudit>,
     /// The triggers its write fires.
     pub fires: Vec<Fire>,
+    /// Who may use the route, as declared (`access:`); [`Orchestrated::access`] applies the
+    /// default.
+    pub access: Option<Access>,
     pub status: u16,
     pub doc: Option<String>,
     /// A valid request (fields and path parameters by name) for the parity suite.
@@ -309,6 +312,55 @@ pub struct Orchestrated {
 impl Orchestrated {
     pub fn params(&self) -> Vec<String> {
         path_params(&self.path)
+    }
+
+    /// Who may use the route: as declared, else `entity` (an orchestrated route is about an
+    /// entity's records).
+    pub fn access(&self) -> Access {
+        self.access.unwrap_or(Access::Entity)
+    }
+}
+
+/// Who may use a route (a route's `access:`), beyond the role rules every route shares (a
+/// regulator only reads; a zone administrator does everything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Zone information with no records: every role, nothing to confine (the default of a
+    /// `static` route).
+    Public,
+    /// An entity's records: an entity operator confined to its entity, through the model's
+    /// `entity:` link (the default of every other route).
+    Entity,
+    /// Zone administration: an entity operator is refused (403).
+    Zone,
+}
+
+impl Access {
+    /// The spellings a spec may declare, in the order error messages list them.
+    pub const NAMES: [&'static str; 3] = ["public", "entity", "zone"];
+
+    pub fn parse(name: &str) -> Option<Access> {
+        [Access::Public, Access::Entity, Access::Zone]
+            .into_iter()
+            .find(|access| access.name() == name)
+    }
+
+    /// The access as the spec spells it (and the OpenAPI document's `x-mez-access`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Access::Public => "public",
+            Access::Entity => "entity",
+            Access::Zone => "zone",
+        }
+    }
+
+    /// The runtime's variant name.
+    pub fn variant(self) -> &'static str {
+        match self {
+            Access::Public => "Public",
+            Access::Entity => "Entity",
+            Access::Zone => "Zone",
+        }
     }
 }
 
@@ -533,6 +585,9 @@ pub struct Route {
     /// one field bounds another), in words: the OpenAPI document names them, since JSON
     /// Schema cannot state them.
     pub hook_rules: Vec<String>,
+    /// Who may use the route, as declared (`access:`); [`Route::access`] applies the default
+    /// of its operation kind.
+    pub access: Option<Access>,
     /// The triggers its write fires.
     pub fires: Vec<Fire>,
     pub pos: Pos,
@@ -552,6 +607,25 @@ impl Route {
     /// The path parameters, in order.
     pub fn params(&self) -> Vec<String> {
         path_params(&self.path)
+    }
+
+    /// Who may use the route: as declared, else the default of its operation kind: `public`
+    /// for static data; `zone` for a route over stored records that say no entity is theirs
+    /// (nothing could confine an entity operator to its own, so it gets none); `entity` for
+    /// everything else.
+    pub fn access(&self, spec: &Spec) -> Access {
+        if let Some(declared) = self.access {
+            return declared;
+        }
+        let unlinked = self
+            .model()
+            .and_then(|name| spec.model(name))
+            .is_some_and(|m| m.store.is_some() && m.entity.is_none());
+        match self.op {
+            Op::Static { .. } => Access::Public,
+            _ if unlinked => Access::Zone,
+            _ => Access::Entity,
+        }
     }
 
     /// The model the route reads or writes, if any.

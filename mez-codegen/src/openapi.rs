@@ -565,16 +565,19 @@ fn error_statuses(responses: &mut Map<String, Value>, can: Can) {
     if can.compliance {
         add(
             403,
-            "Blocked by a hard-block compliance domain (named in the message), or the caller's role may not do this (named in the message)",
+            "Blocked by a hard-block compliance domain (named in the message), or the caller's role may not do this (named in the message): a regulator only reads, an entity_operator creates no entity and uses no zone administration route",
         );
     } else {
         add(
             403,
-            "The caller's role may not do this (named in the message): a regulator only reads",
+            "The caller's role may not do this (named in the message): a regulator only reads, an entity_operator uses no zone administration route",
         );
     }
     if can.found {
-        add(404, "No such record");
+        add(
+            404,
+            "No such record, or (for an entity_operator) a record or entity outside the caller's entity, answered alike so that existence is not disclosed",
+        );
     }
     if can.write {
         add(409, "Conflicting state");
@@ -621,6 +624,7 @@ fn direct_operation(spec: &Spec, s: &Service, r: &Route) -> Value {
         }]),
     );
     op.insert("x-mez-surface".into(), json!("direct"));
+    op.insert("x-mez-access".into(), json!(r.access(spec).name()));
     if let Some(doc) = &r.doc {
         op.insert("summary".into(), json!(doc));
     }
@@ -756,6 +760,7 @@ fn v1_operation(spec: &Spec, o: &Orchestrated) -> Value {
     );
     op.insert("tags".into(), json!(["v1"]));
     op.insert("x-mez-surface".into(), json!("v1"));
+    op.insert("x-mez-access".into(), json!(o.access().name()));
     if let Some(doc) = &o.doc {
         op.insert("summary".into(), json!(doc));
     }

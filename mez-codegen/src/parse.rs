@@ -15,7 +15,7 @@ mod policy;
 
 use crate::diag::{Diagnostics, Pos};
 use crate::model::{
-    Bound, Compliance, EvidenceRule, Field, FieldType, Input, JurisdictionSource, MassHook,
+    Access, Bound, Compliance, EvidenceRule, Field, FieldType, Input, JurisdictionSource, MassHook,
     MassSpec, Method, Model, Op, Orchestrated, OrchestratedAudit, Response, Route, Service,
     Subject,
 };
@@ -197,6 +197,7 @@ const ORCHESTRATED_KEYS: &[&str] = &[
     "subject",
     "audit",
     "fires",
+    "access",
     "status",
     "example",
 ];
@@ -245,6 +246,7 @@ const ROUTE_KEYS: &[&str] = &[
     "response",
     "hook_rules",
     "fires",
+    "access",
 ];
 const OPS: &[&str] = &[
     "create",
@@ -633,6 +635,24 @@ impl Parser<'_> {
     }
 
     /// `subject: {entity: PATH}` or `subject: {account: PATH}`.
+    /// A route's declared `access:`, one of [`Access::NAMES`].
+    fn access(&mut self, map: &MarkedMappingNode, what: &str) -> Option<Access> {
+        let node = map.get_node("access")?;
+        let text = self.scalar(node, &format!("\"access\" of {what}"))?;
+        let name = text.as_str().to_string();
+        let access = Access::parse(&name);
+        if access.is_none() {
+            self.err(
+                node.span(),
+                format!(
+                    "unknown access \"{name}\" in {what} (expected one of: {})",
+                    Access::NAMES.join(", ")
+                ),
+            );
+        }
+        access
+    }
+
     fn subject(&mut self, map: &MarkedMappingNode, what: &str) -> Option<Subject> {
         let node = map.get_node("subject")?;
         let swhat = format!("\"subject\" of {what}");
@@ -796,6 +816,7 @@ impl Parser<'_> {
             subject: self.subject(map, &what),
             audit,
             fires: self.fires(map, &what),
+            access: self.access(map, &what),
             doc: self.string(map, "doc", &what),
             example: map.get_node("example").map(to_json),
             pos,
@@ -1143,6 +1164,7 @@ impl Parser<'_> {
             example: map.get_node("example").map(to_json),
             hook_rules: self.string_list(map, "hook_rules", &what),
             fires: self.fires(map, &what),
+            access: self.access(map, &what),
             pos,
         })
     }

@@ -13,7 +13,7 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use crate::model::{
-    Bound, Compliance, EvidenceRule, Field, FieldType, IdCheck, Input, MassSpec, Model, Op,
+    Access, Bound, Compliance, EvidenceRule, Field, FieldType, IdCheck, Input, MassSpec, Model, Op,
     Orchestrated, Route, Service, Spec, Subject,
 };
 
@@ -501,8 +501,10 @@ fn route_info(spec: &Spec, s: &Service, r: &Route) -> TokenStream {
     let example = opt(r.example.as_ref().map(|e| e.to_string()));
     let name = &r.name;
     let fires = policy::fires(&r.fires);
+    let access = access(r.access(spec));
     quote! {
         crate::runtime::model::RouteInfo {
+            access: #access,
             fires: #fires,
             name: #name,
             service: #service,
@@ -877,8 +879,10 @@ fn orchestrated(spec: &Spec) -> TokenStream {
         let status = proc_macro2::Literal::u16_unsuffixed(o.status);
         let example = opt(o.example.as_ref().map(|e| e.to_string()));
         let fires = policy::fires(&o.fires);
+        let access = access(o.access());
         quote! {
             crate::runtime::model::V1Route {
+                access: #access,
                 fires: #fires,
                 example: #example,
                 method: #method,
@@ -1272,4 +1276,10 @@ fn mass_hooks(spec: &Spec) -> TokenStream {
             }
         }
     }
+}
+
+/// A route's access, as the runtime's `Access`.
+fn access(access: Access) -> TokenStream {
+    let variant = format_ident!("{}", access.variant());
+    quote!(crate::runtime::model::Access::#variant)
 }

@@ -100,6 +100,7 @@ fn route(method: &str, path: &str) -> &'static RouteInfo {
         audit: v1.audit.as_ref().map(|a| a.event),
         status: v1.status,
         fires: v1.fires,
+        access: v1.access,
     }))
 }
 

@@ -175,25 +175,19 @@ async fn keys_of_every_role_are_created_used_listed_and_revoked(db: &TestDb) {
             assert!(message.contains("zone_admin"), "{message}");
         }
     }
-    // An entity operator is refused nothing else in this slice: its write reaches the route
-    // (here, a validation failure) and its reads are answered.
-    let answer = send(
-        &zone,
-        &operator_token,
-        Method::POST,
-        "/v1/triggers",
-        Some(json!({})),
-    )
-    .await;
-    assert_eq!(answer.status, 422, "{}", answer.text());
-    let answer = send(
-        &zone,
-        &operator_token,
-        Method::GET,
-        "/v1/audit/events",
-        None,
-    )
-    .await;
+    // An entity operator uses no zone administration route and no zone-wide read (403, its
+    // role named), and reads the zone's public information; its entity scope is
+    // tests/tests/entity_scope.rs's.
+    for (method, path) in [
+        (Method::POST, "/v1/triggers"),
+        (Method::GET, "/v1/audit/events"),
+    ] {
+        let answer = send(&zone, &operator_token, method, path, Some(json!({}))).await;
+        assert_eq!(answer.status, 403, "{path}: {}", answer.text());
+        let message = assert_error(&answer.json(), "FORBIDDEN");
+        assert!(message.contains("entity_operator"), "{message}");
+    }
+    let answer = send(&zone, &operator_token, Method::GET, "/v1/policies", None).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
 
     // Revoked: refused on the very next request; the list says when.

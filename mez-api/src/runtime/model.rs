@@ -186,6 +186,20 @@ pub struct RouteInfo {
     pub status: u16,
     /// The triggers a write of the route fires.
     pub fires: &'static [crate::policy::Fire],
+    /// Who may use the route (the spec's `access:`, or its operation kind's default).
+    pub access: Access,
+}
+
+/// Who may use a route, as the spec declares it (`access:`), beyond the rules every route
+/// shares (a regulator only reads): enforced by [`crate::auth::scope::admit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Zone information with no records: every role.
+    Public,
+    /// An entity's records: an entity operator confined to its own entity.
+    Entity,
+    /// Zone administration: an entity operator is refused (403).
+    Zone,
 }
 
 /// One orchestrated `/v1` route, as the spec declares it.
@@ -218,6 +232,8 @@ pub struct V1Route {
     pub status: u16,
     /// The triggers a write of the route fires.
     pub fires: &'static [crate::policy::Fire],
+    /// Who may use the route (the spec's `access:`, else `entity`).
+    pub access: Access,
 }
 
 /// The entity whose evidence a `/v1` write is judged on.

@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use super::model::{DefaultValue, FieldSpec, FieldType, ModelSpec};
 use super::plan::Plan;
 use super::validate::{Mode, validate};
+use crate::auth::scope;
 use crate::clock::now_rfc3339;
 use crate::db::{Query, Record};
 use crate::error::{ApiError, ConflictKind, FieldError};
@@ -128,9 +129,10 @@ pub async fn get(
     model: &ModelSpec,
     id: &str,
 ) -> Result<Value, ApiError> {
-    match plan.get(&state.db, model.collection()?, id).await? {
-        Some(record) => Ok(Value::Object(record)),
-        None => Err(not_found(model, id)),
+    let collection = model.collection()?;
+    match plan.get(&state.db, collection, id).await? {
+        Some(record) if scope::visible(collection, &record) => Ok(Value::Object(record)),
+        _ => Err(not_found(model, id)),
     }
 }
 
@@ -141,8 +143,10 @@ async fn read_for_change(
     model: &ModelSpec,
     id: &str,
 ) -> Result<(Record, i64), ApiError> {
-    plan.get_versioned(&state.db, model.collection()?, id)
+    let collection = model.collection()?;
+    plan.get_versioned(&state.db, collection, id)
         .await?
+        .filter(|(record, _)| scope::visible(collection, record))
         .ok_or_else(|| not_found(model, id))
 }
 
@@ -291,15 +295,21 @@ pub async fn list(
         .filter_map(|(param, field)| query.remove(*param).map(|v| (*field, v)))
         .collect();
     unknown_params(&query)?;
+    let collection = model.collection()?;
+    let scoped = scope::list_filter(collection);
     let q = Query {
-        equals: values.iter().map(|(f, v)| (*f, v.as_str())).collect(),
+        equals: values
+            .iter()
+            .map(|(f, v)| (*f, v.as_str()))
+            .chain(scoped.as_ref().map(|(f, v)| (*f, v.as_str())))
+            .collect(),
         one_of: None,
         ids: ids.as_deref(),
         contains: None,
         offset: page.saturating_mul(size),
         limit: size,
     };
-    let found = plan.find(&state.db, model.collection()?, &q).await?;
+    let found = plan.find(&state.db, collection, &q).await?;
     Ok(array(found))
 }
 
@@ -313,16 +323,31 @@ pub async fn list_by(
 ) -> Result<Value, ApiError> {
     let (page, size) = take_page(&mut query)?;
     unknown_params(&query)?;
+    let collection = model.collection()?;
+    let scoped = scope::list_filter(collection);
     let q = Query {
-        equals: pairs.to_vec(),
+        equals: scoped_pairs(pairs, &scoped),
         one_of: None,
         ids: None,
         contains: None,
         offset: page.saturating_mul(size),
         limit: size,
     };
-    let found = plan.find(&state.db, model.collection()?, &q).await?;
+    let found = plan.find(&state.db, collection, &q).await?;
     Ok(array(found))
+}
+
+/// A lookup's field equalities with the entity scope's, when the request is confined: a
+/// confined caller finds only its own entity's records, and counts only those.
+fn scoped_pairs<'a>(
+    pairs: &[(&'a str, &'a str)],
+    scoped: &'a Option<(&'static str, String)>,
+) -> Vec<(&'a str, &'a str)> {
+    pairs
+        .iter()
+        .copied()
+        .chain(scoped.as_ref().map(|(f, v)| (*f, v.as_str())))
+        .collect()
 }
 
 /// The first (earliest stored) record whose fields equal the path parameters.
@@ -332,15 +357,17 @@ pub async fn get_by(
     model: &ModelSpec,
     pairs: &[(&str, &str)],
 ) -> Result<Value, ApiError> {
+    let collection = model.collection()?;
+    let scoped = scope::list_filter(collection);
     let q = Query {
-        equals: pairs.to_vec(),
+        equals: scoped_pairs(pairs, &scoped),
         one_of: None,
         ids: None,
         contains: None,
         offset: 0,
         limit: 1,
     };
-    let found = plan.find(&state.db, model.collection()?, &q).await?;
+    let found = plan.find(&state.db, collection, &q).await?;
     match found.into_iter().next() {
         Some(record) => Ok(Value::Object(record)),
         None => {
@@ -423,15 +450,17 @@ pub async fn search(
     let req = validate(&SEARCH, body, Mode::Request)?;
     let text = req.get("query").and_then(Value::as_str).unwrap_or_default();
     let (page, size) = page_and_size(&req, DEFAULT_SEARCH_SIZE);
+    let collection = model.collection()?;
+    let scoped = scope::list_filter(collection);
     let q = Query {
-        equals: Vec::new(),
+        equals: scoped_pairs(&[], &scoped),
         one_of: None,
         ids: None,
         contains: (!text.is_empty()).then_some((field, text)),
         offset: page.saturating_mul(size),
         limit: size,
     };
-    let found = state.db.list(model.collection()?, &q).await?;
+    let found = state.db.list(collection, &q).await?;
     Ok(serde_json::json!({
         "content": array(found.items),
         "totalElements": found.total,

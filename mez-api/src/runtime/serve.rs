@@ -20,6 +20,7 @@ use crate::surface::Route;
 /// (planning again from fresh reads when a concurrent writer got there first), and answers.
 pub async fn serve(state: &AppState, route: Route, args: CallArgs) -> Result<Response, ApiError> {
     let info = route.info();
+    crate::auth::scope::admit(info.access, &format!("{} {}", info.method, info.path))?;
     // A create taking its input from the query names its key there (`idempotencyKey`).
     let key = args.idempotency_key.clone().or_else(|| {
         info.query_input
@@ -51,6 +52,11 @@ pub async fn serve(state: &AppState, route: Route, args: CallArgs) -> Result<Res
             }
             return Ok(respond(info.status, value));
         };
+        // A confined caller's reads were already filtered; this checks what it would write
+        // (a create naming another entity, an update moving a record to one).
+        if let Some(entity) = crate::auth::scope::current() {
+            crate::auth::scope::check_ops(state, &entity, &plan.ops).await?;
+        }
         let route_line = format!("{} {}", info.method, info.path);
         crate::policy::actions::refuse_if_halted(state, &plan.ops, &route_line).await?;
         let fired = crate::policy::Fired::plan(
@@ -71,7 +77,8 @@ pub async fn serve(state: &AppState, route: Route, args: CallArgs) -> Result<Res
         let unit = WriteUnit { ops, audit };
         match retries.commit(state, unit).await {
             Ok(true) => {
-                fired.run(state).await;
+                // The actions a write fires are the zone's, not the caller's: unconfined.
+                crate::auth::scope::unscoped(fired.run(state)).await;
                 return Ok(respond(info.status, value));
             }
             Ok(false) => continue,

@@ -122,6 +122,7 @@ pub const URL_ENVS: &[&str] = &["MASS_WIDGET_INFO_URL"];
 /// Every direct route of the spec.
 pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Zone,
         fires: &[],
         name: "widget_info_post_widget",
         service: "widget-info",
@@ -138,6 +139,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 201,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Zone,
         fires: &[],
         name: "widget_info_get_widget_id",
         service: "widget-info",
@@ -154,6 +156,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Zone,
         fires: &[],
         name: "widget_info_put_widget_id",
         service: "widget-info",
@@ -170,6 +173,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Zone,
         fires: &[],
         name: "widget_info_delete_widget_id",
         service: "widget-info",
@@ -186,6 +190,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Zone,
         fires: &[],
         name: "widget_info_get_widget",
         service: "widget-info",
@@ -202,6 +207,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Zone,
         fires: &[],
         name: "widget_info_post_widget_search",
         service: "widget-info",
@@ -218,6 +224,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Zone,
         fires: &[],
         name: "widget_info_get_widget_owner_owner_id",
         service: "widget-info",
@@ -234,6 +241,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Entity,
         fires: &[],
         name: "widget_info_post_widget_id_poke",
         service: "widget-info",
@@ -250,6 +258,7 @@ pub static ROUTES: [crate::runtime::model::RouteInfo; 9] = [
         status: 200,
     },
     crate::runtime::model::RouteInfo {
+        access: crate::runtime::model::Access::Public,
         fires: &[],
         name: "widget_info_get_widget_kinds",
         service: "widget-info",
