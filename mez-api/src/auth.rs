@@ -188,12 +188,41 @@ pub fn authorize(principal: &Principal, method: &Method, path: &str) -> Result<(
                 .into(),
         ));
     }
-    if role == Role::Regulator && !(method == Method::GET || method == Method::HEAD) {
+    if role == Role::Regulator
+        && !(method == Method::GET || method == Method::HEAD || writes_nothing(method, path))
+    {
         return Err(ApiError::Forbidden(format!(
             "the regulator role may only read (GET, HEAD), not {method}"
         )));
     }
     Ok(())
+}
+
+/// The zone's own routes that take a body but only read: a regulator may call them.
+const READING_POSTS: [&str; 1] = ["/v1/credentials/verify"];
+
+/// Whether `method path` only reads although it is not a GET: a zone route of
+/// [`READING_POSTS`], or a direct route the spec gives no audit event (a search).
+fn writes_nothing(method: &Method, path: &str) -> bool {
+    READING_POSTS.contains(&path)
+        || crate::surface::ROUTES.iter().any(|route| {
+            route.audit.is_none()
+                && route.method == method.as_str()
+                && template_matches(route.path, path)
+        })
+}
+
+/// Whether `path` is an instance of the route template `template` (`{name}` matches one
+/// segment).
+fn template_matches(template: &str, path: &str) -> bool {
+    let (mut want, mut got) = (template.split('/'), path.split('/'));
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if w == g || (w.starts_with('{') && !g.is_empty()) => {}
+            _ => return false,
+        }
+    }
 }
 
 /// Extracts the token from an `Authorization` header value of the form `Bearer <token>`.
@@ -337,6 +366,32 @@ mod tests {
         assert!(authorize(&operator, &Method::POST, "/v1/ownership/cap-tables").is_ok());
         assert!(authorize(&operator, &Method::GET, "/v1/policies").is_ok());
         assert!(authorize(&operator, &Method::POST, "/v1/credentials/verify").is_ok());
+    }
+
+    #[test]
+    fn a_regulator_may_search_and_verify_but_not_write() {
+        let regulator = principal(Role::Regulator);
+        for path in [
+            "/organization-info/api/v1/organization/search",
+            "/v1/credentials/verify",
+        ] {
+            assert!(authorize(&regulator, &Method::POST, path).is_ok(), "{path}");
+        }
+        for (method, path) in [
+            (
+                Method::POST,
+                "/organization-info/api/v1/organization/create",
+            ),
+            (Method::POST, "/v1/identity/cnic/verify"),
+            (Method::POST, "/v1/credentials/verify/extra"),
+            (Method::PUT, "/organization-info/api/v1/organization/search"),
+        ] {
+            let err = authorize(&regulator, &method, path).expect_err(path);
+            assert_eq!(err.status_code(), 403, "{method} {path}");
+        }
+        assert!(template_matches("/a/{id}/b", "/a/42/b"));
+        assert!(!template_matches("/a/{id}/b", "/a//b"));
+        assert!(!template_matches("/a/{id}", "/a/42/b"));
     }
 
     #[test]
