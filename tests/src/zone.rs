@@ -163,6 +163,7 @@ impl TestZone {
             auth: Auth::Zone,
             content_type: None,
             body: None,
+            headers: Vec::new(),
         }
     }
 
@@ -279,9 +280,16 @@ pub struct RawRequest<'a> {
     auth: Auth,
     content_type: Option<String>,
     body: Option<Vec<u8>>,
+    headers: Vec<(String, String)>,
 }
 
 impl RawRequest<'_> {
+    /// Sends this header too.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     pub fn auth(mut self, auth: Auth) -> Self {
         self.auth = auth;
         self
@@ -325,6 +333,9 @@ impl RawRequest<'_> {
         }
         if let Some(content_type) = &self.content_type {
             builder = builder.header(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        for (name, value) in &self.headers {
+            builder = builder.header(name.as_str(), value.as_str());
         }
         if let Some(body) = self.body {
             builder = builder.body(body);

@@ -321,7 +321,45 @@ async fn a_regulator_reads_every_entity_and_writes_nothing(db: &TestDb) {
     zone.stop().await;
 }
 
+/// An `Idempotency-Key` another caller used does not replay that caller's answer to an
+/// entity operator: sent with the very request the administrator sent about entity A, it is
+/// planned afresh for B's operator, and refused as A's record (404), where a replay would have
+/// shown A's record.
+async fn an_operator_never_replays_another_callers_answer(db: &TestDb) {
+    let zone = TestZone::sovereign(db).await;
+    let a = send_write(&zone, create_entity("Alpha Keys Ltd"))
+        .await
+        .1
+        .resource_id;
+    let b = send_write(&zone, create_entity("Beta Keys Ltd"))
+        .await
+        .1
+        .resource_id;
+    let operator_b = key(&zone, json!({"role": "entity_operator", "entity_id": b})).await;
+    let path = "/treasury-info/api/v1/treasury/create";
+    let body = json!({"entityId": a, "entityName": "Alpha Keys Ltd"});
+    let post = |token: &str| {
+        zone.raw(Method::POST, path)
+            .auth(Auth::Bearer(token.to_owned()))
+            .header("Idempotency-Key", "shared-idempotency-key")
+            .json(&body)
+            .send()
+    };
+    let first = post(&zone.token).await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    // The administrator's own repeat replays.
+    let again = post(&zone.token).await;
+    assert_eq!(again.status, 201, "{}", again.text());
+    assert_eq!(again.json(), first.json());
+    let refused = post(&operator_b).await;
+    assert_eq!(refused.status, 404, "{}", refused.text());
+    assert_error(&refused.json(), "NOT_FOUND");
+    assert_eq!(zone.stored("treasuries").await.len(), 1);
+    zone.stop().await;
+}
+
 mez_tests::on_sqlite_and_postgres!(
     an_entity_operator_sees_and_changes_only_its_own_entity,
     a_regulator_reads_every_entity_and_writes_nothing,
+    an_operator_never_replays_another_callers_answer,
 );

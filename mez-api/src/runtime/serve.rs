@@ -28,7 +28,11 @@ pub async fn serve(state: &AppState, route: Route, args: CallArgs) -> Result<Res
             .flatten()
     });
     let remembered = match (&key, info.audit) {
-        (Some(key), Some(_)) => Some(idempotency_id(info, key)),
+        (Some(key), Some(_)) => Some(idempotency_id(
+            info,
+            key,
+            crate::auth::scope::current().as_deref(),
+        )),
         _ => None,
     };
     let request = fingerprint(&args)?;
@@ -128,9 +132,16 @@ fn direct_event(
 /// The collection remembering the first answer to each idempotency key.
 const IDEMPOTENCY: &str = "idempotency_keys";
 
-/// The stored id of a route's idempotency key.
-fn idempotency_id(route: &RouteInfo, key: &str) -> String {
-    crate::canonical::sha256_hex(format!("{} {}\n{key}", route.method, route.path).as_bytes())
+/// The stored id of a route's idempotency key. An entity operator's keys are its entity's
+/// own (`entity`): its request never replays an answer another caller was given, which could
+/// be about another entity. Every other caller's keys keep the id they have always had, so
+/// keys stored by an earlier release still replay.
+fn idempotency_id(route: &RouteInfo, key: &str, entity: Option<&str>) -> String {
+    let text = match entity {
+        Some(entity) => format!("{} {}\nentity {entity}\n{key}", route.method, route.path),
+        None => format!("{} {}\n{key}", route.method, route.path),
+    };
+    crate::canonical::sha256_hex(text.as_bytes())
 }
 
 /// What a request asked, as the SHA-256 of the canonical JSON of its path parameters, query
