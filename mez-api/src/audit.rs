@@ -255,6 +255,29 @@ pub enum RecordOp {
     },
 }
 
+impl RecordOp {
+    /// The collection and id of the record the change touches, and the record as the change
+    /// writes it (`None` for a deletion or an add, which write no whole record).
+    pub fn target(&self) -> (&str, &str, Option<&Record>) {
+        match self {
+            RecordOp::Insert {
+                collection,
+                id,
+                record,
+            }
+            | RecordOp::Replace {
+                collection,
+                id,
+                record,
+                ..
+            } => (collection, id, Some(record)),
+            RecordOp::Delete { collection, id } | RecordOp::Add { collection, id, .. } => {
+                (collection, id, None)
+            }
+        }
+    }
+}
+
 /// A write of the zone: its record changes and its audit event, committed all together or
 /// not at all.
 #[derive(Clone, Debug, PartialEq)]

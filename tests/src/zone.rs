@@ -272,6 +272,24 @@ pub enum Auth {
     Header(String),
 }
 
+impl TestZone {
+    /// Sends a request with this bearer token (an API key's secret, a JWT) and, if given,
+    /// this JSON body.
+    pub async fn send_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> RawResponse {
+        let request = self.raw(method, path).auth(Auth::Bearer(token.to_owned()));
+        match body {
+            Some(body) => request.json(&body).send().await,
+            None => request.send().await,
+        }
+    }
+}
+
 /// A request under construction; see [`TestZone::raw`].
 pub struct RawRequest<'a> {
     zone: &'a TestZone,

@@ -13,28 +13,15 @@ use mez_api::auth::rate_limit::RateLimit;
 use mez_api::config::Config;
 use mez_api::db::Db;
 use mez_tests::json::{assert_error, error_fields};
-use mez_tests::{Auth, DataDir, RawResponse, TestDb, TestZone};
+use mez_tests::{DataDir, TestDb, TestZone};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// A request with this bearer token.
-async fn send(
-    zone: &TestZone,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> RawResponse {
-    let request = zone.raw(method, path).auth(Auth::Bearer(token.to_owned()));
-    match body {
-        Some(body) => request.json(&body).send().await,
-        None => request.send().await,
-    }
-}
-
 /// Creates a key through `POST /v1/keys` with `admin`'s token and checks the answer's shape.
 async fn create_key(zone: &TestZone, admin: &str, body: Value) -> Value {
-    let answer = send(zone, admin, Method::POST, "/v1/keys", Some(body.clone())).await;
+    let answer = zone
+        .send_as(admin, Method::POST, "/v1/keys", Some(body.clone()))
+        .await;
     assert_eq!(answer.status, 201, "{body}: {}", answer.text());
     let key = answer.json();
     let id = key["id"].as_str().expect("an id").to_owned();
@@ -94,21 +81,18 @@ async fn keys_of_every_role_are_created_used_listed_and_revoked(db: &TestDb) {
             vec!["secret"],
         ),
     ] {
-        let answer = send(
-            &zone,
-            &bootstrap,
-            Method::POST,
-            "/v1/keys",
-            Some(body.clone()),
-        )
-        .await;
+        let answer = zone
+            .send_as(&bootstrap, Method::POST, "/v1/keys", Some(body.clone()))
+            .await;
         assert_eq!(answer.status, 422, "{body}: {}", answer.text());
         assert_error(&answer.json(), "VALIDATION_ERROR");
         assert_eq!(error_fields(&answer.json()), fields, "{body}");
     }
 
     // The list shows every key and no secret.
-    let answer = send(&zone, &admin_token, Method::GET, "/v1/keys", None).await;
+    let answer = zone
+        .send_as(&admin_token, Method::GET, "/v1/keys", None)
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     let listed = answer.json();
     let listed = listed.as_array().expect("an array");
@@ -138,17 +122,19 @@ async fn keys_of_every_role_are_created_used_listed_and_revoked(db: &TestDb) {
         "/v1/attestations",
         "/v1/audit/verify",
     ] {
-        let answer = send(&zone, &regulator_token, Method::GET, path, None).await;
+        let answer = zone
+            .send_as(&regulator_token, Method::GET, path, None)
+            .await;
         assert_eq!(answer.status, 200, "{path}: {}", answer.text());
     }
-    let answer = send(
-        &zone,
-        &regulator_token,
-        Method::POST,
-        "/v1/triggers",
-        Some(json!({})),
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &regulator_token,
+            Method::POST,
+            "/v1/triggers",
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(answer.status, 403, "{}", answer.text());
     let message = assert_error(&answer.json(), "FORBIDDEN");
     assert!(message.contains("regulator"), "{message}");
@@ -169,7 +155,7 @@ async fn keys_of_every_role_are_created_used_listed_and_revoked(db: &TestDb) {
                 None,
             ),
         ] {
-            let answer = send(&zone, token, method.clone(), &path, body).await;
+            let answer = zone.send_as(token, method.clone(), &path, body).await;
             assert_eq!(answer.status, 403, "{method} {path}: {}", answer.text());
             let message = assert_error(&answer.json(), "FORBIDDEN");
             assert!(message.contains("zone_admin"), "{message}");
@@ -182,32 +168,40 @@ async fn keys_of_every_role_are_created_used_listed_and_revoked(db: &TestDb) {
         (Method::POST, "/v1/triggers"),
         (Method::GET, "/v1/audit/events"),
     ] {
-        let answer = send(&zone, &operator_token, method, path, Some(json!({}))).await;
+        let answer = zone
+            .send_as(&operator_token, method, path, Some(json!({})))
+            .await;
         assert_eq!(answer.status, 403, "{path}: {}", answer.text());
         let message = assert_error(&answer.json(), "FORBIDDEN");
         assert!(message.contains("entity_operator"), "{message}");
     }
-    let answer = send(&zone, &operator_token, Method::GET, "/v1/policies", None).await;
+    let answer = zone
+        .send_as(&operator_token, Method::GET, "/v1/policies", None)
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
 
     // Revoked: refused on the very next request; the list says when.
     let regulator_id = regulator["id"].as_str().expect("an id");
-    let answer = send(
-        &zone,
-        &admin_token,
-        Method::DELETE,
-        &format!("/v1/keys/{regulator_id}"),
-        None,
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &admin_token,
+            Method::DELETE,
+            &format!("/v1/keys/{regulator_id}"),
+            None,
+        )
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     let revoked = answer.json();
     assert!(revoked["revoked_at"].is_string(), "{revoked}");
     assert!(revoked.get("secret").is_none(), "{revoked}");
-    let answer = send(&zone, &regulator_token, Method::GET, "/v1/policies", None).await;
+    let answer = zone
+        .send_as(&regulator_token, Method::GET, "/v1/policies", None)
+        .await;
     assert_eq!(answer.status, 401, "{}", answer.text());
     assert_error(&answer.json(), "UNAUTHORIZED");
-    let answer = send(&zone, &admin_token, Method::GET, "/v1/keys", None).await;
+    let answer = zone
+        .send_as(&admin_token, Method::GET, "/v1/keys", None)
+        .await;
     let listed = answer.json();
     let revoked_listed = listed
         .as_array()
@@ -217,14 +211,14 @@ async fn keys_of_every_role_are_created_used_listed_and_revoked(db: &TestDb) {
 
     // An unknown key is a 404; a token that only looks like a key, or a key with another
     // key's secret, is a 401.
-    let answer = send(
-        &zone,
-        &admin_token,
-        Method::DELETE,
-        "/v1/keys/0123456789abcdef",
-        None,
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &admin_token,
+            Method::DELETE,
+            "/v1/keys/0123456789abcdef",
+            None,
+        )
+        .await;
     assert_eq!(answer.status, 404, "{}", answer.text());
     assert_error(&answer.json(), "NOT_FOUND");
     let operator_random = operator_token.rsplit('_').next().unwrap_or_default();
@@ -233,11 +227,13 @@ async fn keys_of_every_role_are_created_used_listed_and_revoked(db: &TestDb) {
         admin["id"].as_str().unwrap_or_default()
     );
     for token in [forged.as_str(), "mez_abc_def", "mez_"] {
-        let answer = send(&zone, token, Method::GET, "/v1/policies", None).await;
+        let answer = zone.send_as(token, Method::GET, "/v1/policies", None).await;
         assert_eq!(answer.status, 401, "{token}: {}", answer.text());
     }
     // AUTH_TOKEN stays the bootstrap administrator.
-    let answer = send(&zone, &bootstrap, Method::GET, "/v1/keys", None).await;
+    let answer = zone
+        .send_as(&bootstrap, Method::GET, "/v1/keys", None)
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     zone.stop().await;
 }
@@ -275,11 +271,17 @@ async fn the_cli_manages_keys_on_the_zones_database(db: &TestDb) {
     assert_eq!(made[2]["entity_id"], "entity-b");
     assert_eq!(made[1]["name"], "the regulator");
     // Each key works on the running zone, with its role.
-    let answer = send(&zone, &secret(&made[0]), Method::GET, "/v1/keys", None).await;
+    let answer = zone
+        .send_as(&secret(&made[0]), Method::GET, "/v1/keys", None)
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
-    let answer = send(&zone, &secret(&made[1]), Method::GET, "/v1/policies", None).await;
+    let answer = zone
+        .send_as(&secret(&made[1]), Method::GET, "/v1/policies", None)
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
-    let answer = send(&zone, &secret(&made[2]), Method::GET, "/v1/keys", None).await;
+    let answer = zone
+        .send_as(&secret(&made[2]), Method::GET, "/v1/keys", None)
+        .await;
     assert_eq!(answer.status, 403, "{}", answer.text());
 
     let listed: Value = serde_json::from_str(&cli(&["list"]).await.expect("list")).expect("JSON");
@@ -296,7 +298,9 @@ async fn the_cli_manages_keys_on_the_zones_database(db: &TestDb) {
     let revoked: Value =
         serde_json::from_str(&cli(&["revoke", id]).await.expect("revoked")).expect("JSON");
     assert!(revoked["revoked_at"].is_string(), "{revoked}");
-    let answer = send(&zone, &secret(&made[1]), Method::GET, "/v1/policies", None).await;
+    let answer = zone
+        .send_as(&secret(&made[1]), Method::GET, "/v1/policies", None)
+        .await;
     assert_eq!(answer.status, 401, "{}", answer.text());
 
     for bad in [
@@ -323,26 +327,21 @@ async fn revocation_on_one_replica_is_seen_by_another_at_once(db: &TestDb) {
     let b = TestZone::start_in(db, true, &data_dir).await;
     let key = create_key(&a, &a.token, json!({"role": "regulator"})).await;
     let token = secret(&key);
-    let answer = send(&b, &token, Method::GET, "/v1/policies", None).await;
+    let answer = b.send_as(&token, Method::GET, "/v1/policies", None).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     let id = key["id"].as_str().expect("an id");
-    let answer = send(
-        &a,
-        &a.token,
-        Method::DELETE,
-        &format!("/v1/keys/{id}"),
-        None,
-    )
-    .await;
+    let answer = a
+        .send_as(&a.token, Method::DELETE, &format!("/v1/keys/{id}"), None)
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
-    let answer = send(&b, &token, Method::GET, "/v1/policies", None).await;
+    let answer = b.send_as(&token, Method::GET, "/v1/policies", None).await;
     assert_eq!(
         answer.status,
         401,
         "replica B still accepted a revoked key: {}",
         answer.text()
     );
-    let answer = send(&a, &token, Method::GET, "/v1/policies", None).await;
+    let answer = a.send_as(&token, Method::GET, "/v1/policies", None).await;
     assert_eq!(answer.status, 401, "{}", answer.text());
     a.stop().await;
     b.stop().await;
@@ -396,29 +395,33 @@ async fn jwts_of_the_configured_provider_are_accepted_and_no_others(db: &TestDb)
                "nbf": unix_now() - 10, "mez_role": role})
     };
     let valid = jwt(&idp, &header, &claims("regulator"));
-    let answer = send(&zone, &valid, Method::GET, "/v1/policies", None).await;
+    let answer = zone
+        .send_as(&valid, Method::GET, "/v1/policies", None)
+        .await;
     assert_eq!(answer.status, 200, "a valid JWT: {}", answer.text());
     // The role comes from mez_role.
-    let answer = send(&zone, &valid, Method::POST, "/v1/triggers", Some(json!({}))).await;
+    let answer = zone
+        .send_as(&valid, Method::POST, "/v1/triggers", Some(json!({})))
+        .await;
     assert_eq!(answer.status, 403, "{}", answer.text());
     let mut operator = claims("entity_operator");
     operator["mez_entity_id"] = json!("entity-a");
     let operator = jwt(&idp, &header, &operator);
     assert_eq!(
-        send(&zone, &operator, Method::GET, "/v1/keys", None)
+        zone.send_as(&operator, Method::GET, "/v1/keys", None)
             .await
             .status,
         403
     );
     assert_eq!(
-        send(&zone, &operator, Method::GET, "/v1/policies", None)
+        zone.send_as(&operator, Method::GET, "/v1/policies", None)
             .await
             .status,
         200
     );
     let admin = jwt(&idp, &header, &claims("zone_admin"));
     assert_eq!(
-        send(&zone, &admin, Method::GET, "/v1/keys", None)
+        zone.send_as(&admin, Method::GET, "/v1/keys", None)
             .await
             .status,
         200
@@ -454,7 +457,9 @@ async fn jwts_of_the_configured_provider_are_accepted_and_no_others(db: &TestDb)
         ),
     ];
     for (what, token) in refused {
-        let answer = send(&zone, &token, Method::GET, "/v1/policies", None).await;
+        let answer = zone
+            .send_as(&token, Method::GET, "/v1/policies", None)
+            .await;
         assert_eq!(answer.status, 401, "{what}: {}", answer.text());
         assert_error(&answer.json(), "UNAUTHORIZED");
     }

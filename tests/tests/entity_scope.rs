@@ -8,28 +8,15 @@
 
 use mez_tests::json::assert_error;
 use mez_tests::v1_writes::{create_entity, open_account, send as send_write};
-use mez_tests::{Auth, RawResponse, TestDb, TestZone};
+use mez_tests::{Auth, TestDb, TestZone};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// A request with this bearer token.
-async fn send(
-    zone: &TestZone,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> RawResponse {
-    let request = zone.raw(method, path).auth(Auth::Bearer(token.to_owned()));
-    match body {
-        Some(body) => request.json(&body).send().await,
-        None => request.send().await,
-    }
-}
-
 /// A key's secret, created with the bootstrap token.
 async fn key(zone: &TestZone, body: Value) -> String {
-    let answer = send(zone, &zone.token, Method::POST, "/v1/keys", Some(body)).await;
+    let answer = zone
+        .send_as(&zone.token, Method::POST, "/v1/keys", Some(body))
+        .await;
     assert_eq!(answer.status, 201, "{}", answer.text());
     answer.json()["secret"]
         .as_str()
@@ -61,18 +48,13 @@ fn ids(list: &Value) -> Vec<String> {
 /// record that does not exist says (with the ids swapped): nothing discloses that `hidden`
 /// exists.
 async fn assert_hidden(zone: &TestZone, token: &str, path: &str, hidden: &str) {
-    let answer = send(zone, token, Method::GET, path, None).await;
+    let answer = zone.send_as(token, Method::GET, path, None).await;
     assert_eq!(answer.status, 404, "{path}: {}", answer.text());
     let message = assert_error(&answer.json(), "NOT_FOUND");
     let missing = "00000000-0000-4000-8000-000000000000";
-    let absent = send(
-        zone,
-        token,
-        Method::GET,
-        &path.replace(hidden, missing),
-        None,
-    )
-    .await;
+    let absent = zone
+        .send_as(token, Method::GET, &path.replace(hidden, missing), None)
+        .await;
     assert_eq!(absent.status, 404, "{}", absent.text());
     let absent_message = assert_error(&absent.json(), "NOT_FOUND");
     assert_eq!(message.replace(hidden, missing), absent_message, "{path}");
@@ -97,23 +79,23 @@ async fn an_entity_operator_sees_and_changes_only_its_own_entity(db: &TestDb) {
     .await;
 
     // Writes for A succeed; the same writes for B are 404s, and write nothing.
-    let answer = send(
-        &zone,
-        &operator,
-        Method::POST,
-        "/v1/ownership/cap-tables",
-        Some(cap_table(&a)),
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &operator,
+            Method::POST,
+            "/v1/ownership/cap-tables",
+            Some(cap_table(&a)),
+        )
+        .await;
     assert_eq!(answer.status, 201, "{}", answer.text());
-    let answer = send(
-        &zone,
-        &operator,
-        Method::POST,
-        "/v1/fiscal/accounts",
-        Some(account(&a)),
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &operator,
+            Method::POST,
+            "/v1/fiscal/accounts",
+            Some(account(&a)),
+        )
+        .await;
     assert_eq!(answer.status, 201, "{}", answer.text());
     let a_account = answer.json()["mass_response"]["id"]
         .as_str()
@@ -125,28 +107,30 @@ async fn an_entity_operator_sees_and_changes_only_its_own_entity(db: &TestDb) {
         ("/v1/ownership/cap-tables", cap_table(&b)),
         ("/v1/fiscal/accounts", account(&b)),
     ] {
-        let answer = send(&zone, &operator, Method::POST, path, Some(body)).await;
+        let answer = zone
+            .send_as(&operator, Method::POST, path, Some(body))
+            .await;
         assert_eq!(answer.status, 404, "{path}: {}", answer.text());
         assert_error(&answer.json(), "NOT_FOUND");
     }
-    let answer = send(
-        &zone,
-        &operator,
-        Method::PUT,
-        &format!("/v1/entities/{b}"),
-        Some(json!({"legal_name": "Taken Over Ltd"})),
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &operator,
+            Method::PUT,
+            &format!("/v1/entities/{b}"),
+            Some(json!({"legal_name": "Taken Over Ltd"})),
+        )
+        .await;
     assert_eq!(answer.status, 404, "{}", answer.text());
     // The direct surface: a change to B's organization is a 404 as well.
-    let answer = send(
-        &zone,
-        &operator,
-        Method::PUT,
-        &format!("/organization-info/api/v1/organization/{b}"),
-        Some(json!({"name": "Taken Over Ltd"})),
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &operator,
+            Method::PUT,
+            &format!("/organization-info/api/v1/organization/{b}"),
+            Some(json!({"name": "Taken Over Ltd"})),
+        )
+        .await;
     assert_eq!(answer.status, 404, "{}", answer.text());
     assert_eq!(zone.stored("cap_tables").await.len(), cap_tables_before);
     assert_eq!(zone.stored("accounts").await.len(), accounts_before);
@@ -162,7 +146,7 @@ async fn an_entity_operator_sees_and_changes_only_its_own_entity(db: &TestDb) {
         format!("/consent-info/api/v1/capTables/organization/{a}"),
         format!("/treasury-info/api/v1/account/{a_account}"),
     ] {
-        let answer = send(&zone, &operator, Method::GET, &path, None).await;
+        let answer = zone.send_as(&operator, Method::GET, &path, None).await;
         assert_eq!(answer.status, 200, "{path}: {}", answer.text());
     }
     for (path, hidden) in [
@@ -179,42 +163,42 @@ async fn an_entity_operator_sees_and_changes_only_its_own_entity(db: &TestDb) {
 
     // Lists and searches hold A's records only, and count only those.
     for path in ["/organization-info/api/v1/organization", "/v1/entities"] {
-        let answer = send(&zone, &operator, Method::GET, path, None).await;
+        let answer = zone.send_as(&operator, Method::GET, path, None).await;
         assert_eq!(answer.status, 200, "{path}: {}", answer.text());
         assert_eq!(ids(&answer.json()), vec![a.clone()], "{path}");
     }
-    let answer = send(
-        &zone,
-        &operator,
-        Method::POST,
-        "/organization-info/api/v1/organization/search",
-        Some(json!({"query": "Traders", "page": 0, "size": 10})),
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &operator,
+            Method::POST,
+            "/organization-info/api/v1/organization/search",
+            Some(json!({"query": "Traders", "page": 0, "size": 10})),
+        )
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     let page = answer.json();
     assert_eq!(ids(&page["content"]), vec![a.clone()], "{page}");
     assert_eq!(page["totalElements"], 1, "{page}");
     assert_eq!(page["totalPages"], 1, "{page}");
     // Asking for B's records by a filter finds nothing rather than B's.
-    let answer = send(
-        &zone,
-        &operator,
-        Method::GET,
-        &format!("/consent-info/api/v1/consents/organization/{b}"),
-        None,
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &operator,
+            Method::GET,
+            &format!("/consent-info/api/v1/consents/organization/{b}"),
+            None,
+        )
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(answer.json(), json!([]));
-    let answer = send(
-        &zone,
-        &operator,
-        Method::GET,
-        &format!("/consent-info/api/v1/capTables/organization/{b}"),
-        None,
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &operator,
+            Method::GET,
+            &format!("/consent-info/api/v1/capTables/organization/{b}"),
+            None,
+        )
+        .await;
     assert_eq!(answer.status, 404, "{}", answer.text());
 
     // Zone administration is the zone administrator's; public zone information reads.
@@ -225,43 +209,45 @@ async fn an_entity_operator_sees_and_changes_only_its_own_entity(db: &TestDb) {
         (Method::GET, "/v1/keys"),
         (Method::GET, "/v1/audit/events"),
     ] {
-        let answer = send(&zone, &operator, method, path, Some(json!({}))).await;
+        let answer = zone.send_as(&operator, method, path, Some(json!({}))).await;
         assert_eq!(answer.status, 403, "{path}: {}", answer.text());
         assert_error(&answer.json(), "FORBIDDEN");
     }
-    let answer = send(&zone, &operator, Method::GET, "/v1/policies", None).await;
+    let answer = zone
+        .send_as(&operator, Method::GET, "/v1/policies", None)
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     // An operator creates no entity: nothing names one it may change.
-    let answer = send(
-        &zone,
-        &operator,
-        Method::POST,
-        "/v1/entities",
-        Some(create_entity("Gamma Traders (Pvt) Ltd").body),
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &operator,
+            Method::POST,
+            "/v1/entities",
+            Some(create_entity("Gamma Traders (Pvt) Ltd").body),
+        )
+        .await;
     assert_eq!(answer.status, 403, "{}", answer.text());
     assert_error(&answer.json(), "FORBIDDEN");
 
     // The zone administrator is unaffected: both entities, both accounts.
-    let answer = send(
-        &zone,
-        &admin,
-        Method::GET,
-        "/organization-info/api/v1/organization",
-        None,
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &admin,
+            Method::GET,
+            "/organization-info/api/v1/organization",
+            None,
+        )
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(ids(&answer.json()), vec![a.clone(), b.clone()]);
-    let answer = send(
-        &zone,
-        &admin,
-        Method::GET,
-        &format!("/treasury-info/api/v1/account/{b_account}"),
-        None,
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &admin,
+            Method::GET,
+            &format!("/treasury-info/api/v1/account/{b_account}"),
+            None,
+        )
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     zone.stop().await;
 }
@@ -277,14 +263,14 @@ async fn a_regulator_reads_every_entity_and_writes_nothing(db: &TestDb) {
         .1
         .resource_id;
     let operator = key(&zone, json!({"role": "entity_operator", "entity_id": a})).await;
-    let answer = send(
-        &zone,
-        &operator,
-        Method::POST,
-        "/v1/ownership/cap-tables",
-        Some(cap_table(&a)),
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &operator,
+            Method::POST,
+            "/v1/ownership/cap-tables",
+            Some(cap_table(&a)),
+        )
+        .await;
     assert_eq!(answer.status, 201, "{}", answer.text());
     let regulator = key(&zone, json!({"role": "regulator"})).await;
 
@@ -294,27 +280,27 @@ async fn a_regulator_reads_every_entity_and_writes_nothing(db: &TestDb) {
         format!("/organization-info/api/v1/organization/{b}"),
         "/v1/audit/events".to_owned(),
     ] {
-        let answer = send(&zone, &regulator, Method::GET, &path, None).await;
+        let answer = zone.send_as(&regulator, Method::GET, &path, None).await;
         assert_eq!(answer.status, 200, "{path}: {}", answer.text());
     }
-    let answer = send(
-        &zone,
-        &regulator,
-        Method::GET,
-        "/organization-info/api/v1/organization",
-        None,
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &regulator,
+            Method::GET,
+            "/organization-info/api/v1/organization",
+            None,
+        )
+        .await;
     assert_eq!(ids(&answer.json()), vec![a.clone(), b]);
     let before = zone.stored("cap_tables").await.len();
-    let answer = send(
-        &zone,
-        &regulator,
-        Method::POST,
-        "/v1/ownership/cap-tables",
-        Some(cap_table(&a)),
-    )
-    .await;
+    let answer = zone
+        .send_as(
+            &regulator,
+            Method::POST,
+            "/v1/ownership/cap-tables",
+            Some(cap_table(&a)),
+        )
+        .await;
     assert_eq!(answer.status, 403, "{}", answer.text());
     assert_error(&answer.json(), "FORBIDDEN");
     assert_eq!(zone.stored("cap_tables").await.len(), before);

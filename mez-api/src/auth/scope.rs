@@ -120,33 +120,16 @@ pub fn list_filter(collection: &str) -> Option<(&'static str, String)> {
 /// is a 404 (as if it did not exist); a record naming no entity, or a new entity, a 403.
 pub async fn check_ops(state: &AppState, entity: &str, ops: &[RecordOp]) -> Result<(), ApiError> {
     for op in ops {
-        let (collection, id, after) = match op {
-            RecordOp::Insert {
-                collection,
-                id,
-                record,
-            } => {
-                if link(collection) == Some("id") {
-                    return Err(ApiError::Forbidden(
-                        "an entity_operator may not create an entity".into(),
-                    ));
-                }
-                (collection, id, Some(record))
-            }
-            RecordOp::Replace {
-                collection,
-                id,
-                record,
-                ..
-            } => (collection, id, Some(record)),
-            RecordOp::Delete { collection, id } | RecordOp::Add { collection, id, .. } => {
-                (collection, id, None)
-            }
-        };
+        let (collection, id, after) = op.target();
+        let inserted = matches!(op, RecordOp::Insert { .. });
+        if inserted && link(collection) == Some("id") {
+            return Err(ApiError::Forbidden(
+                "an entity_operator may not create an entity".into(),
+            ));
+        }
         if link(collection).is_none() {
             continue;
         }
-        let inserted = matches!(op, RecordOp::Insert { .. });
         let stored = if inserted {
             None
         } else {

@@ -29,7 +29,7 @@ use crate::error::{ApiError, ConflictKind};
 use crate::mass::{Found, MassCall};
 use crate::runtime::commit::Retries;
 use crate::state::AppState;
-use crate::surface::{ENTITY_LINKS, POLICIES};
+use crate::surface::POLICIES;
 
 /// The collection of actions.
 pub const ACTIONS: &str = "policy_actions";
@@ -248,27 +248,12 @@ pub async fn refuse(state: &AppState, entity_id: &str, halt: &Record, route: &st
 
 /// The entity a planned record change is about, through the spec's entity links.
 async fn op_entity(state: &AppState, op: &RecordOp) -> Result<Option<String>, ApiError> {
-    let (collection, id, body) = match op {
-        RecordOp::Insert {
-            collection,
-            id,
-            record,
-        }
-        | RecordOp::Replace {
-            collection,
-            id,
-            record,
-            ..
-        } => (collection, id, Some(record)),
-        RecordOp::Delete { collection, id } | RecordOp::Add { collection, id, .. } => {
-            (collection, id, None)
-        }
-    };
-    let Some((_, link)) = ENTITY_LINKS.iter().find(|(c, _)| c == collection) else {
+    let (collection, id, body) = op.target();
+    let Some(link) = crate::auth::scope::link(collection) else {
         return Ok(None);
     };
-    if *link == "id" {
-        return Ok(Some(id.clone()));
+    if link == "id" {
+        return Ok(Some(id.to_string()));
     }
     let stored;
     let body = match body {
@@ -281,7 +266,7 @@ async fn op_entity(state: &AppState, op: &RecordOp) -> Result<Option<String>, Ap
             None => return Ok(None),
         },
     };
-    Ok(body.get(*link).and_then(Value::as_str).map(str::to_string))
+    Ok(body.get(link).and_then(Value::as_str).map(str::to_string))
 }
 
 /// Refuses (403, the denial audited) a direct write any of whose record changes belongs to a
