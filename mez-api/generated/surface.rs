@@ -1315,6 +1315,7 @@ pub mod models {
                 ty: FieldType::Decimal,
                 required: true,
                 min: Some(Bound::Decimal("0")),
+                max: Some(Bound::Decimal("1000000000000000000000000")),
                 ..FieldSpec::BASE
             },
             FieldSpec {
@@ -1736,6 +1737,7 @@ pub mod models {
                 ty: FieldType::Decimal,
                 required: true,
                 min: Some(Bound::Decimal("0.01")),
+                max: Some(Bound::Decimal("1000000000000000000000000")),
                 ..FieldSpec::BASE
             },
             FieldSpec {

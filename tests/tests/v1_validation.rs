@@ -120,6 +120,30 @@ async fn list_items_are_validated_against_their_models(db: &TestDb) {
         "{body}"
     );
 
+    // An amount whose withholding cannot be held in cents is refused by the validator, as
+    // the document says (schemathesis sent 28 integer digits, which the hook then refused),
+    // on the direct route and on a /v1 payment alike.
+    let huge = "000008127790487009382120874871310.94191524851033532";
+    let (status, body) = zone
+        .post(
+            "/treasury-info/api/v1/withholding/compute",
+            json!({"entity_id": "00000000-0000-0000-0000-000000000000",
+                   "transaction_amount": huge}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["transaction_amount"], "{body}");
+    assert!(body.to_string().contains("at most"), "{body}");
+    let (status, body) = zone
+        .post(
+            "/v1/fiscal/payments",
+            json!({"from_account_id": "00000000-0000-0000-0000-000000000000",
+                   "amount": huge, "currency": "PKR", "reference": "r"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["amount"], "{body}");
+
     // Nothing but the first entity (and its audit event) was written.
     assert_eq!(zone.stored("organizations").await.len(), 1);
     assert!(zone.stored("cap_tables").await.is_empty());
